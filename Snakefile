@@ -1,0 +1,19 @@
+# bayesbach: do recurrent networks trained to perceive noisy Bach learn to predict it?
+# The stages live in workflow/rules/; the computations in the bayesbach package.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/dataset.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,26 @@
+"""Map a function over many small independent jobs on a process pool."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
+    """``[fn(x) for x in items]``, in order, over ``workers`` processes (1 = in this process)."""
+    items = list(items)
+    workers = min(workers or default_workers(), len(items))
+    if workers <= 1:
+        return [fn(x) for x in items]
+    # Chunks amortise the inter-process round trip over several small jobs.
+    chunksize = max(1, len(items) // (workers * 8))
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items, chunksize=chunksize))

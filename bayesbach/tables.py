@@ -1,0 +1,40 @@
+"""Schemas of the Parquet files passed between stages (the contracts of DESIGN.md)."""
+
+import pyarrow as pa
+
+MANIFEST = pa.schema(
+    [
+        ("file", pa.string()),
+        ("bwv", pa.int32()),
+        ("source", pa.string()),
+        ("url", pa.string()),
+        ("sha256", pa.string()),
+        ("bytes", pa.int64()),
+    ]
+)
+REJECTS = pa.schema([("file", pa.string()), ("reason", pa.string())])
+EVENTS = pa.schema(
+    [
+        ("piece", pa.string()),
+        ("file", pa.string()),
+        ("step", pa.int32()),
+        ("pitches", pa.list_(pa.uint8())),
+        ("pcs", pa.uint16()),
+    ]
+)
+PIECES = pa.schema(
+    [
+        ("piece", pa.string()),
+        ("bwv", pa.int32()),
+        ("n_files", pa.int32()),
+        ("n_events", pa.int64()),
+        ("split", pa.string()),
+    ]
+)
+
+
+def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:
+    """``(file, reason)`` pairs as a rejects table, sorted by file."""
+    rejects = sorted(rejects)
+    return pa.table({"file": [f for f, _ in rejects], "reason": [r for _, r in rejects]}, schema=REJECTS)
+

@@ -1,0 +1,35 @@
+# MIDI to chord events, then compositions and their split.
+
+
+rule convert:
+    input:
+        source_manifests(),
+    output:
+        events="results/dataset/events.parquet",
+        rejects="results/dataset/rejects.parquet",
+    params:
+        code=code("midi"),
+    threads: workflow.cores
+    log:
+        "results/logs/dataset/convert.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/convert.py"
+
+
+rule split:
+    input:
+        events="results/dataset/events.parquet",
+    output:
+        pieces="results/dataset/pieces.parquet",
+    params:
+        seed=config["seed"],
+        ratios=config["dataset"]["split"],
+        code=code("dataset"),
+    log:
+        "results/logs/dataset/split.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/split.py"
