@@ -8,7 +8,6 @@ stored events: ``pc12`` (12 pitch classes, C = 0) and ``pitch`` (128 MIDI pitche
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 from . import tables
 from .bwv import bwv_of_piece
 from .errors import StudyError
+from .seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class EmptySplit(StudyError):
 
 def split_of(piece: str, seed: int, ratios: dict[str, float]) -> str:
     """The split of one composition: a uniform number hashed from (seed, piece), cut by the ratios."""
-    u = int.from_bytes(hashlib.sha256(f"{seed}:{piece}".encode()).digest()[:8], "big") / 2.0**64
+    u = derive_seed(seed, "split", piece) / 2.0**63
     edge = 0.0
     for split in SPLITS:
         edge += ratios[split]
