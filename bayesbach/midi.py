@@ -75,7 +75,7 @@ def chord_steps(pm: pretty_midi.PrettyMIDI) -> np.ndarray:
     notes = [(n.start, n.end, n.pitch) for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     if not notes:
         has_drums = any(inst.notes for inst in pm.instruments if inst.is_drum)
-        raise Rejected("only drums: every note is on the percussion channel" if has_drums else "no notes")
+        raise Rejected("only drums: every note is on the percussion channel" if has_drums else "no notes: the file has no pitched notes")
     start, end, pitch = (np.array(col) for col in zip(*notes))
     keep = end > start
     if not keep.any():
