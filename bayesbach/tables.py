@@ -38,3 +38,19 @@ def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:
     rejects = sorted(rejects)
     return pa.table({"file": [f for f, _ in rejects], "reason": [r for _, r in rejects]}, schema=REJECTS)
 
+
+ERRORS = pa.schema(
+    [
+        ("model", pa.string()),
+        ("arch", pa.string()),
+        ("hidden", pa.int32()),
+        ("noise", pa.float64()),
+        ("run", pa.int32()),
+        ("task", pa.string()),
+        ("piece", pa.string()),
+        ("bce", pa.float64()),
+    ]
+)
+HISTORY = pa.schema(
+    [("stage", pa.string()), ("batch", pa.int32()), ("train_loss", pa.float64()), ("val_loss", pa.float64())]
+)
