@@ -1,0 +1,161 @@
+"""The exact chord model and the ideal Bayesian observer against brute-force references."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from bayesbach import markov
+from bayesbach.markov import DenseTransitions, all_chords, fit, global_marginal, select_smoothing
+from bayesbach.observer import Observer
+
+
+def random_pieces(rng, units, lengths, density=0.35):
+    return {f"p{i}": (rng.random((n, units)) < density).astype(np.float32) for i, n in enumerate(lengths)}
+
+
+def brute_force(states, matrix, initial, x, sigma):
+    """Filtering by enumerating every hidden path: per-unit decode and predict probabilities.
+
+    ``states`` are chord vectors (S, U); ``matrix`` the dense transitions (S, S).
+    """
+    n = len(states)
+    decode, predict = [], []
+    for t in range(1, len(x) + 1):
+        post = np.zeros(n)
+        for path in itertools.product(range(n), repeat=t):
+            p = initial[path[0]]
+            for a, b in zip(path[:-1], path[1:]):
+                p *= matrix[a, b]
+            for s, xt in zip(path, x[:t]):
+                p *= np.exp(-np.sum((xt - states[s]) ** 2) / (2 * sigma**2))
+            post[path[-1]] += p
+        post /= post.sum()
+        decode.append(post @ states)
+        predict.append((post @ matrix) @ states)
+    return np.array(decode), np.array(predict[:-1]).reshape(len(x) - 1, states.shape[1])
+
+
+def dense_matrix(model):
+    """The smoothed transition matrix written out in full from its defining formula."""
+    counts = model.counts.toarray()
+    q = model.q()
+    n_row = counts.sum(1, keepdims=True)
+    return np.where(n_row + model.alpha > 0, (counts + model.alpha * q) / np.maximum(n_row + model.alpha, 1e-300), q)
+
+
+def test_filter_equals_path_enumeration_for_a_known_chain():
+    rng = np.random.default_rng(1)
+    states = all_chords(2)
+    matrix = rng.dirichlet(np.ones(4), size=4)
+    initial = rng.dirichlet(np.ones(4))
+    sigma = 0.6
+    xs = [states[rng.integers(0, 4, n)] + sigma * rng.standard_normal((n, 2)) for n in (5, 3, 1)]
+    observer = Observer(states, DenseTransitions(matrix), initial, sigma)
+    for x, (dec, pred) in zip(xs, observer.filter(xs)):  # pieces of different lengths in one batch
+        ref_dec, ref_pred = brute_force(states, matrix, initial, x, sigma)
+        np.testing.assert_allclose(dec, ref_dec, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(pred, ref_pred, rtol=1e-10, atol=1e-12)
+        assert dec.shape == x.shape and pred.shape == (len(x) - 1, 2)
+
+
+def test_filter_with_counted_model_equals_enumeration_over_all_chords():
+    rng = np.random.default_rng(2)
+    model = fit(random_pieces(rng, 3, [30, 12]), alpha=0.7, beta=0.3)
+    assert model.n_states == 8 and not model.other
+    matrix = dense_matrix(model)
+    np.testing.assert_allclose(matrix.sum(1), 1, rtol=1e-12)
+    # the sparse-plus-rank-one application equals the dense matrix
+    belief = rng.dirichlet(np.ones(8), size=3)
+    np.testing.assert_allclose(model.transition().apply(belief), belief @ matrix, rtol=1e-12)
+    sigma = 0.9
+    x = model.chords[rng.integers(0, 8, 4)] + sigma * rng.standard_normal((4, 3))
+    (dec, pred), = Observer.from_model(model, sigma).filter([x])
+    ref_dec, ref_pred = brute_force(model.chords, matrix, model.q(), x, sigma)
+    np.testing.assert_allclose(dec, ref_dec, rtol=1e-10)
+    np.testing.assert_allclose(pred, ref_pred, rtol=1e-10)
+
+
+def test_other_state_equals_enumeration_of_the_chords_it_stands_for(monkeypatch):
+    """With the seen-chords state space, "other" is exactly a mixture of every chord under u."""
+    monkeypatch.setattr(markov, "MAX_ENUMERATED_UNITS", 2)
+    rng = np.random.default_rng(3)
+    train = {"a": all_chords(3)[[0, 1, 3, 1, 0, 3, 3, 1]].astype(np.float32)}
+    model = fit(train, alpha=0.5, beta=0.8)
+    assert model.other and model.n_states == 4  # 3 seen chords + other
+    small = dense_matrix(model)
+    # expand "other" into all 8 chords weighted by the product-Bernoulli base measure
+    full = all_chords(3)
+    m = model.marginal
+    u = np.prod(np.where(full > 0, m, 1 - m), axis=1)
+    k = len(model.chords)
+    states = np.concatenate([model.chords, full])
+    matrix = np.zeros((k + 8, k + 8))
+    matrix[:k, :k] = small[:k, :k]
+    matrix[:k, k:] = small[:k, k:] * u
+    matrix[k:, :k] = small[k, :k]
+    matrix[k:, k:] = small[k, k] * u
+    initial = np.concatenate([model.q()[:k], model.q()[k] * u])
+    sigma = 0.8
+    x = full[[5, 1, 7]] + sigma * rng.standard_normal((3, 3))  # two chords never seen in training
+    (dec, pred), = Observer.from_model(model, sigma).filter([x])
+    ref_dec, ref_pred = brute_force(states, matrix, initial, x, sigma)
+    np.testing.assert_allclose(dec, ref_dec, rtol=1e-10)
+    np.testing.assert_allclose(pred, ref_pred, rtol=1e-10)
+
+
+def test_tiny_sigma_decodes_the_clean_chord_even_if_never_seen():
+    rng = np.random.default_rng(4)
+    train = random_pieces(rng, 12, [200, 150])
+    model = fit(train)
+    y = (rng.random((50, 12)) < 0.5).astype(np.float32)  # mostly unseen chords
+    x = y + 0.001 * rng.standard_normal(y.shape)
+    (dec, _), = Observer.from_model(model, 0.001).filter([x])
+    np.testing.assert_allclose(dec, y, atol=1e-6)
+
+
+def test_global_is_the_training_marginal():
+    rng = np.random.default_rng(5)
+    train = random_pieces(rng, 12, [40, 7, 91])
+    stacked = np.concatenate(list(train.values()))
+    np.testing.assert_allclose(global_marginal(train), stacked.mean(0, dtype=np.float64), rtol=1e-12)
+
+
+@pytest.mark.parametrize("units", [4, 20])
+def test_unsmoothed_counts_are_the_empirical_conditional_frequencies(units):
+    rng = np.random.default_rng(6)
+    chords = (rng.random((6, units)) < 0.4).astype(np.float32)  # a small chord vocabulary
+    train = {f"p{i}": chords[rng.integers(0, 6, n)] for i, n in enumerate([60, 45])}
+    model = fit(train, alpha=0.0, beta=0.0)
+    # count next-chord unit frequencies by hand, per distinct current chord
+    for c in np.unique(chords, axis=0):
+        nexts = [y[t + 1] for y in train.values() for t in range(len(y) - 1) if np.array_equal(y[t], c)]
+        if nexts:
+            got = model.predict_units(c[None])[0]
+            np.testing.assert_allclose(got, np.mean(nexts, 0, dtype=np.float64), rtol=1e-12)
+
+
+def test_unseen_current_chord_falls_back_to_the_smoothed_unigram():
+    rng = np.random.default_rng(7)
+    train = random_pieces(rng, 20, [80])
+    model = fit(train, alpha=2.0, beta=1.5)
+    unseen = np.ones((1, 20), np.float32)
+    nexts = np.concatenate([y[1:] for y in train.values()]).astype(np.float64)
+    mu = (nexts.sum(0) + 1.5 * model.marginal) / (len(nexts) + 1.5)
+    np.testing.assert_allclose(model.predict_units(unseen)[0], mu, rtol=1e-12)
+    assert (model.predict_units(nexts[:5]) > 0).all()  # smoothing: nothing is impossible
+
+
+def test_smoothing_is_chosen_at_the_validation_minimum():
+    rng = np.random.default_rng(8)
+    train, val = random_pieces(rng, 12, [120, 80]), random_pieces(rng, 12, [60])
+    model = fit(train)
+    grid = select_smoothing(model, val)
+    assert len(grid) == len(markov.ALPHAS) * len(markov.BETAS)
+    best = min(g["bce"] for g in grid)
+    y = val["p0"]
+    assert markov.bce(model.predict(y), y[1:]) == pytest.approx(best, rel=1e-12)
+    # random chords: the transitions carry no information, so heavy smoothing towards q wins
+    assert model.alpha >= 10
