@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 SOURCES = ("bundled", "web")
 # music21 ships these next to the scores: roman-numeral analyses, not music.
 _NOT_SCORES = {".rntxt"}
+# When a score ships in several encodings, the first of these is exported.
+_PREFERRED = (".mxl", ".xml", ".musicxml", ".krn", ".abc")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -61,23 +63,31 @@ def write_manifest(folder: Path, rows: list[dict], rejects: list[tuple[str, str]
     pq.write_table(tables.rejects_table(rejects), folder / "rejects.parquet")
 
 
-def bundled_scores(max_works: int | None = None) -> list[Path]:
-    """The Bach scores inside music21 that carry a BWV number, in name order.
+def bundled_scores(max_works: int | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The Bach scores inside music21 that carry a BWV number, in name order, and those set aside.
 
-    ``max_works`` keeps the scores of the first that many compositions (BWV
-    numbers in ascending order): a small, stable subset for tests and trials.
+    A few scores ship in two encodings (``bwv281.krn`` and ``bwv281.mxl``): one
+    MIDI file per score name, from the preferred encoding; the other is set
+    aside with its reason. ``max_works`` keeps the scores of the first that many
+    compositions (BWV numbers in ascending order): a small, stable subset.
     """
     import music21
 
-    scores = sorted(
-        (Path(p) for p in music21.corpus.getComposer("bach")),
-        key=lambda p: (bwv_from_name(p.name) or 0, p.name),
-    )
-    scores = [p for p in scores if p.suffix not in _NOT_SCORES and bwv_from_name(p.name) is not None]
+    by_stem: dict[str, list[Path]] = {}
+    for p in map(Path, music21.corpus.getComposer("bach")):
+        if p.suffix not in _NOT_SCORES and bwv_from_name(p.name) is not None:
+            by_stem.setdefault(p.stem, []).append(p)
+    scores, aside = [], []
+    for stem, paths in by_stem.items():
+        best, *others = sorted(paths, key=lambda p: _PREFERRED.index(p.suffix) if p.suffix in _PREFERRED else 99)
+        scores.append(best)
+        aside += [(o.name, f"the same score is also bundled as {best.name}, which is used") for o in others]
+    scores.sort(key=lambda p: (bwv_from_name(p.name), p.name))
     if max_works is not None:
         works = sorted({bwv_from_name(p.name) for p in scores})[:max_works]
         scores = [p for p in scores if bwv_from_name(p.name) in works]
-    return scores
+        aside = [a for a in aside if bwv_from_name(a[0]) in works]
+    return scores, aside
 
 
 def _export_one(job: tuple[Path, Path]) -> tuple[str, str | None]:
@@ -103,9 +113,9 @@ def export_bundled(folder: Path, max_works: int | None = None, workers: int | No
     """Export music21's Bach scores to MIDI in ``folder`` with its manifest; returns files kept."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    scores = bundled_scores(max_works)
+    scores, rejects = bundled_scores(max_works)
     log.info("exporting %d bundled scores to %s", len(scores), folder)
-    rows, rejects = [], []
+    rows = []
     for name, reason in pmap(_export_one, [(s, folder) for s in scores], workers):
         if reason is None:
             rows.append(manifest_row(folder, name, bwv_from_name(name), "bundled", None))
@@ -113,5 +123,5 @@ def export_bundled(folder: Path, max_works: int | None = None, workers: int | No
             log.warning("rejected %s: %s", name, reason)
             rejects.append((name, reason))
     write_manifest(folder, rows, rejects)
-    log.info("kept %d files, %d scores could not be exported", len(rows), len(rejects))
+    log.info("kept %d files; %d scores set aside or not exportable", len(rows), len(rejects))
     return len(rows)
