@@ -11,6 +11,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:

@@ -46,3 +46,90 @@ def bench_convert(folder: Path, workers: int | None = None, repeats: int = 3) ->
         "workers": workers,
         "speedup_vs_original": round(len(files) / seconds / ORIGINAL_CONVERT_FILES_PER_S, 1),
     }
+
+
+def synthetic_corpus(pieces: int, units: int = 12, seed: int = 0, polyphony: float = 2.3) -> dict:
+    """Random compositions of realistic length (log-normal, median about 200 steps, 20 to 4,000)
+    and polyphony (independent units, ``polyphony`` sounding on average), for benchmarks."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lengths = np.clip(rng.lognormal(np.log(200), 0.8, pieces), 20, 4000).astype(int)
+    return {f"syn{i:04d}": (rng.random((n, units)) < polyphony / units).astype(np.float32) for i, n in enumerate(lengths)}
+
+
+def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk_length: int = 256, batches: int = 20,
+                device: str = "cpu", data: Path | None = None, repeats: int = 3, val_every: int = 100,
+                threads: int | None = None, encoding: str = "pc12", sigma: float = 0.5) -> dict:
+    """Speed of the real training step (batch drawn from the resident split, noise on the device,
+    Adam step) against the bare forward/backward/Adam step on one resident tensor, and the cost of
+    one validation pass relative to ``val_every`` training batches. Medians over ``repeats``; each
+    repeat times both steps back to back, so their ratio is measured in one run.
+
+    Without ``data`` (a dataset folder) a synthetic corpus of the original study's size is used:
+    490 training and 70 validation compositions.
+    """
+    import torch
+
+    from .dataset import ENCODINGS, load_split
+    from .evaluate import Padded, piece_bce
+    from .models import build
+    from .train import Sampler, batch_inputs, network_stages, optimise, resolve_device
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    units = ENCODINGS[encoding]
+    if data is None:
+        train, validation = synthetic_corpus(490, units, seed=1), synthetic_corpus(70, units, seed=2)
+    else:
+        train, validation = (load_split(data, s, encoding) for s in ("train", "validation"))
+    stage = network_stages(batches, 0)[0]  # decode: the stage that trains the whole core
+    model = build({"kind": "recurrent", "arch": arch, "units": units, "hidden": hidden, "layers": 1}, seed=0).to(dev)
+    optimiser = torch.optim.Adam([p for n, p in model.named_parameters() if not n.startswith("heads.predict")])
+    g = torch.Generator(device=dev)
+    g.manual_seed(0)
+    sampler = Sampler(train, batch_size, chunk_length, 20, dev, g)
+    val = Padded.build(validation, 0, dev)
+    x0, t0 = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    def real(n):
+        acc = torch.zeros((), device=dev)
+        for _ in range(n):
+            x, target = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+            acc += optimise(model, optimiser, x, target, stage.head)
+        return acc
+
+    def bare(n):
+        for _ in range(n):
+            optimise(model, optimiser, x0, t0, stage.head)
+
+    def timed(fn, *args):
+        sync()
+        start = time.perf_counter()
+        fn(*args)
+        sync()
+        return time.perf_counter() - start
+
+    real(2), bare(2), piece_bce(model, val, stage.head, stage.target, sigma)  # warm-up
+    runs = [(timed(real, batches), timed(bare, batches)) for _ in range(repeats)]
+    val_s = statistics.median(timed(piece_bce, model, val, stage.head, stage.target, sigma) for _ in range(repeats))
+    real_s = statistics.median(r for r, _ in runs) / batches
+    bare_s = statistics.median(b for _, b in runs) / batches
+    return {
+        "bench": "train", "arch": arch, "hidden": hidden, "batch_size": batch_size, "chunk_length": chunk_length,
+        "batches": batches, "device": str(dev), "threads": torch.get_num_threads(), "encoding": encoding,
+        "batches_per_s": round(1 / real_s, 3),
+        "model_batches_per_s": round(1 / bare_s, 3),
+        "overhead": round(statistics.median(r / b for r, b in runs), 4),
+        "validation_s": round(val_s, 4),
+        "validation_pieces": len(val.names), "validation_steps": int(val.mask.sum()),
+        "val_every": val_every,
+        "val_fraction": round(val_s / (val_every * real_s), 4),
+        "runs": repeats,
+        "data": str(data) if data else "synthetic",
+    }

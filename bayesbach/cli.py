@@ -48,6 +48,35 @@ def cmd_split(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    import yaml
+
+    from .config import check_config
+    from .train import train_network
+
+    config = check_config(yaml.safe_load(args.config.read_text()) or {}, args.schema)
+    train = config["train"]
+    for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every", "encoding"):
+        if getattr(args, key) is not None:
+            train[key] = getattr(args, key)
+    out = args.out or Path(f"results/models/{args.arch}/h{args.hidden}/s{args.noise!r}/r{args.run}")
+    meta = train_network(args.dataset, out, arch=args.arch, hidden=args.hidden, noise=args.noise, run=args.run,
+                         seed=config["seed"], train=train, gap=config["dataset"]["gap"],
+                         device=args.device or config["device"], threads=args.threads or train["threads"],
+                         progress=not args.no_progress)
+    print(f"best validation BCE: decode {meta['best_val']['decode']:.5f}, probe {meta['best_val']['probe']:.5f}; "
+          f"written to {out}")
+    return 0
+
+
+def cmd_bench_train(args) -> int:
+    from .bench import bench_train
+
+    print(json.dumps(bench_train(args.arch, args.hidden, args.batch_size, args.chunk_length, args.batches, args.device,
+                                 args.data, args.repeats, args.val_every, args.threads, args.encoding)))
+    return 0
+
+
 def cmd_bench_convert(args) -> int:
     from .bench import bench_convert
 
@@ -78,6 +107,23 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--ratios", type=float, nargs=3, default=(0.7, 0.1, 0.2), metavar=("TRAIN", "VAL", "TEST"))
     c.set_defaults(func=cmd_split)
 
+    c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings")
+    c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
+    c.add_argument("--hidden", type=int, required=True, help="hidden units")
+    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
+    c.add_argument("--run", type=int, default=0, help="run number (seeds the initialisation and the batches)")
+    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
+    c.add_argument("--out", type=Path, default=None, help="default: results/models/ARCH/hH/sNOISE/rRUN")
+    c.add_argument("--config", type=Path, default=Path("config.yaml"), help="study config (seed, dataset.gap, train:)")
+    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the config's device")
+    c.add_argument("--threads", type=int, default=None, help="CPU threads (default: train.threads)")
+    for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every"):
+        c.add_argument("--" + key.replace("_", "-"), type=int, default=None, help=f"override train.{key}")
+    c.add_argument("--encoding", choices=["pc12", "pitch"], default=None, help="override train.encoding")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_train)
+
     bench = sub.add_parser("bench", help="performance measurements (one JSON line each)")
     bsub = bench.add_subparsers(dest="bench", required=True)
     c = bsub.add_parser("convert", help="converter speed over the MIDI files in a folder")
@@ -85,6 +131,19 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=None)
     c.add_argument("--repeats", type=int, default=3)
     c.set_defaults(func=cmd_bench_convert)
+    c = bsub.add_parser("train", help="training step speed: real vs bare step, and validation cost")
+    c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
+    c.add_argument("--hidden", type=int, default=64)
+    c.add_argument("--batch-size", type=int, default=64)
+    c.add_argument("--chunk-length", type=int, default=256)
+    c.add_argument("--batches", type=int, default=20, help="batches per timed run")
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    c.add_argument("--data", type=Path, default=None, help="dataset folder (default: a synthetic corpus)")
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--val-every", type=int, default=100, help="validation cadence the val_fraction refers to")
+    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--encoding", choices=["pc12", "pitch"], default="pc12")
+    c.set_defaults(func=cmd_bench_train)
     return p
 
 

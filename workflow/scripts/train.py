@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from bayesbach import logs
+from bayesbach.train import train_network
+
+logs.setup(snakemake.log[0])
+w = snakemake.wildcards
+train_network(
+    Path(snakemake.input.pieces).parent, Path(snakemake.output.meta).parent,
+    arch=w.arch, hidden=int(w.hidden), noise=float(w.noise), run=int(w.run), seed=snakemake.params.seed,
+    train=dict(snakemake.params.train), gap=snakemake.params.gap, device=snakemake.params.device,
+    threads=snakemake.threads,
+)
