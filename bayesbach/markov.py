@@ -13,7 +13,9 @@ prod_k m_k^c_jk (1 - m_k)^(1 - c_jk). With at most ``MAX_ENUMERATED_UNITS``
 units every chord is a state (all 4,096 pitch-class sets for ``pc12``); with
 more (the ``pitch`` encoding, 2^128 sets) the states are the chords seen in
 training plus one ``other`` state that carries all of ``u``: "some chord drawn
-from independent units". An unseen current chord falls back to ``q``.
+from independent units" (it may coincide with a seen chord; the observer then
+weighs both explanations, the counted model treats a seen chord as itself).
+An unseen current chord falls back to ``q``.
 
 The matrix is sparse counts plus a rank-one term (``transition``); it is never
 made dense. ``alpha`` and ``beta`` are chosen on the validation split by the
@@ -37,7 +39,7 @@ MAX_ENUMERATED_UNITS = 12
 # Validation grid of the smoothing strengths (pseudo-counts); all > 0, so nothing is impossible.
 ALPHAS = tuple(np.logspace(-3, 4, 15).tolist())
 BETAS = tuple(np.logspace(-3, 4, 8).tolist())
-EPS = 1e-7  # probabilities are clipped to [EPS, 1 - EPS] before the log, as the networks' BCE does
+EPS = 1e-12  # probabilities are clipped to [EPS, 1 - EPS] before the log (float64 resolves 1 - EPS)
 
 
 class TooFewSteps(StudyError):

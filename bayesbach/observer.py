@@ -31,8 +31,8 @@ class Observer:
 
     def __init__(self, chords: np.ndarray, transitions, initial: np.ndarray, sigma: float,
                  other_marginal: np.ndarray | None = None):
-        if not sigma > 0:
-            raise ValueError(f"the observer needs a noise level sigma > 0, got {sigma}")
+        if not sigma >= 0:
+            raise ValueError(f"the observer needs a noise level sigma >= 0, got {sigma}")
         self.chords = np.asarray(chords, dtype=np.float64)
         self.transitions = transitions
         self.initial = np.asarray(initial, dtype=np.float64)
@@ -47,6 +47,8 @@ class Observer:
 
     def _log_likelihood(self, x: np.ndarray) -> np.ndarray:
         """log p(x | state) up to a constant per row, (B, S)."""
+        if self.sigma == 0:
+            return self._exact_log_likelihood(x)
         inv = 1.0 / self.sigma**2
         ll = (x @ self._chords_t - self._half_size) * inv  # -(|x - c|^2 - |x|^2) / (2 sigma^2)
         if self.m is not None:
@@ -54,10 +56,20 @@ class Observer:
             ll = np.concatenate([ll, other[:, None]], axis=1)
         return ll
 
+    def _exact_log_likelihood(self, x: np.ndarray) -> np.ndarray:
+        """sigma = 0, the limit of the Gaussian case: x is the chord; "other" weighs it by u(x)."""
+        distance = (x * x).sum(1, keepdims=True) - 2 * x @ self._chords_t + 2 * self._half_size
+        ll = np.where(distance < 0.25, 0.0, -np.inf)
+        if self.m is not None:
+            ll = np.concatenate([ll, (x @ np.log(self.m) + (1 - x) @ np.log1p(-self.m))[:, None]], axis=1)
+        return ll
+
     def _decode_units(self, belief: np.ndarray, x: np.ndarray) -> np.ndarray:
         k = len(self.chords)
         out = belief[:, :k] @ self.chords
-        if self.m is not None:  # inside "other", each unit's posterior given its own x
+        if self.m is not None and self.sigma == 0:
+            out += belief[:, k:] * x
+        elif self.m is not None:  # inside "other", each unit's posterior given its own x
             logit = np.log(self.m) - np.log1p(-self.m) + (x - 0.5) / self.sigma**2
             out += belief[:, k:] / (1 + np.exp(-logit))
         return out

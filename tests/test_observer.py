@@ -159,3 +159,18 @@ def test_smoothing_is_chosen_at_the_validation_minimum():
     assert markov.bce(model.predict(y), y[1:]) == pytest.approx(best, rel=1e-12)
     # random chords: the transitions carry no information, so heavy smoothing towards q wins
     assert model.alpha >= 10
+
+
+@pytest.mark.parametrize("units", [5, 16])
+def test_noiseless_observer_is_markov_counts(units):
+    """At sigma = 0 the posterior is the observed chord, so prediction is the counted model's."""
+    rng = np.random.default_rng(9)
+    model = fit(random_pieces(rng, units, [90, 70], density=0.2), alpha=0.3, beta=2.0)
+    y = (rng.random((40, units)) < 0.2).astype(np.float32)  # with 16 units, mostly unseen chords
+    (dec, pred), = Observer.from_model(model, 0.0).filter([y])
+    np.testing.assert_array_equal(dec, y)
+    # a seen chord could also come from "other" (any chord from independent units): exact for unseen ones
+    exact = model.index(y[:-1]) == len(model.chords) if model.other else np.ones(len(y) - 1, bool)
+    assert exact.sum() > 10
+    np.testing.assert_allclose(pred[exact], model.predict(y)[exact], rtol=1e-10)
+    np.testing.assert_allclose(pred, model.predict(y), atol=0.05)
