@@ -152,3 +152,42 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
         "runs": repeats,
         "data": str(data) if data else "synthetic",
     }
+
+
+def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> dict:
+    """Crawl the generated archive site on 127.0.0.1 with delays off; medians of ``repeats`` fresh crawls.
+
+    Each crawl runs in its own process (Twisted's reactor starts once per
+    process); its time is measured inside, from the spider's start to its end.
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    from .crawl.fixture import build_site, serve
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        site = build_site(Path(tmp) / "site", extra_pages=pages, files_per_page=files_per_page)
+        with serve(site) as server:
+            for r in range(repeats):
+                proc = subprocess.run(
+                    [sys.executable, "-m", "bayesbach.cli", "crawl", "--out", str(Path(tmp) / f"out{r}"),
+                     "--start-url", f"{server.base_url}/bach/index.html", "--no-delay", "--json"],
+                    capture_output=True, text=True, check=True)
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    seconds = statistics.median(r["seconds"] for r in runs)
+    first = runs[0]
+    return {
+        "bench": "crawl",
+        "pages": first["pages"],
+        "files_kept": first["files_kept"],
+        "requests": first["requests"],
+        "seconds": round(seconds, 3),
+        "pages_per_s": round(first["pages"] / seconds, 1),
+        "files_per_s": round(first["files_kept"] / seconds, 1),
+        "requests_per_s": round(first["requests"] / seconds, 1),
+        "runs": repeats,
+        "politeness": "off (no delay, no AutoThrottle; robots.txt obeyed, one request at a time per site)",
+    }

@@ -77,6 +77,24 @@ def cmd_bench_train(args) -> int:
     return 0
 
 
+def cmd_crawl(args) -> int:
+    from .crawl import CrawlOptions, crawl
+    from .crawl.run import format_summary
+
+    options = CrawlOptions(start_urls=args.start_url, **{k: v for k, v in (
+        ("depth", args.depth), ("follow", args.follow), ("max_file_mb", args.max_file_mb)) if v is not None})
+    summary = crawl(args.out, options.impolite() if args.no_delay else options)
+    print(json.dumps(summary) if args.json else format_summary(summary, args.out))
+    return 0
+
+
+def cmd_bench_crawl(args) -> int:
+    from .bench import bench_crawl
+
+    print(json.dumps(bench_crawl(args.pages, args.files_per_page, args.repeats)))
+    return 0
+
+
 def cmd_bench_convert(args) -> int:
     from .bench import bench_convert
 
@@ -124,6 +142,17 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_train)
 
+    c = sub.add_parser("crawl", help="crawl web archives for Bach MIDI files into a source folder with its manifest")
+    c.add_argument("--out", type=Path, default=Path("data/raw/web"), help="the web source's folder")
+    c.add_argument("--start-url", action="append", required=True, help="a listing page to start from (repeatable)")
+    c.add_argument("--depth", type=int, default=None, help="links to follow away from a start URL (default 3)")
+    c.add_argument("--follow", action="append", default=None, metavar="REGEX",
+                   help="follow page links whose URL matches (repeatable; default: bach, bwv)")
+    c.add_argument("--max-file-mb", type=float, default=None, help="largest download kept (default 16)")
+    c.add_argument("--no-delay", action="store_true", help="no pauses between requests: only for a server of your own")
+    c.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    c.set_defaults(func=cmd_crawl)
+
     bench = sub.add_parser("bench", help="performance measurements (one JSON line each)")
     bsub = bench.add_subparsers(dest="bench", required=True)
     c = bsub.add_parser("convert", help="converter speed over the MIDI files in a folder")
@@ -131,6 +160,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=None)
     c.add_argument("--repeats", type=int, default=3)
     c.set_defaults(func=cmd_bench_convert)
+    c = bsub.add_parser("crawl", help="crawler speed (pages/s, files/s) against a generated site on 127.0.0.1")
+    c.add_argument("--pages", type=int, default=20, help="listing pages beyond the fixture's own")
+    c.add_argument("--files-per-page", type=int, default=20)
+    c.add_argument("--repeats", type=int, default=3)
+    c.set_defaults(func=cmd_bench_crawl)
     c = bsub.add_parser("train", help="training step speed: real vs bare step, and validation cost")
     c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
     c.add_argument("--hidden", type=int, default=64)

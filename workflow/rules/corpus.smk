@@ -15,3 +15,22 @@ rule export_bundled:
         "../envs/bayesbach.yaml"
     script:
         "../scripts/export_bundled.py"
+
+
+rule crawl_web:
+    # Crawls the archives of corpus.web (network access needed; runs on the submitting host, where a
+    # cluster's compute nodes may have none). Files, ledger and Scrapy's job state stay in data/raw/web/
+    # between runs, so a failed or interrupted crawl resumes and a repeated one downloads nothing it has.
+    output:
+        manifest="data/raw/web/manifest.parquet",
+        rejects="data/raw/web/rejects.parquet",
+    params:
+        web=config["corpus"]["web"],
+        code=code("crawl"),
+    localrule: True
+    log:
+        "results/logs/corpus/crawl_web.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/crawl_web.py"
