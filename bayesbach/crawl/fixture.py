@@ -7,7 +7,9 @@ robots.txt that forbids a folder, links to other domains, an HTML page served
 as ``.mid``, a broken MIDI file, the same MIDI under two names, a file that
 fails with 503 once, a file over the size limit the tests set, and pages
 beyond the crawl depth. ``extra_pages`` adds plain listing pages of distinct
-files (for the benchmark). Every request is recorded in ``server.requests``.
+files (for the benchmark). Every request is recorded in ``server.requests``;
+requests for a path in ``server.hold`` wait until ``server.gate`` is set (a
+test can interrupt a crawl at a known point).
 """
 
 from __future__ import annotations
@@ -120,8 +122,8 @@ def build_site(root: Path, extra_pages: int = 0, files_per_page: int = 20, big_f
     files["bach/zips/inventions.zip"] = _zip({"inventions/bwv0773.mid": midi_bytes(next(seed)),
                                               "../bwv0774.mid": midi_bytes(next(seed)),
                                               "/tmp/bwv0775.mid": midi_bytes(next(seed))})
-    # A zip bomb in small: a few kilobytes that would unpack to 4 MiB.
-    files["bach/zips/big.zip"] = _zip({"bwv0851.mid": midi_bytes(next(seed)) + b"\0" * (4 * 1024 * 1024)})
+    # A zip bomb: about 80 kB that would unpack to 80 MiB, beyond the default limit of 64.
+    files["bach/zips/big.zip"] = _zip({"bwv0851.mid": midi_bytes(next(seed)) + b"\0" * (80 * 1024 * 1024)})
 
     for p in range(extra_pages):
         links = []
@@ -143,6 +145,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def do_GET(self):
         self.server.requests.append(self.path)
+        if self.path in self.server.hold:  # keep this request waiting until the test opens the gate
+            self.server.held.set()
+            self.server.gate.wait(30)
         parts = urlsplit(self.path)
         if parts.path == "/bach/download.php":
             name = parse_qs(parts.query).get("file", [""])[0]
@@ -173,6 +178,8 @@ def serve(root: Path, port: int = 0):
     """Serve ``root`` on 127.0.0.1 in a thread; yields the server (``server.base_url``, ``server.requests``)."""
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(_Handler, directory=str(root)))
     server.requests, server.failed_once = [], set()
+    server.hold, server.held, server.gate = set(), threading.Event(), threading.Event()
+    server.gate.set()
     server.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

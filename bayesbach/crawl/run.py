@@ -65,6 +65,12 @@ def check_options(options: CrawlOptions) -> None:
             raise CrawlError(f"URL pattern {pattern!r} is not a regular expression ({e})") from None
 
 
+def quiet() -> None:
+    """Our own log lines say what a crawl does; Scrapy's are shown only when something goes wrong."""
+    for name in ("scrapy", "twisted", "protego", "filelock"):
+        logging.getLogger(name).setLevel(max(logging.getLogger().getEffectiveLevel(), logging.WARNING))
+
+
 def crawl(out: Path, options: CrawlOptions) -> dict:
     """Crawl ``options.start_urls`` into ``out`` (the web source's folder); returns the summary.
 
@@ -94,10 +100,10 @@ def crawl(out: Path, options: CrawlOptions) -> dict:
     if store.fetched:
         log.info("resuming: %d URLs handled by earlier runs, %d files kept", len(store.fetched), already)
     level = logging.getLogger().level
-    for name in ("scrapy", "twisted", "protego"):  # our own lines say what happens; Scrapy's only when it goes wrong
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    quiet()
     process = CrawlerProcess(scrapy_settings(options, store.state), install_root_handler=False)
-    logging.getLogger().setLevel(level)  # Scrapy lowers the root logger to NOTSET
+    logging.getLogger().setLevel(level)  # Scrapy lowers the root logger to NOTSET ...
+    quiet()  # ... and sets its own loggers to DEBUG
     crawler = process.create_crawler(BachSpider)
     t0 = time.perf_counter()
     process.crawl(crawler, store=store, options=options)

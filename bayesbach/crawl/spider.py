@@ -132,6 +132,6 @@ class BachSpider(scrapy.Spider):
             category, reason = "download failed", f"download failed ({type(failure.value).__name__}: {failure.getErrorMessage()})"
         if request.meta.get("start") and category != "forbidden by robots.txt":
             self.unreachable[url] = reason
-        self.store.skip(category, url if is_file_link(url) else None, reason)
+        self.store.skip(category, request.meta["site"], url if is_file_link(url) else None, reason)
         if not is_file_link(url):
             log.warning("page %s: %s", url, reason)

@@ -7,7 +7,9 @@ Layout of ``data/raw/web/``::
     manifest.parquet            written only when a crawl finished (DESIGN.md contract)
     rejects.parquet             the files not kept, with the reason
     .crawl/ledger.jsonl         one line per URL whose content was handled, across runs
-    .crawl/job/                 Scrapy's JOBDIR while a crawl is unfinished
+    .crawl/job/                 Scrapy's JOBDIR while a crawl is unfinished, with failures.jsonl:
+                                the file links that failed in it (Scrapy will not ask for them again
+                                in this crawl, so their rejects must outlive an interruption)
 
 The ledger is what a rerun trusts: a URL in it is not downloaded again, and its
 files and rejects join the manifest of every later crawl.
@@ -53,27 +55,32 @@ class Store:
         self.folder = Path(folder)
         self.state = self.folder / ".crawl"
         self.ledger = self.state / "ledger.jsonl"
+        self.failures = self.state / "job" / "failures.jsonl"
         self.sites = set(sites)
         self.max_unzipped_bytes = max_unzipped_bytes
         self.max_zip_members = max_zip_members
         self.fetched: set[str] = set()  # URLs whose content is handled
         self.rows: list[dict] = []  # manifest rows, earlier runs included
         self.rejects: list[tuple[str, str]] = []  # (url or url!member, reason), earlier runs included
-        self.by_sha: dict[str, str] = {}
         self.new_files = 0
         self.skipped: Counter[str] = Counter()  # category -> count, this run
         self._load()
 
     # --- the ledger
+    @staticmethod
+    def _lines(path: Path) -> list[dict]:
+        entries = []
+        for line in path.read_text().splitlines() if path.exists() else []:
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:  # the torn last line of a killed run
+                pass
+        return entries
+
     def _load(self) -> None:
         """Take over what earlier runs kept, as long as their files are still there, intact."""
-        if not self.ledger.exists():
-            return
-        for line in self.ledger.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # the torn last line of a killed run
-                continue
+        self.rejects += [(e["url"], e["reason"]) for e in self._lines(self.failures) if e["site"] in self.sites]
+        for entry in self._lines(self.ledger):
             if entry["site"] not in self.sites or entry["url"] in self.fetched:
                 continue
             if not all(self._intact(row) for row in entry["kept"]):
@@ -86,9 +93,7 @@ class Store:
 
     def _record(self, entry: dict) -> None:
         self.fetched.add(entry["url"])
-        for row in entry["kept"]:
-            self.rows.append(row)
-            self.by_sha[row["sha256"]] = row["file"]
+        self.rows += entry["kept"]
         self.rejects += [tuple(r) for r in entry["rejected"]]
 
     def _append(self, entry: dict) -> None:
@@ -101,12 +106,15 @@ class Store:
     def known(self, url: str) -> bool:
         return url in self.fetched
 
-    def skip(self, category: str, name: str | None = None, reason: str | None = None) -> None:
-        """Count a thing not kept; a file with a ``name`` also goes to this run's rejects (not the ledger:
-        network trouble is worth another try next time)."""
+    def skip(self, category: str, site: str, name: str | None = None, reason: str | None = None) -> None:
+        """Count a thing not kept; a file with a ``name`` also goes to this crawl's rejects (not the
+        ledger: a failed download is worth another try in the next crawl)."""
         self.skipped[category] += 1
         if name is not None:
             self.rejects.append((name, reason))
+            self.failures.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.failures, "a") as f:
+                f.write(json.dumps({"url": name, "site": site, "reason": reason}) + "\n")
             log.warning("skipped %s: %s", name, reason)
 
     def add(self, item: Download) -> None:
@@ -142,10 +150,6 @@ class Store:
             rejected.append((name, "no BWV number in the file name, the link, its table row or the page", "no BWV number"))
             return
         sha = hashlib.sha256(body).hexdigest()
-        twin = self.by_sha.get(sha) or next((r["file"] for r in kept if r["sha256"] == sha), None)
-        if twin is not None:
-            rejected.append((name, f"same content as {twin}", "duplicate content"))
-            return
         file = self._file_name(item, member, match.bwv, sha, kept)
         write_atomic(self.folder / file, body)
         row = manifest_row(self.folder, file, match.bwv, item.site, item.final_url if member is None else name)
@@ -160,7 +164,7 @@ class Store:
         stem = _slug(stem)
         # The name must carry the number for the later stages: keep the archive's own name when it does.
         file = f"{_slug(item.site)}/{stem if bwv_from_name(stem + '.mid') == bwv else piece_id(bwv) + '-' + stem}.mid"
-        taken = {r["file"] for r in (*self.rows, *kept)}
+        taken = {r["file"] for r in (*self.rows, *kept) if r["sha256"] != sha}
         path = self.folder / file
         # Another file under the same name (here or left by a killed run): the content tells them apart.
         if file in taken or (path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() != sha):
@@ -169,9 +173,21 @@ class Store:
 
     # --- the end of a crawl
     def finish(self) -> None:
-        """Write ``manifest.parquet`` and ``rejects.parquet`` (only for a crawl that finished)."""
-        rejects = sorted(set(self.rejects))
-        write_manifest(self.folder, self.rows, rejects)
+        """Write ``manifest.parquet`` and ``rejects.parquet`` (only for a crawl that finished).
+
+        The same content from several URLs is listed once, under the URL that sorts first: which
+        copy arrived first depends on the network, the manifest must not.
+        """
+        rows, rejects, first = [], set(self.rejects), {}
+        for row in sorted(self.rows, key=lambda r: r["url"]):
+            if row["sha256"] in first:
+                rejects.add((row["url"], f"same content as {first[row['sha256']]}"))
+                self.skipped["duplicate content"] += 1
+            else:
+                first[row["sha256"]] = row["file"]
+                rows.append(row)
+        write_manifest(self.folder, rows, sorted(rejects))
+        self.rows = rows
 
     @property
     def files(self) -> int:
