@@ -1,0 +1,106 @@
+"""The training rule: one job per cell writing the contracted files, exact reruns, presets that plan."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from bayesbach import tables
+from bayesbach.models import build
+from conftest import copy_workflow, planned_jobs, snakemake
+
+TINY = "tests/configs/tiny.yaml"
+CELL = "results/models/gru/h4/s0.5/r0"
+FILES = ["decoder.pt", "probe.pt", "history.parquet", "meta.json"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    work = copy_workflow(tmp_path_factory.mktemp("wf"))
+    snakemake(work, *(f"{CELL}/{f}" for f in FILES), "--configfile", TINY)
+    return work
+
+
+def test_the_cell_rule_writes_the_contracted_files(trained: Path):
+    cell = trained / CELL
+    meta = json.loads((cell / "meta.json").read_text())
+    assert (meta["arch"], meta["hidden"], meta["noise"], meta["run"], meta["device"]) == ("gru", 4, 0.5, 0, "cpu")
+    assert meta["settings"]["batch_size"] == 4 and meta["seed"] == 0
+    assert set(meta["timings"]) >= {"decode", "probe", "seconds"}
+    for f in ("decoder.pt", "probe.pt"):
+        model = build(meta["model"])
+        model.load_state_dict(torch.load(cell / f, weights_only=True))
+    history = pq.read_table(cell / "history.parquet")
+    assert history.schema == tables.HISTORY
+    assert [(r["stage"], r["batch"]) for r in history.to_pylist()] == [("decode", 3), ("decode", 6), ("probe", 3), ("probe", 4)]
+    assert not (cell / "checkpoint.pt").exists()
+    log = (trained / "results/logs/models/gru/h4/s0.5/r0.log").read_text()
+    assert "decode batch 6/6" in log and "batches/s" in log and "left" in log
+
+
+def test_second_run_does_nothing(trained: Path):
+    assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {}
+
+
+def test_a_changed_training_budget_reruns_only_training(trained: Path):
+    (trained / "budget.yaml").write_text("train: {probe_batches: 5}\n")
+    assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "budget.yaml") == {"train_network": 1}
+
+
+@pytest.mark.parametrize("module", ["train", "models", "evaluate", "noise"])
+def test_editing_the_training_code_reruns_only_training(trained: Path, module: str):
+    source = trained / "bayesbach" / f"{module}.py"
+    saved = source.read_text()
+    try:
+        source.write_text(saved + "\n# an edit\n")
+        assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {"train_network": 1}
+    finally:
+        source.write_text(saved)
+
+
+def test_noise_paths_are_python_float_reprs(trained: Path):
+    (trained / "sweep.yaml").write_text("sweep: {arch: [lstm], hidden: [3], noise: [0.001, 2], runs: 1}\n")
+    out = snakemake(trained, "-n", "--configfile", TINY, "sweep.yaml").stdout
+    assert "results/models/lstm/h3/s0.001/r0/meta.json" in out and "results/models/lstm/h3/s2.0/r0/meta.json" in out
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("sweep: {arch: [transformer]}", "sweep.arch[0]"),
+        ("sweep: {noise: [-0.1]}", "sweep.noise[0]"),
+        ("sweep: {hidden: [0]}", "sweep.hidden[0]"),
+        ("train: {batch_size: 0}", "train.batch_size"),
+        ("train: {encoding: midi}", "train.encoding"),
+        ("device: tpu", "device"),
+    ],
+)
+def test_invalid_training_config_is_named_before_anything_runs(trained: Path, override: str, key: str):
+    (trained / "bad.yaml").write_text(override + "\n")
+    proc = snakemake(trained, "-n", "--configfile", TINY, "bad.yaml", check=False)
+    assert proc.returncode != 0 and key in proc.stdout + proc.stderr
+
+
+def test_the_paper_preset_plans_270_networks_in_seconds(workflow_copy: Path):
+    start = time.monotonic()
+    jobs = planned_jobs(workflow_copy, "--configfile", "presets/paper.yaml")
+    assert jobs["train_network"] == 9 * 6 * 5
+    assert time.monotonic() - start < 60
+    jobs = planned_jobs(workflow_copy, "--configfile", "presets/architectures.yaml")
+    assert jobs["train_network"] == 3 * 9 * 3
+
+
+def test_training_jobs_declare_the_standard_gpu_resource_unless_on_cpu(trained: Path):
+    def train_blocks(*config):
+        out = snakemake(trained, "-n", "-F", "--configfile", *config).stdout
+        return [b for b in out.split("rule ")[1:] if b.startswith("train_network:")]
+
+    assert all("gpu=1" in b for b in train_blocks("presets/paper.yaml"))  # device: auto
+    blocks = train_blocks(TINY)  # device: cpu
+    assert blocks and all("gpu=0" in b for b in blocks)
