@@ -159,11 +159,15 @@ def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> 
 
     Each crawl runs in its own process (Twisted's reactor starts once per
     process); its time is measured inside, from the spider's start to its end.
+    ``crawl_vs_plain_get`` compares it with fetching the same URLs by bare
+    sequential GETs in this process (the crawler's own cost, as a ratio).
     """
     import json
     import subprocess
     import sys
     import tempfile
+    import urllib.error
+    import urllib.request
 
     from .crawl.fixture import build_site, serve
 
@@ -177,6 +181,18 @@ def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> 
                      "--start-url", f"{server.base_url}/bach/index.html", "--no-delay", "--json"],
                     capture_output=True, text=True, check=True)
                 runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                if r == 0:
+                    paths = list(server.requests)
+            # The reference step, same run: the same requests as bare sequential GETs (no parsing, no storing).
+            plain = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for path in paths:
+                    try:
+                        urllib.request.urlopen(server.base_url + path).read()
+                    except urllib.error.HTTPError:
+                        pass
+                plain.append(time.perf_counter() - t0)
     seconds = statistics.median(r["seconds"] for r in runs)
     first = runs[0]
     return {
@@ -188,6 +204,87 @@ def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> 
         "pages_per_s": round(first["pages"] / seconds, 1),
         "files_per_s": round(first["files_kept"] / seconds, 1),
         "requests_per_s": round(first["requests"] / seconds, 1),
+        "plain_get_seconds": round(statistics.median(plain), 3),
+        "crawl_vs_plain_get": round(seconds / statistics.median(plain), 2),
         "runs": repeats,
         "politeness": "off (no delay, no AutoThrottle; robots.txt obeyed, one request at a time per site)",
+    }
+
+
+def synthetic_chain(pieces: dict[str, int], units: int = 12, vocab: int = 1500, successors: int = 30,
+                    polyphony: float = 2.3, seed: int = 0) -> dict[str, dict]:
+    """Splits of compositions drawn from one sparse first-order chord chain (``pieces``: split -> count).
+
+    ``vocab`` chords of about ``polyphony`` units, each followed by one of ``successors``
+    chords: a transition structure as sparse as music's, at any scale. Lengths are
+    log-normal with median 2,000 steps (20 to 20,000).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    chords = (rng.random((vocab, units)) < polyphony / units).astype(np.float32)
+    table = rng.integers(0, vocab, (vocab, successors))
+    cumulative = np.cumsum(rng.dirichlet(np.full(successors, 0.5), vocab), 1)
+    out = {}
+    for split, count in pieces.items():
+        lengths = np.clip(rng.lognormal(np.log(2000), 0.8, count), 20, 20000).astype(int)
+        states = np.empty((count, lengths.max()), np.int64)
+        states[:, 0] = rng.integers(0, vocab, count)
+        for t in range(1, lengths.max()):  # all pieces at once, one step at a time
+            pick = (rng.random((count, 1)) > cumulative[states[:, t - 1]]).sum(1)
+            states[:, t] = table[states[:, t - 1], np.minimum(pick, successors - 1)]
+        out[split] = {f"{split[:2]}{i:04d}": chords[states[i, :n]] for i, n in enumerate(lengths)}
+    return out
+
+
+def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats: int = 3, single: int = 6) -> dict:
+    """The ideal observer's forward filter over a paper-scale synthetic test split (``pieces`` compositions,
+    with 3.5x as many for training, as in a 70/10/20 split); median of ``repeats`` passes.
+
+    The reference measured in the same run is the same filter run piece by piece on
+    the ``single`` longest pieces: ``batched_speedup`` is the gain of batching over pieces.
+    """
+    import os
+
+    from .markov import fit, select_smoothing
+    from .noise import crn_inputs
+    from .observer import Observer
+
+    data = synthetic_chain({"train": round(pieces * 3.5), "validation": max(1, pieces // 2), "test": pieces}, units)
+    t0 = time.perf_counter()
+    model = fit(data["train"])
+    select_smoothing(model, data["validation"])
+    fit_seconds = time.perf_counter() - t0
+    x = crn_inputs(data["test"], sigma, 0)
+    observer = Observer.from_model(model, sigma)
+    steps = sum(len(a) for a in x.values())
+    times, single_times = [], []
+    longest = sorted(x, key=lambda p: -len(x[p]))[:single]
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in observer.run(x):
+            pass
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for p in longest:
+            observer.filter([x[p]])
+        single_times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
+    single_rate = sum(len(x[p]) for p in longest) / statistics.median(single_times)
+    return {
+        "bench": "bayes",
+        "units": units,
+        "seen_chords": len(model.chords),
+        "transitions_nonzero": int(model.counts.nnz),
+        "train_steps": int(sum(len(a) for a in data["train"].values())),
+        "test_pieces": pieces,
+        "test_steps": int(steps),
+        "longest_piece": int(max(len(a) for a in x.values())),
+        "sigma": sigma,
+        "fit_and_select_seconds": round(fit_seconds, 3),
+        "seconds": round(seconds, 3),
+        "steps_per_s": round(steps / seconds),
+        "batched_speedup": round(steps / seconds / single_rate, 1),
+        "runs": repeats,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }

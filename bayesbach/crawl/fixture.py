@@ -15,6 +15,7 @@ test can interrupt a crawl at a known point).
 from __future__ import annotations
 
 import io
+import random
 import threading
 import zipfile
 from contextlib import contextmanager
@@ -25,16 +26,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pretty_midi
 
+from ..seeds import derive_seed
+
 HTML_AS_MIDI = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>File not found</body></html>"
 
 
 def midi_bytes(seed: int, steps: int = 8) -> bytes:
     """A small, valid MIDI file whose chords depend on ``seed`` (distinct seeds, distinct bytes)."""
+    rng = random.Random(derive_seed(seed, "crawl fixture"))  # the site is the same on every build
     pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
     inst = pretty_midi.Instrument(program=0)
     for i in range(steps):
-        root = 48 + (seed * 7 + i * 5) % 24
-        for k, interval in enumerate((0, 4, 7)[: 1 + (seed + i) % 3]):
+        root = rng.randrange(48, 72)
+        for k, interval in enumerate((0, 4, 7)[: rng.randrange(1, 4)]):
             inst.notes.append(pretty_midi.Note(velocity=80, pitch=root + interval + 12 * k, start=i * 0.5, end=i * 0.5 + 0.5))
     pm.instruments.append(inst)
     buffer = io.BytesIO()
