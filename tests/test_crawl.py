@@ -23,9 +23,8 @@ import pytest
 import yaml
 
 from bayesbach.crawl import CrawlOptions
-from bayesbach.crawl.fixture import build_site, serve
+from bayesbach.crawl.fixture import build_site, midi_bytes, serve, zip_bytes
 from bayesbach.crawl.zips import ZipRejected, midi_members
-from bayesbach.crawl.fixture import _zip, midi_bytes
 from conftest import REPO, copy_workflow, snakemake
 
 START = "/bach/index.html"
@@ -198,15 +197,15 @@ def test_offline_fails_fast_naming_the_unreachable_hosts(tmp_path):
 
 def test_zip_members_are_bounded_and_kept_inside():
     good, evil = midi_bytes(1), midi_bytes(2)
-    members, refused = midi_members(_zip({"a/bwv1.mid": good, "../up.mid": evil, "C:/win.mid": evil,
+    members, refused = midi_members(zip_bytes({"a/bwv1.mid": good, "../up.mid": evil, "C:/win.mid": evil,
                                           "/abs.MIDI": evil, "notes.txt": b"x"}), 10**6, 10)
     assert members == [("a/bwv1.mid", good)]
     assert [(m, r.split(": ")[-1]) for m, r in refused] == [
         ("../up.mid", "'..' would leave the target folder"), ("C:/win.mid", "absolute path"), ("/abs.MIDI", "absolute path")]
     with pytest.raises(ZipRejected, match="3 members, more than the limit of 2"):
-        midi_members(_zip({"a.mid": good, "b.mid": evil, "c.txt": b""}), 10**6, 2)
+        midi_members(zip_bytes({"a.mid": good, "b.mid": evil, "c.txt": b""}), 10**6, 2)
     with pytest.raises(ZipRejected, match="unpacks to 1000000 bytes of MIDI, more than the limit of 999999"):
-        midi_members(_zip({"bomb.mid": b"\0" * 10**6}), 999_999, 10)
+        midi_members(zip_bytes({"bomb.mid": b"\0" * 10**6}), 999_999, 10)
     with pytest.raises(ZipRejected, match="not a readable zip archive"):
         midi_members(b"PK\3\4 broken", 10**6, 10)
 
@@ -236,3 +235,35 @@ def test_workflow_with_the_web_source(server, tmp_path):
     assert "truncated" in reasons["web/127.0.0.1/bwv0847-broken.mid"]  # the converter judged the broken file
     assert reasons[f"web/{server.base_url}/bach/fake/bwv0846.mid"].startswith("not a MIDI file")  # the crawl's rejects carried over
     assert pq.read_table(work / "results/dataset/pieces.parquet").num_rows == 15
+
+
+def test_retries_back_off_doubling_and_honour_retry_after(monkeypatch):
+    import asyncio
+    from types import SimpleNamespace
+
+    from scrapy import Spider
+    from scrapy.http import Request, Response
+    from scrapy.utils.test import get_crawler
+
+    from bayesbach.crawl import middlewares
+
+    crawler = get_crawler(Spider, {"RETRY_TIMES": 3, "BACKOFF_SECONDS": 2.0})
+    crawler.spider = crawler._create_spider("t")
+    mw = middlewares.BackoffRetryMiddleware.from_crawler(crawler)
+    waits = []
+
+    async def sleep(seconds):
+        waits.append(seconds)
+
+    monkeypatch.setattr(middlewares, "asyncio", SimpleNamespace(sleep=sleep))
+
+    async def answers():
+        request, results = Request("http://archive.example/bwv1.mid"), []
+        for status, headers in [(503, {}), (500, {}), (429, {"Retry-After": "30"}), (503, {})]:
+            result = await mw.process_response(request, Response(request.url, status=status, headers=headers))
+            results.append(type(result).__name__)
+            request = result if isinstance(result, Request) else request
+        return results
+
+    assert asyncio.run(answers()) == ["Request", "Request", "Request", "Response"]  # three retries, then given up
+    assert waits == [2.0, 4.0, 30.0]

@@ -46,7 +46,7 @@ def midi_bytes(seed: int, steps: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in members.items():
@@ -120,14 +120,14 @@ def build_site(root: Path, extra_pages: int = 0, files_per_page: int = 20, big_f
     files["bach/fake/bwv0846.mid"] = HTML_AS_MIDI
     files["bach/files/bwv0847-broken.mid"] = midi_bytes(next(seed))[:30]  # header, then the track breaks off
     files["bach/files/bwv0850-huge.mid"] = midi_bytes(next(seed)) + b"\0" * int(big_file_mb * 1024 * 1024)
-    files["bach/zips/bwv1007-suite.zip"] = _zip({"suite1/prelude.mid": midi_bytes(next(seed)),
+    files["bach/zips/bwv1007-suite.zip"] = zip_bytes({"suite1/prelude.mid": midi_bytes(next(seed)),
                                                  "suite1/allemande.mid": midi_bytes(next(seed)),
                                                  "suite1/readme.txt": b"Cello suite No. 1"})
-    files["bach/zips/inventions.zip"] = _zip({"inventions/bwv0773.mid": midi_bytes(next(seed)),
+    files["bach/zips/inventions.zip"] = zip_bytes({"inventions/bwv0773.mid": midi_bytes(next(seed)),
                                               "../bwv0774.mid": midi_bytes(next(seed)),
                                               "/tmp/bwv0775.mid": midi_bytes(next(seed))})
     # A zip bomb: about 80 kB that would unpack to 80 MiB, beyond the default limit of 64.
-    files["bach/zips/big.zip"] = _zip({"bwv0851.mid": midi_bytes(next(seed)) + b"\0" * (80 * 1024 * 1024)})
+    files["bach/zips/big.zip"] = zip_bytes({"bwv0851.mid": midi_bytes(next(seed)) + b"\0" * (80 * 1024 * 1024)})
 
     for p in range(extra_pages):
         links = []
