@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -24,6 +26,12 @@ def setup(log_file: str | Path | None = None, level: int = logging.INFO) -> None
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
     sys.excepthook = _excepthook
+    if log_file is not None:
+        # Where the job ran: on a cluster, the Slurm job id ties this log to sacct/squeue.
+        slurm = os.environ.get("SLURM_JOB_ID")
+        logging.getLogger("bayesbach").info(
+            "job on %s (pid %d)%s", socket.gethostname(), os.getpid(), f", Slurm job {slurm}" if slurm else ""
+        )
 
 
 def _excepthook(kind, value, tb):

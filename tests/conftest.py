@@ -34,6 +34,7 @@ def write_midi(path: Path, *tracks: list[tuple[int, float, float]], drums: list 
 
 def copy_workflow(dest: Path) -> Path:
     """A throw-away copy of the workflow and the library, so tests can edit either."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "config.yaml"):
         shutil.copy(REPO / name, dest / name)
     for name in ("workflow", "bayesbach", "presets", "tests/configs"):

@@ -8,7 +8,7 @@ rule export_bundled:
     params:
         max_works=config["corpus"]["max_works"],
         code=code("corpus"),
-    threads: workflow.cores
+    threads: 8  # capped to --cores when run locally
     log:
         "results/logs/corpus/export_bundled.log",
     conda:

@@ -9,7 +9,7 @@ rule convert:
         rejects="results/dataset/rejects.parquet",
     params:
         code=code("midi"),
-    threads: workflow.cores
+    threads: 8  # capped to --cores when run locally
     log:
         "results/logs/dataset/convert.log",
     conda:
