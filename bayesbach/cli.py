@@ -95,6 +95,45 @@ def cmd_bench_crawl(args) -> int:
     return 0
 
 
+def cmd_reference(args) -> int:
+    import yaml
+
+    from .config import check_config
+
+    config = check_config(yaml.safe_load(args.config.read_text()) or {}, args.schema)
+    out = args.out or Path(f"results/references/s{args.noise!r}/{args.name}")
+    common = {"name": args.name, "noise": args.noise, "seed": config["seed"], "gap": config["dataset"]["gap"]}
+    if args.name in ("global", "markov_counts", "bayes"):
+        from .exact import exact_reference
+
+        meta = exact_reference(args.dataset, out, encoding=config["train"]["encoding"], **common)
+    else:
+        from .references import network_reference
+
+        refs = config["references"]
+        meta = network_reference(args.dataset, out, refs=refs, train=config["train"],
+                                 device=args.device or config["device"], threads=args.threads or refs["threads"], **common)
+    print(f"{args.name} at sigma={args.noise!r}: {meta['seconds']:.1f} s; written to {out}")
+    return 0
+
+
+def cmd_bench_bayes(args) -> int:
+    from .bench import bench_bayes
+
+    print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats)))
+    return 0
+
+
+def cmd_estimate(args) -> int:
+    from .config import load_config
+    from .resources import study_hours
+
+    config = load_config(args.configs, args.schema)
+    hours = study_hours(config, args.device)
+    print(json.dumps({"device": args.device, **{f"{k}_hours": round(v, 1) for k, v in hours.items()}}))
+    return 0
+
+
 def cmd_bench_convert(args) -> int:
     from .bench import bench_convert
 
@@ -142,6 +181,17 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_train)
 
+    c = sub.add_parser("reference", help="fit and score one reference model at one noise level (the config's references:)")
+    c.add_argument("name", choices=["global", "markov_counts", "markov_low", "markov_high", "decoder_ff", "rnn_pred", "bayes"])
+    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
+    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
+    c.add_argument("--out", type=Path, default=None, help="default: results/references/sNOISE/NAME")
+    c.add_argument("--config", type=Path, default=Path("config.yaml"), help="study config (seed, dataset, train:, references:)")
+    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the config's device")
+    c.add_argument("--threads", type=int, default=None, help="CPU threads (default: references.threads)")
+    c.set_defaults(func=cmd_reference)
+
     c = sub.add_parser("crawl", help="crawl web archives for Bach MIDI files into a source folder with its manifest")
     c.add_argument("--out", type=Path, default=Path("data/raw/web"), help="the web source's folder")
     c.add_argument("--start-url", action="append", required=True, help="a listing page to start from (repeatable)")
@@ -152,6 +202,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-delay", action="store_true", help="no pauses between requests: only for a server of your own")
     c.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     c.set_defaults(func=cmd_crawl)
+
+    c = sub.add_parser("estimate", help="device-hours a study needs (its networks and recurrent reference)")
+    c.add_argument("configs", type=Path, nargs="*", default=[Path("config.yaml")],
+                   help="config files layered like snakemake --configfile (default: config.yaml)")
+    c.add_argument("--device", choices=["cuda", "cpu"], default="cuda", help="cpu: hours of one job's threads")
+    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    c.set_defaults(func=cmd_estimate)
 
     bench = sub.add_parser("bench", help="performance measurements (one JSON line each)")
     bsub = bench.add_subparsers(dest="bench", required=True)
@@ -165,6 +222,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--files-per-page", type=int, default=20)
     c.add_argument("--repeats", type=int, default=3)
     c.set_defaults(func=cmd_bench_crawl)
+    c = bsub.add_parser("bayes", help="ideal observer's filter over a paper-scale synthetic test split")
+    c.add_argument("--pieces", type=int, default=140, help="test compositions (median 2,000 steps each)")
+    c.add_argument("--sigma", type=float, default=1.0)
+    c.add_argument("--units", type=int, default=12, help="12 = pc12 (4,096 states); more: seen chords + other")
+    c.add_argument("--repeats", type=int, default=3)
+    c.set_defaults(func=cmd_bench_bayes)
     c = bsub.add_parser("train", help="training step speed: real vs bare step, and validation cost")
     c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
     c.add_argument("--hidden", type=int, default=64)

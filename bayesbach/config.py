@@ -48,3 +48,19 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
     if not math.isclose(sum(split.values()), 1.0, abs_tol=1e-9):
         raise ConfigError(f"invalid config: dataset.split: the ratios {split} sum to {sum(split.values()):g}, not 1")
     return config
+
+
+def merged(base: dict, update: dict) -> dict:
+    """``base`` updated by ``update`` the way Snakemake layers config files: dicts merge, the rest replaces."""
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(paths: list[str | Path], schema_path: str | Path) -> dict:
+    """The validated config of ``snakemake --configfile A B ...``: the files layered in order."""
+    config: dict = {}
+    for path in paths:
+        config = merged(config, yaml.safe_load(Path(path).read_text()) or {})
+    return check_config(config, schema_path)

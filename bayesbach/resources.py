@@ -54,3 +54,27 @@ def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length:
     activations = 4 * batch_size * (chunk_length + 1) * hidden * (GATES[arch] + 2) * layers * 2
     mem = 2000 + (activations / 2**20 if device == "cpu" else 0) + 500
     return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
+
+
+def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
+    """Estimated device-hours of a validated study config: its networks and its recurrent reference.
+
+    The feed-forward references are left out: a batch of theirs costs a
+    fraction of a recurrent one's and has no step-by-step latency.
+    """
+    from .dataset import ENCODINGS
+
+    sweep, train, refs = config["sweep"], config["train"], config["references"]
+    units = ENCODINGS[train["encoding"]]
+    geometry = dict(units=units, batch_size=train["batch_size"], chunk_length=train["chunk_length"], device=device,
+                    layers=train["layers"], threads=train["threads"])
+    per_cell = len(sweep["noise"]) * sweep["runs"]
+    networks = per_cell * sum(
+        train_minutes(arch, hidden, batches=train["decode_batches"] + train["probe_batches"], **geometry)
+        for arch in sweep["arch"] for hidden in sweep["hidden"]
+    )
+    reference = 0.0
+    if "rnn_pred" in refs["models"]:
+        reference = len(sweep["noise"]) * train_minutes(refs["rnn_arch"], refs["rnn_hidden"], batches=refs["batches"],
+                                                        **{**geometry, "layers": 1})
+    return {"networks": networks / 60, "rnn_pred": reference / 60, "total": (networks + reference) / 60}

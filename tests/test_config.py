@@ -67,3 +67,12 @@ def test_workflow_stops_before_any_job_on_a_bad_config(workflow_copy: Path):
     assert proc.returncode != 0
     assert "invalid config: corpus.sources[1]: 'imslp' is not one of ['bundled', 'web']" in proc.stdout + proc.stderr
     assert not (workflow_copy / "results").exists() and not (workflow_copy / "data").exists()
+
+
+def test_config_files_layer_like_snakemake(tmp_path):
+    from bayesbach.config import load_config
+
+    (tmp_path / "over.yaml").write_text("dataset:\n  gap: 5\ncorpus:\n  sources: [web]\n")
+    config = load_config([REPO / "config.yaml", tmp_path / "over.yaml"], SCHEMA)
+    assert config["dataset"]["gap"] == 5 and config["corpus"]["sources"] == ["web"]
+    assert config["dataset"]["split"] == default_config()["dataset"]["split"]  # untouched keys stay

@@ -31,3 +31,18 @@ def test_a_retry_gets_twice_the_time_and_memory():
     assert first["runtime"] >= resources.STARTUP_MIN and first["mem_mb"] >= 2000
     assert second["runtime"] == pytest.approx(2 * first["runtime"], abs=1)
     assert second["mem_mb"] == pytest.approx(2 * first["mem_mb"], abs=100)
+
+
+def test_study_hours_add_up_the_cells_of_the_sweep():
+    from conftest import REPO
+    from bayesbach.config import load_config
+
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    paper = load_config([REPO / "config.yaml", REPO / "presets/paper.yaml"], schema)
+    train = paper["train"]
+    assert (paper["sweep"]["runs"], len(paper["sweep"]["noise"]), train["batch_size"]) == (5, 9, 512)
+    one = resources.train_minutes("gru", 256, 12, 512, 512, 23000, "cuda")
+    hours = resources.study_hours(paper)
+    expected = 45 * sum(resources.train_minutes("gru", h, 12, 512, 512, 23000, "cuda") for h in (8, 16, 32, 64, 128, 256))
+    assert hours["networks"] == pytest.approx(expected / 60) and hours["networks"] > 45 * one / 60
+    assert hours["total"] == pytest.approx(hours["networks"] + hours["rnn_pred"])
