@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/references.smk"
 
 
 rule all:

@@ -48,7 +48,7 @@ def _probabilities(name: str, train: dict, validation: dict, test: dict, sigma: 
         return
     model = fit(train)
     meta["smoothing_grid"] = select_smoothing(model, validation)
-    meta.update(alpha=model.alpha, beta=model.beta, states=model.n_states, other_state=model.other,
+    meta.update(alpha=model.alpha, beta=model.beta, seen_chords=len(model.chords), rest_state=bool(model.rest),
                 distinct_transitions=int(model.counts.nnz), training_transitions=int(model.counts.sum()))
     if name == "markov_counts":
         for piece, y in test.items():

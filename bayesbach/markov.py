@@ -9,13 +9,12 @@ smoothed hierarchically, so that no chord and no transition has probability 0:
 
 ``u`` is the base measure of chords never seen: independent units with the
 (add-one-half smoothed) training frequency ``m`` of each unit, u_j =
-prod_k m_k^c_jk (1 - m_k)^(1 - c_jk). With at most ``MAX_ENUMERATED_UNITS``
-units every chord is a state (all 4,096 pitch-class sets for ``pc12``); with
-more (the ``pitch`` encoding, 2^128 sets) the states are the chords seen in
-training plus one ``other`` state that carries all of ``u``: "some chord drawn
-from independent units" (it may coincide with a seen chord; the observer then
-weighs both explanations, the counted model treats a seen chord as itself).
-An unseen current chord falls back to ``q``.
+prod_k m_k^c_jk (1 - m_k)^(1 - c_jk). Every chord is a state: the chords seen
+in training explicitly, all the others (4,096 - seen for ``pc12``, 2^128 - seen
+for ``pitch``) lumped into one ``rest`` state. Lumping is exact, not an
+approximation: unseen chords have no counts, so their prior is proportional to
+u and they all move on by q; the observer and the counted model behave as if
+every chord were enumerated. An unseen current chord falls back to ``q``.
 
 The matrix is sparse counts plus a rank-one term (``transition``); it is never
 made dense. ``alpha`` and ``beta`` are chosen on the validation split by the
@@ -35,7 +34,6 @@ from .errors import StudyError
 
 log = logging.getLogger(__name__)
 
-MAX_ENUMERATED_UNITS = 12
 # Validation grid of the smoothing strengths (pseudo-counts); all > 0, so nothing is impossible.
 ALPHAS = tuple(np.logspace(-3, 4, 15).tolist())
 BETAS = tuple(np.logspace(-3, 4, 8).tolist())
@@ -66,46 +64,52 @@ def all_chords(units: int) -> np.ndarray:
     return ((np.arange(2**units)[:, None] >> np.arange(units)) & 1).astype(np.float64)
 
 
-def _keys(y: np.ndarray) -> list[bytes]:
-    return [row.tobytes() for row in np.packbits(np.asarray(y) > 0.5, axis=1)]
+def _keys(y: np.ndarray) -> np.ndarray:
+    """One sortable key per chord: its packed bits as a fixed-size byte string (NumPy void)."""
+    packed = np.ascontiguousarray(np.packbits(np.asarray(y) > 0.5, axis=1))
+    return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+
+
+def rest_terms(chords: np.ndarray, marginal: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Base measure of the seen chords (log u_j), the rest's mass 1 - sum u_j and its per-unit means."""
+    m = np.clip(marginal, 1e-12, 1 - 1e-12)
+    log_u = chords @ np.log(m) + (1 - chords) @ np.log1p(-m)
+    u = np.exp(log_u)
+    mass = max(1.0 - u.sum(), 0.0)
+    units = np.clip((m - u @ chords) / mass, 0, 1) if mass > 0 else m
+    return log_u, mass, units
 
 
 @dataclass
 class ChordModel:
     """Counted first-order chord transitions with hierarchical smoothing (see the module text)."""
 
-    chords: np.ndarray  # (K, U) float64 multi-hot: the explicit states
-    counts: sp.csr_matrix  # (S, S) current -> next counts, S = K + other
+    chords: np.ndarray  # (K, U) float64 multi-hot: the chords seen in training
+    counts: sp.csr_matrix  # (S, S) current -> next counts, S = K + rest
     marginal: np.ndarray  # (U,) smoothed unit frequency m, the base measure's parameter
-    other: bool  # True: state K is "an unseen chord from independent units"
+    rest: bool  # True: state K stands for every chord not seen (False only when all were seen)
     alpha: float = 1.0
     beta: float = 1.0
-    _index: dict[bytes, int] = field(default_factory=dict, repr=False)
+    sorted_keys: np.ndarray = field(default=None, repr=False)  # the keys of ``chords``, which are in key order
 
     @property
     def n_states(self) -> int:
-        return len(self.chords) + int(self.other)
+        return len(self.chords) + int(self.rest)
 
     @property
     def units(self) -> int:
         return self.chords.shape[1]
 
     def index(self, y: np.ndarray) -> np.ndarray:
-        """State index of each row of ``y`` (unseen chords: the ``other`` state)."""
-        fallback = len(self.chords) if self.other else -1
-        idx = np.array([self._index.get(k, fallback) for k in _keys(y)], dtype=np.int64)
-        if (idx < 0).any():  # cannot happen when every chord is a state
-            raise ValueError("a chord outside the state space")
-        return idx
+        """State index of each row of ``y`` (unseen chords: the ``rest`` state)."""
+        keys = _keys(y)
+        idx = np.minimum(np.searchsorted(self.sorted_keys, keys), len(self.sorted_keys) - 1)
+        return np.where(self.sorted_keys[idx] == keys, idx, len(self.chords))
 
     def base(self) -> np.ndarray:
         """Base measure u over the states (sums to 1)."""
-        if self.other:
-            u = np.zeros(self.n_states)
-            u[-1] = 1.0
-            return u
-        m = np.clip(self.marginal, 1e-12, 1 - 1e-12)
-        return np.exp(self.chords @ np.log(m) + (1 - self.chords) @ np.log1p(-m))
+        log_u, mass, _ = rest_terms(self.chords, self.marginal)
+        return np.concatenate([np.exp(log_u), [mass] if self.rest else []])
 
     def next_counts(self) -> np.ndarray:
         """n_j: how often each state was the next chord."""
@@ -118,16 +122,16 @@ class ChordModel:
         return (n + beta * self.base()) / (n.sum() + beta)
 
     def unit_means(self, dist: np.ndarray) -> np.ndarray:
-        """Per-unit probabilities of chord distributions ``dist`` (B, S): sum_j dist_j c_j (other: m)."""
+        """Per-unit probabilities of chord distributions ``dist`` (B, S), dense or sparse."""
         k = len(self.chords)
         out = np.asarray(dist[:, :k] @ self.chords)
-        if self.other:
+        if self.rest:
             last = dist[:, k:]
-            out = out + (last.toarray() if sp.issparse(last) else last) * self.marginal
+            out = out + (last.toarray() if sp.issparse(last) else last) * rest_terms(self.chords, self.marginal)[2]
         return out
 
     def _unit_q(self, beta: float) -> np.ndarray:
-        """Per-unit probabilities of q, without enumerating chords (u has unit means m)."""
+        """Per-unit probabilities of q (u has unit means m)."""
         n = self.next_counts()
         return (self.unit_means(n[None])[0] + beta * self.marginal) / (n.sum() + beta)
 
@@ -190,26 +194,25 @@ def fit(pieces: dict[str, np.ndarray], alpha: float = 1.0, beta: float = 1.0) ->
     if not pieces:
         raise TooFewSteps("no training pieces to count chord transitions on")
     units = next(iter(pieces.values())).shape[1]
-    keys = [_keys(y) for y in pieces.values()]
-    if units <= MAX_ENUMERATED_UNITS:
-        chords, other = all_chords(units), False
-    else:
-        seen = sorted(set().union(*map(set, keys)))
-        chords = np.unpackbits(np.frombuffer(b"".join(seen), np.uint8).reshape(len(seen), -1), axis=1)[:, :units]
-        chords, other = chords.astype(np.float64), True
-    index = {k: i for i, k in enumerate(_keys(chords))}
-    src = np.concatenate([[index[k] for k in ks[:-1]] for ks in keys]).astype(np.int64)
-    dst = np.concatenate([[index[k] for k in ks[1:]] for ks in keys]).astype(np.int64)
+    ys = [y for y in pieces.values() if len(y)]
+    if not ys:
+        raise TooFewSteps("the training pieces have no steps to count chord transitions on")
+    seen, inverse = np.unique(_keys(np.concatenate(ys)), return_inverse=True)
+    chords = np.unpackbits(seen.view(np.uint8).reshape(len(seen), -1), axis=1)[:, :units].astype(np.float64)
+    # transitions inside pieces: every step but each piece's last
+    inside = np.ones(len(inverse), bool)
+    inside[np.cumsum([len(y) for y in ys]) - 1] = False
+    src, dst = inverse[:-1][inside[:-1]], inverse[1:][inside[:-1]]
     if len(src) == 0:
         raise TooFewSteps("the training pieces have no chord transition (every piece has one step)")
-    n_states = len(chords) + int(other)
+    marginal = (chords[dst].sum(0) + 0.5) / (len(dst) + 1.0)  # add-one-half: no unit is impossible
+    rest = rest_terms(chords, marginal)[1] > 1e-12
+    n_states = len(chords) + int(rest)
     counts = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n_states, n_states))
     counts.sum_duplicates()
-    next_units = chords[dst].sum(0)
-    marginal = (next_units + 0.5) / (len(dst) + 1.0)  # add-one-half: no unit is impossible
-    model = ChordModel(chords, counts, marginal, other, alpha, beta, index)
-    log.info("counted %d transitions between %d distinct chords (%d states)",
-             len(src), len(set(src) | set(dst)), n_states)
+    model = ChordModel(chords, counts, marginal, rest, alpha, beta, seen)
+    log.info("counted %d transitions between %d distinct chords (+ %s)",
+             len(src), len(chords), "one state for the unseen ones" if rest else "no unseen chord")
     return model
 
 
@@ -226,14 +229,21 @@ def select_smoothing(model: ChordModel, validation: dict[str, np.ndarray],
         return []
     current = np.concatenate([y[:-1] for y in pairs])
     target = np.concatenate([y[1:] for y in pairs]).astype(np.float64)
-    rows = model.counts[model.index(current)]
+    # BCE depends on the current chord's state only: sum the targets per state once
+    states, inverse = np.unique(model.index(current), return_inverse=True)
+    visits = np.bincount(inverse).astype(np.float64)
+    on = np.zeros((len(states), target.shape[1]))
+    np.add.at(on, inverse, target)
+    rows = model.counts[states]
     n_row = np.asarray(rows.sum(1)).ravel()
     unit_rows = model.unit_means(rows)
     grid = []
     for beta in betas:
         unit_q = model._unit_q(beta)
         for alpha in alphas:
-            grid.append({"alpha": alpha, "beta": beta, "bce": bce(_smoothed(unit_rows, n_row, alpha, unit_q), target)})
+            p = np.clip(_smoothed(unit_rows, n_row, alpha, unit_q), EPS, 1 - EPS)
+            loss = -(on * np.log(p) + (visits[:, None] - on) * np.log1p(-p)).sum() / target.size
+            grid.append({"alpha": alpha, "beta": beta, "bce": float(loss)})
     best = min(grid, key=lambda g: g["bce"])
     model.alpha, model.beta = best["alpha"], best["beta"]
     log.info("smoothing chosen on %d validation transitions: alpha=%g beta=%g (BCE %.5f)",

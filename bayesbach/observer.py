@@ -1,18 +1,22 @@
 """The ideal Bayesian observer (``bayes``): a hidden-Markov forward filter over chords.
 
-Hidden state: the chord (see :mod:`bayesbach.markov` for the state space: every
-pitch-class set for ``pc12``, the training chords plus an ``other`` state for
-``pitch``). Transitions: the smoothed first-order model, applied as sparse
-counts plus a rank-one term. Emission: x_t ~ N(c, sigma^2 I) with the true
-sigma; the ``other`` state emits through independent units with frequencies m,
-p(x | other) = prod_k [(1 - m_k) N(x_k; 0, sigma^2) + m_k N(x_k; 1, sigma^2)].
+Hidden state: the chord. With a counted model (:mod:`bayesbach.markov`) the
+states are the chords seen in training plus one ``rest`` state lumping every
+other chord, which is exactly the filter over all chords (4,096 for ``pc12``)
+at the cost of the seen ones. Transitions: the smoothed first-order model,
+applied as sparse counts plus a rank-one term. Emission: x_t ~ N(c, sigma^2 I)
+with the true sigma; the rest state emits the u-weighted mixture of its chords,
+
+    p(x | rest) = [prod_k ((1 - m_k) N(x_k; 0, s^2) + m_k N(x_k; 1, s^2)) - sum_seen u_j N(x; c_j, s^2 I)] / (1 - sum_seen u_j)
+
+(the product is the mixture over all chords; the seen ones are taken out).
 The filter starts from q (the smoothed chord frequency) at each piece.
 
 For every step t it gives the posterior over the current chord given x_1..t
 (decoding: per-unit probabilities = posterior-weighted chord vectors) and the
 one-step predictive distribution of the next chord (prediction of y_{t+1}).
-Beliefs are renormalised each step and likelihoods are shifted by their
-maximum before ``exp`` (scaled forward algorithm), in float64; the filter is
+Likelihoods are shifted by their row maximum before ``exp`` and beliefs are
+renormalised every step (scaled forward algorithm), in float64; the filter is
 vectorised over chords and batched over pieces (pieces sorted by length, the
 active ones a prefix of the batch).
 """
@@ -22,63 +26,73 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
+from scipy.special import expit
 
-from .markov import ChordModel
+from .markov import ChordModel, rest_terms
 
 
 class Observer:
-    """Forward filter with explicit chord states (K, U), an optional ``other`` state, and transitions."""
+    """Forward filter over explicit chord states (K, U), optionally a lumped ``rest`` state, and transitions.
+
+    ``rest_marginal``: the unit frequencies m of the base measure u; None = no rest state.
+    """
 
     def __init__(self, chords: np.ndarray, transitions, initial: np.ndarray, sigma: float,
-                 other_marginal: np.ndarray | None = None):
+                 rest_marginal: np.ndarray | None = None):
         if not sigma >= 0:
             raise ValueError(f"the observer needs a noise level sigma >= 0, got {sigma}")
         self.chords = np.asarray(chords, dtype=np.float64)
         self.transitions = transitions
         self.initial = np.asarray(initial, dtype=np.float64)
         self.sigma = float(sigma)
-        self.m = None if other_marginal is None else np.clip(np.asarray(other_marginal, np.float64), 1e-12, 1 - 1e-12)
+        self.rest = rest_marginal is not None
         self._half_size = self.chords.sum(1) / 2
         self._chords_t = np.ascontiguousarray(self.chords.T)
+        if self.rest:
+            m = np.clip(np.asarray(rest_marginal, np.float64), 1e-12, 1 - 1e-12)
+            log_u, self._rest_mass, self._rest_units = rest_terms(self.chords, m)
+            self._u = np.exp(log_u)
+            self._log1m, self._logit_m = np.log1p(-m), np.log(m) - np.log1p(-m)
 
     @classmethod
     def from_model(cls, model: ChordModel, sigma: float) -> Observer:
-        return cls(model.chords, model.transition(), model.q(), sigma, model.marginal if model.other else None)
+        return cls(model.chords, model.transition(), model.q(), sigma, model.marginal if model.rest else None)
 
-    def _log_likelihood(self, x: np.ndarray) -> np.ndarray:
-        """log p(x | state) up to a constant per row, (B, S)."""
-        if self.sigma == 0:
-            return self._exact_log_likelihood(x)
+    def _emission(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Likelihoods of each state scaled by a per-row factor (B, S), their logs, and the rest's decode (B, U)."""
+        if self.sigma == 0:  # x is the chord: it is a seen one, or one of the rest
+            match = ((x * x).sum(1, keepdims=True) - 2 * x @ self._chords_t + 2 * self._half_size) < 0.25
+            lik = match.astype(np.float64)
+            if self.rest:
+                lik = np.concatenate([lik, ~match.any(1, keepdims=True)], axis=1)
+            with np.errstate(divide="ignore"):
+                return lik, np.log(lik), x if self.rest else None
         inv = 1.0 / self.sigma**2
         ll = (x @ self._chords_t - self._half_size) * inv  # -(|x - c|^2 - |x|^2) / (2 sigma^2)
-        if self.m is not None:
-            other = np.logaddexp(np.log1p(-self.m), np.log(self.m) + (x - 0.5) * inv).sum(1)
-            ll = np.concatenate([ll, other[:, None]], axis=1)
-        return ll
+        shift = ll.max(1) if ll.shape[1] else np.full(len(x), -np.inf)
+        if self.rest:
+            z = self._logit_m + (x - 0.5) * inv  # per-unit log-odds of "on" under u given x_k
+            log_mix = (self._log1m + np.logaddexp(0, z)).sum(1)  # log of the mixture over all chords
+            shift = np.maximum(shift, log_mix)
+        ll -= shift[:, None]
+        lik = np.exp(ll)
+        if not self.rest:
+            return lik, ll, None
+        weighted = lik * self._u
+        mix = np.exp(log_mix - shift)
+        rest = np.maximum(mix - weighted.sum(1), 0.0)  # the unseen chords' share (>= 0 despite rounding)
+        p = expit(z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            decode = np.where(rest[:, None] > 0, np.clip((mix[:, None] * p - weighted @ self.chords) / rest[:, None], 0, 1), p)
+            rest_lik = rest / self._rest_mass
+            return (np.concatenate([lik, rest_lik[:, None]], axis=1),
+                    np.concatenate([ll, np.log(rest_lik)[:, None]], axis=1), decode)
 
-    def _exact_log_likelihood(self, x: np.ndarray) -> np.ndarray:
-        """sigma = 0, the limit of the Gaussian case: x is the chord; "other" weighs it by u(x)."""
-        distance = (x * x).sum(1, keepdims=True) - 2 * x @ self._chords_t + 2 * self._half_size
-        ll = np.where(distance < 0.25, 0.0, -np.inf)
-        if self.m is not None:
-            ll = np.concatenate([ll, (x @ np.log(self.m) + (1 - x) @ np.log1p(-self.m))[:, None]], axis=1)
-        return ll
-
-    def _decode_units(self, belief: np.ndarray, x: np.ndarray) -> np.ndarray:
-        k = len(self.chords)
-        out = belief[:, :k] @ self.chords
-        if self.m is not None and self.sigma == 0:
-            out += belief[:, k:] * x
-        elif self.m is not None:  # inside "other", each unit's posterior given its own x
-            logit = np.log(self.m) - np.log1p(-self.m) + (x - 0.5) / self.sigma**2
-            out += belief[:, k:] / (1 + np.exp(-logit))
-        return out
-
-    def _predict_units(self, dist: np.ndarray) -> np.ndarray:
+    def _unit_means(self, dist: np.ndarray, rest_units: np.ndarray | None) -> np.ndarray:
         k = len(self.chords)
         out = dist[:, :k] @ self.chords
-        if self.m is not None:
-            out += dist[:, k:] * self.m
+        if self.rest:
+            out += dist[:, k:] * rest_units
         return out
 
     def filter(self, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -96,21 +110,20 @@ class Observer:
             active = active_after[t]  # pieces longer than t: a prefix of the sorted batch
             rows = starts[:active] + t
             x = flat[rows]
-            ll = self._log_likelihood(x)
-            ll -= ll.max(1, keepdims=True)
-            before = np.broadcast_to(self.initial, ll.shape) if prior is None else prior[:active]
-            weight = before * np.exp(ll)
+            lik, log_lik, rest_decode = self._emission(x)
+            before = np.broadcast_to(self.initial, lik.shape) if prior is None else prior[:active]
+            weight = before * lik
             total = weight.sum(1, keepdims=True)
             lost = ~(total[:, 0] > 0)
             if lost.any():  # every likely chord had prior 0: redo those rows in log space
                 with np.errstate(divide="ignore"):
-                    lw = np.log(before[lost]) + ll[lost]
+                    lw = np.log(before[lost]) + log_lik[lost]
                 weight[lost] = np.exp(lw - lw.max(1, keepdims=True))
                 total[lost] = weight[lost].sum(1, keepdims=True)
             belief = weight / total
-            decode[rows] = self._decode_units(belief, x)
+            decode[rows] = self._unit_means(belief, rest_decode)
             prior = self.transitions.apply(belief)
-            predict[rows] = self._predict_units(prior)
+            predict[rows] = self._unit_means(prior, self._rest_units if self.rest else None)
         out = [None] * len(xs)
         for j, i in enumerate(order):
             s, n = starts[j], lengths[i]

@@ -61,49 +61,45 @@ def test_filter_equals_path_enumeration_for_a_known_chain():
         assert dec.shape == x.shape and pred.shape == (len(x) - 1, 2)
 
 
-def test_filter_with_counted_model_equals_enumeration_over_all_chords():
-    rng = np.random.default_rng(2)
-    model = fit(random_pieces(rng, 3, [30, 12]), alpha=0.7, beta=0.3)
-    assert model.n_states == 8 and not model.other
+def enumerated_chain(train, units, alpha, beta):
+    """The smoothed model written out over all 2^units chords, from the training data by loops."""
+    n_chords = 2**units
+    bits = 2 ** np.arange(units)
+    counts = np.zeros((n_chords, n_chords))
+    for y in train.values():
+        ids = (y @ bits).astype(int)
+        for a, b in zip(ids[:-1], ids[1:]):
+            counts[a, b] += 1
+    chords = all_chords(units)
+    nxt = counts.sum(0)
+    m = (nxt @ chords + 0.5) / (nxt.sum() + 1)
+    u = np.prod(np.where(chords > 0, m, 1 - m), axis=1)
+    q = (nxt + beta * u) / (nxt.sum() + beta)
+    n_row = counts.sum(1, keepdims=True)
+    matrix = np.where(n_row + alpha > 0, (counts + alpha * q) / np.maximum(n_row + alpha, 1e-300), q)
+    return chords, matrix, q
+
+
+@pytest.mark.parametrize("units,seen,sigma", [(3, 8, 0.9), (3, 3, 0.8), (4, 5, 0.5), (4, 5, 0.05)])
+def test_lumped_filter_equals_enumeration_over_all_chords(units, seen, sigma):
+    """Seen chords plus one lumped state for the rest is the filter over every chord, exactly."""
+    rng = np.random.default_rng(units * 10 + seen)
+    vocab = all_chords(units)[rng.choice(2**units, seen, replace=False)]
+    train = {f"p{i}": vocab[rng.integers(0, seen, n)].astype(np.float32) for i, n in enumerate([25, 14])}
+    model = fit(train, alpha=0.7, beta=0.3)
+    assert len(model.chords) <= seen and model.rest == (len(model.chords) < 2**units)
+    # the sparse-plus-rank-one application equals the dense matrix of the same states
     matrix = dense_matrix(model)
     np.testing.assert_allclose(matrix.sum(1), 1, rtol=1e-12)
-    # the sparse-plus-rank-one application equals the dense matrix
-    belief = rng.dirichlet(np.ones(8), size=3)
+    belief = rng.dirichlet(np.ones(model.n_states), size=3)
     np.testing.assert_allclose(model.transition().apply(belief), belief @ matrix, rtol=1e-12)
-    sigma = 0.9
-    x = model.chords[rng.integers(0, 8, 4)] + sigma * rng.standard_normal((4, 3))
+    chords, full, q = enumerated_chain(train, units, 0.7, 0.3)
+    y = all_chords(units)[rng.integers(0, 2**units, 7 - units)]  # seen and unseen chords; 2^(u(7-u)) paths
+    x = y + sigma * rng.standard_normal(y.shape)
     (dec, pred), = Observer.from_model(model, sigma).filter([x])
-    ref_dec, ref_pred = brute_force(model.chords, matrix, model.q(), x, sigma)
-    np.testing.assert_allclose(dec, ref_dec, rtol=1e-10)
-    np.testing.assert_allclose(pred, ref_pred, rtol=1e-10)
-
-
-def test_other_state_equals_enumeration_of_the_chords_it_stands_for(monkeypatch):
-    """With the seen-chords state space, "other" is exactly a mixture of every chord under u."""
-    monkeypatch.setattr(markov, "MAX_ENUMERATED_UNITS", 2)
-    rng = np.random.default_rng(3)
-    train = {"a": all_chords(3)[[0, 1, 3, 1, 0, 3, 3, 1]].astype(np.float32)}
-    model = fit(train, alpha=0.5, beta=0.8)
-    assert model.other and model.n_states == 4  # 3 seen chords + other
-    small = dense_matrix(model)
-    # expand "other" into all 8 chords weighted by the product-Bernoulli base measure
-    full = all_chords(3)
-    m = model.marginal
-    u = np.prod(np.where(full > 0, m, 1 - m), axis=1)
-    k = len(model.chords)
-    states = np.concatenate([model.chords, full])
-    matrix = np.zeros((k + 8, k + 8))
-    matrix[:k, :k] = small[:k, :k]
-    matrix[:k, k:] = small[:k, k:] * u
-    matrix[k:, :k] = small[k, :k]
-    matrix[k:, k:] = small[k, k] * u
-    initial = np.concatenate([model.q()[:k], model.q()[k] * u])
-    sigma = 0.8
-    x = full[[5, 1, 7]] + sigma * rng.standard_normal((3, 3))  # two chords never seen in training
-    (dec, pred), = Observer.from_model(model, sigma).filter([x])
-    ref_dec, ref_pred = brute_force(states, matrix, initial, x, sigma)
-    np.testing.assert_allclose(dec, ref_dec, rtol=1e-10)
-    np.testing.assert_allclose(pred, ref_pred, rtol=1e-10)
+    ref_dec, ref_pred = brute_force(chords, full, q, x, sigma)
+    np.testing.assert_allclose(dec, ref_dec, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pred, ref_pred, rtol=1e-9, atol=1e-12)
 
 
 def test_tiny_sigma_decodes_the_clean_chord_even_if_never_seen():
@@ -166,11 +162,9 @@ def test_noiseless_observer_is_markov_counts(units):
     """At sigma = 0 the posterior is the observed chord, so prediction is the counted model's."""
     rng = np.random.default_rng(9)
     model = fit(random_pieces(rng, units, [90, 70], density=0.2), alpha=0.3, beta=2.0)
-    y = (rng.random((40, units)) < 0.2).astype(np.float32)  # with 16 units, mostly unseen chords
+    y = (rng.random((40, units)) < 0.2).astype(np.float32)  # seen and unseen chords
+    unseen = model.index(y) == len(model.chords)
+    assert unseen.any() and not unseen.all()
     (dec, pred), = Observer.from_model(model, 0.0).filter([y])
     np.testing.assert_array_equal(dec, y)
-    # a seen chord could also come from "other" (any chord from independent units): exact for unseen ones
-    exact = model.index(y[:-1]) == len(model.chords) if model.other else np.ones(len(y) - 1, bool)
-    assert exact.sum() > 10
-    np.testing.assert_allclose(pred[exact], model.predict(y)[exact], rtol=1e-10)
-    np.testing.assert_allclose(pred, model.predict(y), atol=0.05)
+    np.testing.assert_allclose(pred, model.predict(y), rtol=1e-10)

@@ -24,7 +24,7 @@ def all_targets():
         "results/dataset/events.parquet",
         "results/dataset/rejects.parquet",
         "results/dataset/pieces.parquet",
-    ] + network_targets()
+    ] + network_targets() + reference_targets()
 
 
 def noise_label(sigma):
@@ -46,4 +46,32 @@ def train_params():
     """The config values a training job uses (a changed budget reruns training, not the dataset)."""
     keys = ("lr", "batch_size", "chunk_length", "decode_batches", "probe_batches", "val_every",
             "checkpoint_every", "log_seconds", "encoding", "layers")
+    return {k: config["train"][k] for k in keys}
+
+
+# The {noise} wildcard as repr(float) writes it: 0.5, 1.0, 0.001, 1e-05.
+NOISE_PATTERN = r"\d+\.\d+(e-\d+)?|\d+(\.\d+)?e[-+]\d+"
+COUNTED_REFERENCES = ("global", "markov_counts", "bayes")  # bayesbach.exact
+NETWORK_REFERENCES = ("markov_low", "markov_high", "decoder_ff", "rnn_pred")  # bayesbach.references
+
+
+def reference_targets():
+    """errors.parquet and meta.json of every reference at every noise level of the sweep."""
+    return expand(
+        "results/references/s{noise}/{name}/{file}",
+        noise=[noise_label(s) for s in config["sweep"]["noise"]],
+        name=config["references"]["models"], file=["errors.parquet", "meta.json"],
+    )
+
+
+def reference_params(wildcards):
+    """The references: keys one network reference uses (a changed rnn_hidden reruns rnn_pred only)."""
+    refs = config["references"]
+    keys = ("batches", "rnn_arch", "rnn_hidden") if wildcards.name == "rnn_pred" else ("batches", "ff_hidden")
+    return {k: refs[k] for k in keys}
+
+
+def reference_train_params():
+    """The train: keys the network references share with the networks (not the networks' budgets)."""
+    keys = ("lr", "batch_size", "chunk_length", "val_every", "checkpoint_every", "log_seconds", "encoding")
     return {k: config["train"][k] for k in keys}

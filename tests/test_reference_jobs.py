@@ -1,0 +1,122 @@
+"""The reference jobs in the workflow: outputs in the errors.parquet format, config, exact rebuilds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bayesbach import exact, tables
+from bayesbach.cli import main as cli
+from bayesbach.dataset import load_split
+from conftest import copy_workflow, planned_jobs, snakemake
+
+TINY = "tests/configs/tiny.yaml"
+NAMES = ["global", "markov_counts", "markov_low", "markov_high", "decoder_ff", "rnn_pred", "bayes"]
+TARGETS = [f"results/references/s0.5/{name}/errors.parquet" for name in NAMES]
+TASKS = {"global": {"decode", "predict"}, "markov_counts": {"predict"}, "markov_low": {"predict"},
+         "markov_high": {"predict"}, "decoder_ff": {"decode"}, "rnn_pred": {"predict"}, "bayes": {"decode", "predict"}}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    work = copy_workflow(tmp_path_factory.mktemp("refs"))
+    snakemake(work, *TARGETS, "--configfile", TINY)
+    return work
+
+
+def test_every_reference_writes_per_piece_test_errors_in_the_long_format(built: Path):
+    test_pieces = set(load_split(built / "results/dataset", "test"))
+    parts = []
+    for name in NAMES:
+        table = pq.read_table(built / f"results/references/s0.5/{name}/errors.parquet")
+        assert table.schema == tables.ERRORS
+        df = table.to_pandas()
+        assert set(df["model"]) == {name} and set(df["noise"]) == {0.5}
+        assert set(df["task"]) == TASKS[name]
+        for task in TASKS[name]:
+            assert sorted(df.loc[df["task"] == task, "piece"]) == sorted(test_pieces)
+        assert np.isfinite(df["bce"]).all() and (df["bce"] > 0).all()
+        meta = json.loads((built / f"results/references/s0.5/{name}/meta.json").read_text())
+        assert meta["model"] == name and meta["noise"] == 0.5
+        parts.append(table)
+    rnn = pq.read_table(built / "results/references/s0.5/rnn_pred/errors.parquet").to_pandas()
+    assert set(rnn["arch"]) == {"gru"} and set(rnn["hidden"]) == {4}  # tiny.yaml's rnn_hidden
+    errors = pa.concat_tables(parts).to_pandas()  # the evaluation stage only concatenates
+    mean = errors.groupby(["model", "task"])["bce"].mean()
+    assert mean["bayes", "decode"] < mean["global", "decode"]
+    assert mean["bayes", "predict"] < mean["global", "predict"]
+    bayes_meta = json.loads((built / "results/references/s0.5/bayes/meta.json").read_text())
+    assert bayes_meta["rest_state"] and bayes_meta["alpha"] > 0 and bayes_meta["beta"] > 0
+    assert 20 < bayes_meta["seen_chords"] < 4096
+
+
+def test_counted_job_equals_the_library_on_the_same_splits(built: Path):
+    data = {s: load_split(built / "results/dataset", s) for s in ("train", "validation", "test")}
+    scores, _ = exact.score("bayes", data["train"], data["validation"], data["test"], 0.5, seed=0)  # tiny.yaml's seed
+    df = pq.read_table(built / "results/references/s0.5/bayes/errors.parquet").to_pandas()
+    for task, values in scores.items():
+        got = df[df["task"] == task].set_index("piece")["bce"]
+        assert got.to_dict() == values
+
+
+def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(built)
+    out = tmp_path / "rnn_pred"
+    assert cli(["reference", "rnn_pred", "--noise", "0.5", "--config", TINY, "--out", str(out), "--threads", "1"]) == 0
+    job = built / "results/references/s0.5/rnn_pred"
+    assert pq.read_table(out / "errors.parquet").equals(pq.read_table(job / "errors.parquet"))
+    assert (out / "model.pt").read_bytes() == (job / "model.pt").read_bytes()
+    assert not (out / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "module,expected",
+    [
+        # the counted jobs (seconds each) share one rule, hence one code digest
+        ("observer", {"reference_counted": 3}),
+        ("markov", {"reference_counted": 3}),
+        ("references", {"reference_network": 4}),
+        ("train", {"reference_network": 4}),  # the network references train with it
+    ],
+)
+def test_editing_a_module_reruns_exactly_the_references_using_it(built: Path, module: str, expected: dict):
+    source = built / "bayesbach" / f"{module}.py"
+    saved = source.read_text()
+    try:
+        source.write_text(saved + "\n# an edit\n")
+        assert planned_jobs(built, *TARGETS, "--configfile", TINY) == expected
+    finally:
+        source.write_text(saved)
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("references: {rnn_hidden: 5}", {"reference_network": 1}),
+        ("references: {ff_hidden: 5}", {"reference_network": 3}),
+        ("train: {decode_batches: 7}", {}),  # the networks' own budget is not the references'
+        ("train: {lr: 0.01}", {"reference_network": 4}),
+    ],
+)
+def test_config_changes_rerun_only_the_references_they_touch(built: Path, override: str, expected: dict):
+    (built / "override.yaml").write_text(override + "\n")
+    assert planned_jobs(built, *TARGETS, "--configfile", TINY, "override.yaml") == expected
+
+
+def test_which_references_run_is_a_config_list(built: Path):
+    (built / "some.yaml").write_text("references: {models: [bayes, global]}\n")
+    out = snakemake(built, "-n", "--configfile", TINY, "some.yaml").stdout
+    assert "results/references/s0.5/bayes/errors.parquet" in out
+    assert "results/references/s0.5/rnn_pred/" not in out
+
+
+def test_an_unknown_reference_is_named_before_anything_runs(tmp_path: Path):
+    work = copy_workflow(tmp_path)
+    (work / "bad.yaml").write_text("references: {models: [bayes, hmm]}\n")
+    proc = snakemake(work, "-n", "--configfile", TINY, "bad.yaml", check=False)
+    assert proc.returncode != 0 and "references.models[1]" in proc.stdout + proc.stderr

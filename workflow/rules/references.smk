@@ -1,0 +1,59 @@
+# The reference ladder (SCIENCE.md, "Reference models"): one job per reference and noise level,
+# each writing results/references/s{noise}/{name}/ with its per-piece test errors in the long
+# format of errors.parquet, so the evaluation only concatenates.
+
+
+rule reference_counted:
+    wildcard_constraints:
+        name="|".join(COUNTED_REFERENCES),
+        noise=NOISE_PATTERN,
+    input:
+        events="results/dataset/events.parquet",
+        pieces="results/dataset/pieces.parquet",
+    output:
+        errors="results/references/s{noise}/{name}/errors.parquet",
+        meta="results/references/s{noise}/{name}/meta.json",
+    params:
+        seed=config["seed"],
+        gap=config["dataset"]["gap"],
+        encoding=config["train"]["encoding"],
+        code=code("exact"),
+    threads: 1
+    log:
+        "results/logs/references/s{noise}/{name}.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/reference_counted.py"
+
+
+# Trained with the networks' trainer; like them they want a GPU when device is not cpu.
+# checkpoint.pt beside the outputs is deliberately not an output (a failed job resumes from it).
+rule reference_network:
+    wildcard_constraints:
+        name="|".join(NETWORK_REFERENCES),
+        noise=NOISE_PATTERN,
+    input:
+        events="results/dataset/events.parquet",
+        pieces="results/dataset/pieces.parquet",
+    output:
+        model="results/references/s{noise}/{name}/model.pt",
+        history="results/references/s{noise}/{name}/history.parquet",
+        errors="results/references/s{noise}/{name}/errors.parquet",
+        meta="results/references/s{noise}/{name}/meta.json",
+    params:
+        seed=config["seed"],
+        gap=config["dataset"]["gap"],
+        device=config["device"],
+        refs=reference_params,
+        train=reference_train_params(),
+        code=code("references"),
+    threads: config["references"]["threads"]
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+    log:
+        "results/logs/references/s{noise}/{name}.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/reference_network.py"
