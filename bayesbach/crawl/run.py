@@ -88,7 +88,8 @@ def crawl(out: Path, options: CrawlOptions) -> dict:
     out = Path(out)
     down = unreachable_hosts(options.start_urls, min(options.timeout_s, 10.0))
     if down:
-        raise CrawlError(f"cannot reach {len(down)} of the start hosts, so nothing was crawled: {'; '.join(down)}. "
+        hosts = len({_address(u) for u in options.start_urls})
+        raise CrawlError(f"cannot reach {len(down)} of {hosts} start hosts, so nothing was crawled: {'; '.join(down)}. "
                          "The web source needs internet access to these archives (remove the dead ones from "
                          "corpus.web.start_urls, or use corpus.sources: [bundled] offline)")
     for name in ("manifest.parquet", "rejects.parquet"):  # an earlier crawl's: gone until this one finishes
