@@ -141,6 +141,16 @@ def cmd_bench_convert(args) -> int:
     return 0
 
 
+def _job_args(c: argparse.ArgumentParser, out: str, uses: str, threads: str) -> None:
+    """Options of the commands that run one workflow job by hand, with the study config."""
+    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
+    c.add_argument("--out", type=Path, default=None, help=f"default: {out}")
+    c.add_argument("--config", type=Path, default=Path("config.yaml"), help=f"study config ({uses})")
+    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the config's device")
+    c.add_argument("--threads", type=int, default=None, help=f"CPU threads (default: {threads})")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bayesbach", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -169,12 +179,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--hidden", type=int, required=True, help="hidden units")
     c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
     c.add_argument("--run", type=int, default=0, help="run number (seeds the initialisation and the batches)")
-    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
-    c.add_argument("--out", type=Path, default=None, help="default: results/models/ARCH/hH/sNOISE/rRUN")
-    c.add_argument("--config", type=Path, default=Path("config.yaml"), help="study config (seed, dataset.gap, train:)")
-    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
-    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the config's device")
-    c.add_argument("--threads", type=int, default=None, help="CPU threads (default: train.threads)")
+    _job_args(c, "results/models/ARCH/hH/sNOISE/rRUN", "seed, dataset.gap, train:", "train.threads")
     for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every"):
         c.add_argument("--" + key.replace("_", "-"), type=int, default=None, help=f"override train.{key}")
     c.add_argument("--encoding", choices=["pc12", "pitch"], default=None, help="override train.encoding")
@@ -184,12 +189,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("reference", help="fit and score one reference model at one noise level (the config's references:)")
     c.add_argument("name", choices=["global", "markov_counts", "markov_low", "markov_high", "decoder_ff", "rnn_pred", "bayes"])
     c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
-    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
-    c.add_argument("--out", type=Path, default=None, help="default: results/references/sNOISE/NAME")
-    c.add_argument("--config", type=Path, default=Path("config.yaml"), help="study config (seed, dataset, train:, references:)")
-    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
-    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the config's device")
-    c.add_argument("--threads", type=int, default=None, help="CPU threads (default: references.threads)")
+    _job_args(c, "results/references/sNOISE/NAME", "seed, dataset, train:, references:", "references.threads")
     c.set_defaults(func=cmd_reference)
 
     c = sub.add_parser("crawl", help="crawl web archives for Bach MIDI files into a source folder with its manifest")
