@@ -13,6 +13,7 @@ include: "workflow/rules/corpus.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/references.smk"
+include: "workflow/rules/evaluation.smk"
 
 
 rule all:

@@ -24,7 +24,7 @@ def all_targets():
         "results/dataset/events.parquet",
         "results/dataset/rejects.parquet",
         "results/dataset/pieces.parquet",
-    ] + network_targets() + reference_targets()
+    ] + network_targets() + reference_targets() + evaluation_targets()
 
 
 def noise_label(sigma):
@@ -75,3 +75,8 @@ def reference_train_params():
     """The train: keys the network references share with the networks (not the networks' budgets)."""
     keys = ("lr", "batch_size", "chunk_length", "val_every", "checkpoint_every", "log_seconds", "encoding")
     return {k: config["train"][k] for k in keys}
+
+
+def evaluation_targets():
+    """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
+    return ["results/evaluation/errors.parquet", "results/evaluation/encoding.parquet"]

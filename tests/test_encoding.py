@@ -1,0 +1,117 @@
+"""Prediction-error encoding on synthetic hidden states where the answer is known, and the network
+evaluation job on a synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from bayesbach import tables
+from bayesbach.encoding import Trace, fit_maps, measures, traces
+from bayesbach.evaluate import evaluate
+from bayesbach.evaluation import ENCODING, evaluate_network, load_network
+from bayesbach.models import build
+from bayesbach.noise import crn_noisy
+from bayesbach.train import save_state
+from synthetic_data import periodic_pieces, write_dataset
+
+torch.set_num_threads(1)
+
+
+def linear_trace(rng, steps: int, a: np.ndarray, b: np.ndarray, noise: float = 0.0) -> Trace:
+    h = rng.standard_normal((steps + 1, a.shape[0]))
+    e = h[1:] @ a + b + noise * rng.standard_normal((steps, a.shape[1]))
+    return Trace(h[1:], h[1:] - h[:-1], e)
+
+
+def test_an_error_linear_in_the_state_is_decoded_exactly_and_beats_the_mean_baseline():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((5, 12)), rng.standard_normal(12)
+    maps = fit_maps([linear_trace(rng, 300, a, b) for _ in range(3)])
+    np.testing.assert_allclose(maps["state"][:-1], a, atol=1e-9)  # weights, then the intercept
+    np.testing.assert_allclose(maps["state"][-1], b, atol=1e-9)
+    test = linear_trace(rng, 200, a, b)
+    m = measures(test, maps)
+    assert m["steps"] == 200 and m["mse_state"] < 1e-18 and m["gain_state"] == pytest.approx(1.0)
+    # the baseline is the mean squared deviation from the training-mean error, by hand
+    assert m["mse_baseline"] == pytest.approx(float(((test.error - maps["baseline"]) ** 2).mean()))
+    # the state change carries only part of the state: it decodes worse, still better than the mean
+    assert 0 < m["gain_change"] < 1 and m["mse_baseline"] > m["mse_change"] > m["mse_state"]
+
+
+def test_noise_in_the_error_sets_the_floor_of_the_least_squares_map():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((4, 12)), np.zeros(12)
+    maps = fit_maps([linear_trace(rng, 4000, a, b, noise=0.5)])
+    m = measures(linear_trace(rng, 4000, a, b, noise=0.5), maps)
+    assert m["mse_state"] == pytest.approx(0.25, rel=0.05)  # the noise variance: nothing more is decodable
+    assert m["mse_baseline"] == pytest.approx(0.25 + (a**2).sum(0).mean(), rel=0.05)
+
+
+def test_correlations_of_error_energy_with_state_and_change_energy():
+    rng = np.random.default_rng(2)
+    e = rng.standard_normal((500, 12)) * rng.uniform(0.1, 2, (500, 1))
+    energy = np.sqrt((e**2).mean(1, keepdims=True))
+    state = np.repeat(energy, 6, axis=1)  # ||h_{t+1}||^2 equals ||e_t||^2 exactly
+    change = rng.standard_normal((500, 6))  # unrelated
+    maps = fit_maps([Trace(state, change, e)])
+    m = measures(Trace(state, change, e), maps)
+    assert m["corr_state"] == pytest.approx(1.0)
+    assert abs(m["corr_change"]) < 0.15
+    e2, s2 = (e**2).mean(1), (2 * state + 1) ** 2  # Pearson r against NumPy on an affine-then-squared state
+    assert measures(Trace(2 * state + 1, change, e), maps)["corr_state"] == pytest.approx(np.corrcoef(e2, s2.mean(1))[0, 1])
+
+
+def test_a_piece_of_one_step_has_no_measures_instead_of_an_error():
+    maps = fit_maps([linear_trace(np.random.default_rng(3), 50, np.ones((3, 12)), np.zeros(12))])
+    m = measures(Trace(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 12))), maps)
+    assert m["steps"] == 0 and np.isnan(m["corr_state"]) and np.isnan(m["gain_state"])
+
+
+def test_traces_align_states_with_the_prediction_error_of_each_whole_piece():
+    rng = np.random.default_rng(4)
+    pieces = periodic_pieces(4, rng, 10, 40)
+    model = build({"kind": "recurrent", "arch": "lstm", "units": 12, "hidden": 5, "layers": 1}, seed=1)
+    out = traces(model, pieces, sigma=0.7, seed=9)
+    assert list(out) == list(pieces)
+    for piece, y in pieces.items():  # one piece alone, no padding: the reference
+        x = torch.from_numpy(crn_noisy(y, 0.7, 9, piece))[None]
+        with torch.no_grad():
+            h = model.features(x)[0].double().numpy()
+            p = torch.sigmoid(model.logits(x, "predict"))[0].double().numpy()
+        t = out[piece]
+        np.testing.assert_allclose(t.state, h[1:], atol=1e-5)
+        np.testing.assert_allclose(t.change, h[1:] - h[:-1], atol=1e-5)
+        np.testing.assert_allclose(t.error, x[0, 1:].double().numpy() - p[:-1], atol=1e-5)
+
+
+def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_path: Path):
+    data = write_dataset(tmp_path / "dataset", {"train": 4, "validation": 1, "test": 3})
+    spec = {"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 6, "layers": 1}
+    decoder, probe = build(spec, seed=1), build(spec, seed=2)  # distinct states: each task must use its own
+    cell = tmp_path / "models/gru/h6/s0.4/r1"
+    save_state(cell / "decoder.pt", decoder.state_dict())
+    save_state(cell / "probe.pt", probe.state_dict())
+    (cell / "meta.json").write_text(json.dumps({"model": spec, "arch": "gru", "hidden": 6, "noise": 0.4, "run": 1,
+                                                "encoding": "pc12", "gap": 20}))
+    evaluate_network(data, cell, tmp_path / "errors.parquet", tmp_path / "encoding.parquet", seed=5)
+
+    errors = pq.read_table(tmp_path / "errors.parquet")
+    assert errors.schema == tables.ERRORS
+    df = errors.to_pandas()
+    assert set(df["model"]) == {"gru"} and set(df["run"]) == {1} and set(df["noise"]) == {0.4}
+    from bayesbach.dataset import load_split
+
+    test = load_split(data, "test")
+    for task, model in (("decode", decoder), ("predict", probe)):
+        expected = evaluate(model, test, 0.4, 5, (task,))[task]
+        got = df[df["task"] == task].set_index("piece")["bce"].to_dict()
+        assert got == pytest.approx(expected)
+    enc = pq.read_table(tmp_path / "encoding.parquet")
+    assert enc.schema == ENCODING and sorted(enc.column("piece").to_pylist()) == sorted(test)
+    assert load_network(cell, "probe")[1]["run"] == 1

@@ -1,0 +1,10 @@
+from pathlib import Path
+
+from bayesbach import logs
+from bayesbach.evaluation import evaluate_network
+
+logs.setup(snakemake.log[0])
+evaluate_network(
+    Path(snakemake.input.pieces).parent, Path(snakemake.input.meta).parent, snakemake.output.errors,
+    snakemake.output.encoding, seed=snakemake.params.seed, threads=snakemake.threads,
+)
