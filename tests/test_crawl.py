@@ -25,7 +25,7 @@ import yaml
 from bayesbach.crawl import CrawlOptions
 from bayesbach.crawl.fixture import build_site, midi_bytes, serve, zip_bytes
 from bayesbach.crawl.zips import ZipRejected, midi_members
-from conftest import REPO, copy_workflow, snakemake
+from conftest import REPO, copy_workflow, planned_jobs, snakemake
 
 START = "/bach/index.html"
 # (file in data/raw/web, BWV, path of the URL it came from): what the fixture site must give, exactly.
@@ -235,6 +235,14 @@ def test_workflow_with_the_web_source(server, tmp_path):
     assert "truncated" in reasons["web/127.0.0.1/bwv0847-broken.mid"]  # the converter judged the broken file
     assert reasons[f"web/{server.base_url}/bach/fake/bwv0846.mid"].startswith("not a MIDI file")  # the crawl's rejects carried over
     assert pq.read_table(work / "results/dataset/pieces.parquet").num_rows == 15
+
+    # Politeness settings do not decide what is kept: changing them redoes nothing; the depth does.
+    config["corpus"]["web"].update(delay_s=5.0, retries=1, timeout_s=5.0)
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    assert planned_jobs(work, "results/dataset/pieces.parquet") == {}
+    config["corpus"]["web"]["depth"] = 1
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    assert planned_jobs(work, "results/dataset/pieces.parquet") == {"crawl_web": 1, "convert": 1, "split": 1}
 
 
 def test_retries_back_off_doubling_and_honour_retry_after(monkeypatch):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ..errors import StudyError
 from .settings import CrawlOptions, scrapy_settings
-from .spider import site_of
+from .store import Store, site_of
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,7 @@ def crawl(out: Path, options: CrawlOptions) -> dict:
     """
     from scrapy.crawler import CrawlerProcess
 
-    from .spider import BachSpider
-    from .store import Store
+    from .spider import BachSpider  # Scrapy, only when a crawl runs
 
     check_options(options)
     out = Path(out)

@@ -31,6 +31,11 @@ USER_AGENT = (f"bayesbach/{__version__} (research crawler collecting J. S. Bach 
               "perception and prediction; obeys robots.txt, one request at a time)")
 
 
+# The options that decide what a crawl keeps; the others (pauses, retries, timeouts, the User-Agent)
+# only decide how politely it gets there, so changing them must not redo the crawl and what follows.
+RESULT_KEYS = ("start_urls", "follow", "deny", "depth", "robots_txt", "max_file_mb", "max_unzipped_mb", "max_zip_members")
+
+
 @dataclass(frozen=True)
 class CrawlOptions:
     """One crawl's options; the field names are the keys of ``corpus.web`` in the config."""

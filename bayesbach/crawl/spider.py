@@ -24,18 +24,12 @@ from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError,
 from ..bwv import FILE_SUFFIXES, url_file_name
 from .items import Download
 from .settings import CrawlOptions
-from .store import Store
+from .store import Store, site_of
 
 NETWORK_ERRORS = (CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError, DownloadFailedError,
                   ResponseDataLossError, DNSLookupError, ConnectError, ConnectionLost, TwistedTimeout)
 
 log = logging.getLogger(__name__)
-
-
-def site_of(url: str) -> str:
-    """The host a URL belongs to, without ``www.``: the unit of 'the start URL's own domain'."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
 
 
 def same_site(url: str, site: str) -> bool:

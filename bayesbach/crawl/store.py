@@ -23,6 +23,7 @@ import logging
 import re
 from collections import Counter
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from ..bwv import bwv_from_name, match_bwv, piece_id, url_file_name
 from ..corpus import manifest_row, write_atomic, write_manifest
@@ -32,6 +33,12 @@ from .zips import ZipRejected, midi_members
 log = logging.getLogger(__name__)
 
 MIDI_HEADER = b"MThd\x00\x00\x00\x06"  # chunk name and the header's fixed length
+
+
+def site_of(url: str) -> str:
+    """The host a URL belongs to, without ``www.``: a site's folder, and the unit of 'its own domain'."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 def _slug(text: str) -> str:
@@ -133,9 +140,8 @@ class Store:
                 self._one(item, body, member, kept, rejected)
         else:
             self._one(item, item.body, None, kept, rejected)
-        for _, reason, category in rejected:
+        for name, reason, category in rejected:
             self.skipped[category] += 1
-        for name, reason, _ in rejected:
             log.warning("skipped %s: %s", name, reason)
         self._append({"url": item.url, "site": item.site, "kept": kept,
                       "rejected": [[name, reason] for name, reason, _ in rejected]})

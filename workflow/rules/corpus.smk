@@ -1,4 +1,5 @@
 # Corpus sources: each writes data/raw/<source>/ with MIDI files, manifest.parquet and rejects.parquet.
+from bayesbach.crawl.settings import RESULT_KEYS as CRAWL_RESULT_KEYS
 
 
 rule export_bundled:
@@ -25,7 +26,8 @@ rule crawl_web:
         manifest="data/raw/web/manifest.parquet",
         rejects="data/raw/web/rejects.parquet",
     params:
-        web=config["corpus"]["web"],
+        # only what decides the files kept: changing the pauses or retries must not redo the study
+        web={k: v for k, v in config["corpus"]["web"].items() if k in CRAWL_RESULT_KEYS},
         code=code("crawl"),
     localrule: True
     log:

@@ -4,4 +4,5 @@ from bayesbach import logs
 from bayesbach.crawl import CrawlOptions, crawl
 
 logs.setup(snakemake.log[0])
-crawl(Path(snakemake.output.manifest).parent, CrawlOptions.from_config(dict(snakemake.params.web)))
+# params.web holds the keys that decide the result (the rerun trigger); the crawl takes the whole section.
+crawl(Path(snakemake.output.manifest).parent, CrawlOptions.from_config(snakemake.config["corpus"]["web"]))
