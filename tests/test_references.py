@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from bayesbach import exact, references
-from bayesbach.markov import DenseTransitions, all_chords
+from bayesbach.markov import DenseTransitions, all_chords, fit, select_smoothing
 from bayesbach.noise import crn_inputs
 from bayesbach.observer import Observer
 from bayesbach.train import Settings
@@ -114,3 +114,52 @@ def test_exact_posterior_is_calibrated(ladder, sigma):
     """For the exact posterior, expected BCE equals the expected entropy of its own predictions."""
     d = ladder[("truth", "predict", sigma)] - ladder[("truth", "entropy", sigma)]
     assert abs(d.mean()) < 3 * d.std(ddof=1) / np.sqrt(len(d))
+
+
+def tiny_splits(seed=3):
+    rng = np.random.default_rng(seed)
+    matrix, initial = chain(rng)
+    return [sample(rng, matrix, initial, rng.integers(20, 40, n), p) for n, p in ((6, "a"), (2, "b"), (3, "c"))]
+
+
+def test_clean_input_reference_is_the_same_model_at_every_noise_level():
+    train, validation, _ = tiny_splits()
+    refs = {"batches": 6, "ff_hidden": 8}
+    states = {}
+    for name in ("markov_low", "markov_high"):
+        for sigma in (0.3, 0.9):
+            settings = Settings(sigma=sigma, batch_size=4, chunk_length=8, val_every=3, gap=0, checkpoint_every=10**6)
+            model, _ = references.fit_reference(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=refs)
+            states[(name, sigma)] = model.state_dict()
+    for key, value in states[("markov_low", 0.3)].items():
+        assert torch.equal(value, states[("markov_low", 0.9)][key])
+    assert not all(torch.equal(v, states[("markov_high", 0.9)][k]) for k, v in states[("markov_high", 0.3)].items())
+
+
+def test_observer_sees_the_networks_noise_realisation():
+    """The counted references use the same common-random-numbers inputs as the networks' evaluation."""
+    from bayesbach.evaluate import Padded
+
+    train, validation, test = tiny_splits()
+    scores, _ = exact.score("bayes", train, validation, test, 0.7, SEED)
+    padded = Padded.build(test, SEED)
+    noisy = padded.inputs(0.7).numpy()
+    inputs = {name: noisy[i, : len(test[name])] for i, name in enumerate(padded.names)}
+    model = fit(train)
+    select_smoothing(model, validation)
+    for piece, dec, _ in Observer.from_model(model, 0.7).run(inputs):
+        assert exact.piece_bce(dec, test[piece]) == pytest.approx(scores["decode"][piece], rel=1e-6)
+
+
+def test_no_validation_split_keeps_default_smoothing_and_scores_every_piece():
+    train, _, test = tiny_splits()
+    scores, meta = exact.score("bayes", train, {}, test, 0.5, SEED)
+    assert meta["smoothing_grid"] == [] and meta["alpha"] == 1.0 and meta["beta"] == 1.0
+    assert set(scores["predict"]) == set(test) and all(np.isfinite(list(scores["predict"].values())))
+
+
+def test_an_empty_training_split_is_a_readable_error():
+    from bayesbach.errors import StudyError
+
+    with pytest.raises(StudyError, match="training"):
+        exact.score("markov_counts", {}, {}, {"c": np.zeros((3, UNITS), np.float32)}, 0.5, SEED)
