@@ -79,4 +79,4 @@ def reference_train_params():
 
 def evaluation_targets():
     """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
-    return ["results/evaluation/errors.parquet", "results/evaluation/encoding.parquet"]
+    return ["results/evaluation/errors.parquet", "results/evaluation/encoding.parquet", "results/evaluation/stats.csv"]

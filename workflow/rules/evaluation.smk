@@ -52,3 +52,18 @@ rule collect_evaluation:
         "../envs/bayesbach.yaml"
     script:
         "../scripts/collect_evaluation.py"
+
+
+rule stats:
+    input:
+        errors="results/evaluation/errors.parquet",
+    output:
+        stats="results/evaluation/stats.csv",
+    params:
+        code=code("stats"),
+    log:
+        "results/logs/evaluation/stats.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/stats.py"
