@@ -169,7 +169,7 @@ def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> 
     import urllib.error
     import urllib.request
 
-    from .crawl.fixture import build_site, serve
+    from .fixture_site import build_site, serve
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:

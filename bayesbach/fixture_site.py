@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pretty_midi
 
-from ..seeds import derive_seed
+from .seeds import derive_seed
 
 HTML_AS_MIDI = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>File not found</body></html>"
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from bayesbach.crawl import CrawlOptions
-from bayesbach.crawl.fixture import build_site, midi_bytes, serve, zip_bytes
+from bayesbach.fixture_site import build_site, midi_bytes, serve, zip_bytes
 from bayesbach.crawl.zips import ZipRejected, midi_members
 from conftest import REPO, copy_workflow, planned_jobs, snakemake
 

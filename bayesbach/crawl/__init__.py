@@ -2,8 +2,9 @@
 
 A normal Scrapy layout (``spider``, ``items``, ``pipelines``, ``settings``,
 ``middlewares``) plus ``store`` (the source folder, its ledger and manifest),
-``zips`` (safe extraction), ``run`` (one crawl, start to finish) and
-``fixture`` (an archive-like site on loopback for the tests and the benchmark).
+``zips`` (safe extraction) and ``run`` (one crawl, start to finish). The
+archive-like site the tests and the benchmark crawl is ``bayesbach.fixture_site``
+(outside this package, so that editing it does not redo a real crawl).
 """
 
 from .run import CrawlError, crawl
