@@ -109,15 +109,19 @@ def network_reference(dataset: Path, out: Path, *, name: str, noise: float, seed
                                   settings=settings, refs=refs, device=dev, checkpoint=checkpoint)
     bce = score_reference(name, model, data["test"], float(noise), seed, dev)
     model_spec = model.spec
-    arch, hidden = (model_spec["arch"], model_spec["hidden"]) if model_spec["kind"] == "recurrent" else (None, refs["ff_hidden"])
+    recurrent = model_spec["kind"] == "recurrent"
+    arch, hidden = (model_spec["arch"], model_spec["hidden"]) if recurrent else (None, refs["ff_hidden"])
     save_state(out / "model.pt", result.best[name])
     write_parquet(out / "history.parquet", history_table(result.history))
     write_parquet(out / "errors.parquet", errors_table(bce, name, arch, hidden, noise, None))
-    meta = {"model": name, "spec": model_spec, "noise": float(noise), "seed": seed, "identity": list(map(str, identity(name, noise))),
-            "encoding": train["encoding"], "gap": gap, "settings": asdict(settings), "stage": asdict(stage(name, refs["batches"])),
-            "best_val": result.best_val[name], "device": str(dev), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "timings": result.timings, "seconds": round(time.perf_counter() - t0, 3),
-            "units": ENCODINGS[train["encoding"]]}
+    meta = {
+        "model": name, "spec": model_spec, "noise": float(noise), "seed": seed,
+        "identity": list(map(str, identity(name, noise))), "encoding": train["encoding"],
+        "units": ENCODINGS[train["encoding"]], "gap": gap, "settings": asdict(settings),
+        "stage": asdict(stage(name, refs["batches"])), "best_val": result.best_val[name],
+        "device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "timings": result.timings, "seconds": round(time.perf_counter() - t0, 3),
+    }
     write_json(out / "meta.json", meta)
     checkpoint.unlink(missing_ok=True)
     for task, values in bce.items():
