@@ -234,7 +234,7 @@ def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: di
 
         bar = tqdm(total=total, initial=done_before, unit="batch", dynamic_ncols=True)
     timings: dict = {"resumed_at_batch": done_before}
-    t_start = last_log = time.perf_counter()
+    t_start = time.perf_counter()
     done_here = 0
 
     for i, stage in enumerate(stages):
@@ -245,7 +245,8 @@ def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: di
         if state["optim"] is not None:
             optimiser.load_state_dict(state["optim"])
         model.train()
-        t_stage, batches_here, train_seconds, val_seconds = time.perf_counter(), 0, 0.0, 0.0
+        t_stage, batches_here, val_seconds = time.perf_counter(), 0, 0.0
+        last_log, logged = t_stage, done_here
         for b in range(state["batch"] + 1, stage.batches + 1):
             x, target = batch_inputs(sampler.next_chunk(), stage, settings.sigma, g)
             state["acc"] += optimise(model, optimiser, x, target, stage.head)
@@ -269,12 +270,14 @@ def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: di
                     bar.set_postfix(stage=stage.name, train=f"{row['train_loss']:.4f}", val=f"{v:.4f}")
             now = time.perf_counter()
             if now - last_log >= settings.log_seconds or b == stage.batches:
-                rate = done_here / (now - t_start)
-                loss = state["history"][-1] if state["history"] and state["history"][-1]["stage"] == stage.name else {}
-                log.info("%s batch %d/%d | train %.4f val %.4f | %.1f batches/s | %s left", stage.name, b, stage.batches,
-                         loss.get("train_loss", math.nan), loss.get("val_loss", math.nan), rate,
+                rate = (done_here - logged) / max(now - last_log, 1e-9)  # over the last progress interval
+                last = state["history"][-1] if state["history"] and state["history"][-1]["stage"] == stage.name else {}
+                # Running training loss since the last validation (one device sync per progress line).
+                running = float(state["acc"] / state["acc_n"]) if state["acc_n"] else last.get("train_loss", math.nan)
+                log.info("%s batch %d/%d | train %.4f | val %.4f | %.1f batches/s | %s left", stage.name, b,
+                         stage.batches, running, last.get("val_loss", math.nan), rate,
                          _clock((total - done_before - done_here) / rate))
-                last_log = now
+                last_log, logged = now, done_here
             state["batch"] = b
             if checkpoint is not None and b % settings.checkpoint_every == 0 and b < stage.batches:
                 state["optim"] = optimiser.state_dict()
