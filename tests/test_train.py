@@ -258,3 +258,27 @@ def test_training_on_cuda_matches_the_cpu_run_closely(tmp_path: Path):
     assert meta["cuda"]["device"].startswith("cuda")
     state = torch.load(tmp_path / "cuda/decoder.pt", weights_only=True)
     assert all(v.device.type == "cpu" for v in state.values())
+
+
+def test_the_pitch_encoding_trains_a_128_unit_model(tmp_path: Path):
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 1})
+    meta = train_network(data, tmp_path / "cell", arch="elman", hidden=3, noise=0.2, run=0, seed=0,
+                         train=dict(TRAIN, encoding="pitch", decode_batches=2, probe_batches=2, val_every=1))
+    assert meta["model"]["units"] == 128 and meta["encoding"] == "pitch"
+    state = torch.load(tmp_path / "cell/probe.pt", weights_only=True)
+    assert state["heads.predict.weight"].shape == (128, 3)
+
+
+def test_by_hand_training_shows_a_progress_bar(capsys):
+    rng = np.random.default_rng(5)
+    fit(RecurrentNet("gru", 12, 3), network_stages(5, 3), periodic_pieces(3, rng), {},
+        Settings(sigma=0.5, batch_size=2, chunk_length=4, val_every=2), seed=0, identity=("bar",), progress=True)
+    err = capsys.readouterr().err
+    assert "8/8" in err and "batch" in err
+
+
+def test_an_empty_training_split_is_a_readable_error():
+    from bayesbach.errors import StudyError
+
+    with pytest.raises(StudyError, match="no chord events"):
+        fit(RecurrentNet("gru", 12, 3), network_stages(1, 1), {}, {}, Settings(sigma=0.5), seed=0, identity=())
