@@ -82,8 +82,8 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
                 threads: int | None = None, encoding: str = "pc12", sigma: float = 0.5) -> dict:
     """Speed of the real training step (batch drawn from the resident split, noise on the device,
     Adam step) against the bare forward/backward/Adam step on one resident tensor, and the cost of
-    one validation pass relative to ``val_every`` training batches. Medians over ``repeats``; each
-    repeat times both steps back to back, so their ratio is measured in one run.
+    one validation pass relative to ``val_every`` training batches. Medians over ``repeats``; within
+    a repeat real and bare steps alternate, so their ratio is measured in one run under one load.
 
     Without ``data`` (a dataset folder) a synthetic corpus of the original study's size is used:
     490 training and 70 validation compositions.
@@ -116,16 +116,14 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    def real(n):
-        acc = torch.zeros((), device=dev)
-        for _ in range(n):
-            x, target = batch_inputs(sampler.next_chunk(), stage, sigma, g)
-            acc += optimise(model, optimiser, x, target, stage.head)
-        return acc
+    acc = torch.zeros((), device=dev)
 
-    def bare(n):
-        for _ in range(n):
-            optimise(model, optimiser, x0, t0, stage.head)
+    def real():
+        x, target = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+        acc.add_(optimise(model, optimiser, x, target, stage.head))
+
+    def bare():
+        optimise(model, optimiser, x0, t0, stage.head)
 
     def timed(fn, *args):
         sync()
@@ -134,9 +132,16 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
         sync()
         return time.perf_counter() - start
 
-    real(2), bare(2), piece_bce(model, val, stage.head, stage.target, sigma)  # warm-up
-    runs = [(timed(real, batches), timed(bare, batches)) for _ in range(repeats)]
+    def run():
+        # Real and bare steps alternate batch by batch, so a shared machine's load hits both alike.
+        steps = [(timed(real), timed(bare)) for _ in range(batches)]
+        return sum(r for r, _ in steps), sum(b for _, b in steps)
+
+    real(), bare(), real(), bare(), piece_bce(model, val, stage.head, stage.target, sigma)  # warm-up
+    runs = [run() for _ in range(repeats)]
     val_s = statistics.median(timed(piece_bce, model, val, stage.head, stage.target, sigma) for _ in range(repeats))
+    # The real step's extra work alone (chunk indices, gather, noise): less noisy than the ratio on a busy machine.
+    inputs_s = statistics.median(timed(lambda: batch_inputs(sampler.next_chunk(), stage, sigma, g)) for _ in range(5 * repeats))
     real_s = statistics.median(r for r, _ in runs) / batches
     bare_s = statistics.median(b for _, b in runs) / batches
     return {
@@ -145,6 +150,8 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
         "batches_per_s": round(1 / real_s, 3),
         "model_batches_per_s": round(1 / bare_s, 3),
         "overhead": round(statistics.median(r / b for r, b in runs), 4),
+        "inputs_ms": round(1000 * inputs_s, 3),
+        "inputs_fraction": round(inputs_s / bare_s, 4),
         "validation_s": round(val_s, 4),
         "validation_pieces": len(val.names), "validation_steps": int(val.mask.sum()),
         "val_every": val_every,
