@@ -1,7 +1,11 @@
-"""The evaluation and report stages in the tiny study, run once for the whole module."""
+"""The evaluation and report stages in the tiny study, run once for the whole module; the page in headless Chromium."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +18,7 @@ from bayesbach.stats import COLUMNS
 from conftest import copy_workflow, planned_jobs, snakemake
 
 TINY = "tests/configs/tiny.yaml"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.slow
 
 
@@ -65,3 +70,88 @@ def test_adding_a_run_evaluates_that_run_alone(study: Path):
 
 def test_second_run_does_nothing(study: Path):
     assert planned_jobs(study, "--configfile", TINY) == {}
+
+
+def test_figures_are_drawn_as_png_and_pdf_and_the_single_architecture_sweep_skips_the_comparison(study: Path):
+    from PIL import Image
+
+    figures = study / "results/figures"
+    names = {"ladder", "decoding", "sweep", "training", "example", "encoding"}
+    assert {p.stem for p in figures.glob("*.png")} == names == {p.stem for p in figures.glob("*.pdf")}
+    for png in figures.glob("*.png"):
+        assert Image.open(png).size[0] >= 900, png  # a page width at 150 dpi
+
+
+def test_listening_files_sound_the_example_chords(study: Path):
+    import numpy as np
+    import pretty_midi
+
+    from bayesbach.listen import KINDS, LOWEST
+
+    example = pd.read_parquet(study / "results/listen/example.parquet")
+    assert set(example["kind"]) == set(KINDS) and example["piece"].nunique() == 1
+    clean = np.array(example[example["kind"] == "clean"].sort_values("step")["values"].tolist())
+    for kind in KINDS:
+        pm = pretty_midi.PrettyMIDI(str(study / "results/listen/s0.5" / f"{kind}.mid"))
+        assert all(LOWEST <= n.pitch < LOWEST + 12 for n in pm.instruments[0].notes)
+    # the clean file sounds exactly the clean chords: every pitch class at its steps
+    heard = np.zeros_like(clean)
+    for n in pretty_midi.PrettyMIDI(str(study / "results/listen/s0.5/clean.mid")).instruments[0].notes:
+        heard[round(n.start / 0.3):round(n.end / 0.3), n.pitch % 12] = 1  # 0.3 s per chord step (the default)
+    np.testing.assert_array_equal(heard, clean)
+
+
+def test_the_run_ends_with_the_headline_table_and_the_page_path(study: Path):
+    log = (study / "run.log").read_text()
+    assert "Mean test BCE" in log and f"Results page: {(study / 'results/summary.html').resolve()}" in log
+    assert "Ideal Bayesian observer" in log and "GRU, 4 units" in log
+
+
+def test_the_page_is_self_contained_and_says_what_ran(study: Path):
+    page = (study / "results/summary.html").read_text()
+    # nothing loaded from elsewhere (the config's crawler URLs appear as text only)
+    assert not re.search(r"(src|href)=['\"]?(https?:|//|file:)", page) and "url(" not in page and "<script" not in page
+    assert page.count("<img ") == 6 and page.count("src='data:image/png;base64,") == 6
+    for text in ("Corpus and splits", "Software", "torch", "Mean test BCE per model and noise level",
+                 "Key comparisons", "Prediction ladder.", "Listening", "data:audio/midi;base64,"):
+        assert text in page, text
+
+
+def test_snakemake_report_bundles_figures_and_captions(study: Path):
+    import zipfile
+
+    snakemake(study, "--configfile", TINY, "--report", "results/report.zip")
+    with zipfile.ZipFile(study / "results/report.zip") as z:
+        names = z.namelist()
+    assert any(n.endswith("ladder.png") for n in names) and any(n.endswith("summary.html") for n in names)
+
+
+# Appended to a copy of the page: after loading, record which images decoded and are laid out visibly.
+PROBE = """<script>window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  const ok = imgs.filter(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 100);
+  document.body.setAttribute('data-images', imgs.length);
+  document.body.setAttribute('data-visible', ok.length);
+});</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None and os.environ.get("CI") != "true",
+                    reason="chromium is not installed (apt-get install -y --no-install-recommends chromium)")
+def test_every_figure_of_the_page_loads_and_is_visible_in_chromium(study: Path, tmp_path: Path):
+    assert CHROMIUM, "CI=true: chromium must be installed"
+    page = (study / "results/summary.html").read_text()
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", PROBE + "</body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000", "--virtual-time-budget=10000"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    images = re.search(r'data-images="(\d+)"', dom)
+    visible = re.search(r'data-visible="(\d+)"', dom)
+    assert images and visible, dom[:500]
+    assert int(images[1]) == 6 and int(visible[1]) == 6
+    shot = tmp_path / "page.png"
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", (study / "results/summary.html").as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000  # the page itself (no probe) renders too

@@ -24,7 +24,7 @@ def all_targets():
         "results/dataset/events.parquet",
         "results/dataset/rejects.parquet",
         "results/dataset/pieces.parquet",
-    ] + network_targets() + reference_targets() + evaluation_targets()
+    ] + network_targets() + reference_targets() + evaluation_targets() + report_targets()
 
 
 def noise_label(sigma):

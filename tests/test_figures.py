@@ -1,0 +1,150 @@
+"""Figures from synthetic stage tables: every figure draws, reads well (labels, spelled-out names), and
+is a pure function of its inputs; the listening MIDI voices chords as documented."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pretty_midi
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from bayesbach import figures
+from bayesbach.listen import LOWEST, example_piece, midi_bytes, perceive
+from bayesbach.models import build
+from bayesbach.noise import crn_noisy
+from bayesbach.stats import comparisons
+
+torch.set_num_threads(1)
+ARCHS, HIDDEN, NOISE, PIECES = ("elman", "gru"), (4, 16), (0.2, 1.0), [f"bwv{i:04d}" for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    rng = np.random.default_rng(0)
+    rows = []
+    for arch in ARCHS:
+        for h in HIDDEN:
+            for s in NOISE:
+                for run in (0, 1):
+                    for task in ("decode", "predict"):
+                        rows += [(arch, arch, h, s, run, task, p, rng.uniform(0.01, 0.5)) for p in PIECES]
+    refs = {"global": ("decode", "predict"), "markov_high": ("predict",), "markov_low": ("predict",),
+            "markov_counts": ("predict",), "bayes": ("decode", "predict"), "rnn_pred": ("predict",),
+            "decoder_ff": ("decode",)}
+    for ref, tasks in refs.items():
+        for s in NOISE:
+            for task in tasks:
+                rows += [(ref, "gru" if ref == "rnn_pred" else None, 256 if ref == "rnn_pred" else None, s, None, task, p,
+                          rng.uniform(0.01, 0.5)) for p in PIECES]
+    errors = pd.DataFrame(rows, columns=["model", "arch", "hidden", "noise", "run", "task", "piece", "bce"])
+    enc = pd.DataFrame([{"arch": a, "hidden": h, "noise": s, "run": r, "piece": p, "steps": 50,
+                         **{c: rng.uniform(-0.2, 0.8) for c in ("corr_state", "corr_change", "gain_state", "gain_change")}}
+                        for a in ARCHS for h in HIDDEN for s in NOISE for r in (0, 1) for p in PIECES])
+    history = pd.DataFrame([{"stage": st, "batch": b, "train_loss": 0.7 - b / 1000, "val_loss": 0.6 - b / 900,
+                             "arch": a, "hidden": h, "noise": s, "run": r}
+                            for st in ("decode", "probe") for b in (10, 20, 30) for a in ARCHS for h in HIDDEN
+                            for s in NOISE for r in (0, 1)])
+    rolls = pd.DataFrame([{"noise": s, "piece": "bwv0003", "kind": k, "step": t, "values": rng.random(12).tolist()}
+                          for s in NOISE for k in ("clean", "noisy", "decoded", "predicted") for t in range(60)])
+    return {"errors": errors, "stats": comparisons(errors), "encoding": enc, "history": history, "rolls": rolls}
+
+
+def draw(name: str, t: dict) -> Figure:
+    return {"ladder": lambda: figures.ladder(t["errors"], t["stats"]), "decoding": lambda: figures.decoding(t["errors"]),
+            "sweep": lambda: figures.sweep(t["stats"]), "training": lambda: figures.training(t["history"]),
+            "example": lambda: figures.example(t["rolls"], 48), "encoding": lambda: figures.encoding(t["encoding"]),
+            "architectures": lambda: figures.architectures(t["errors"])}[name]()
+
+
+def texts(fig: Figure) -> str:
+    out = [fig._suptitle.get_text() if fig._suptitle else ""]
+    for ax in fig.axes:
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()] + [t.get_text() for t in ax.get_xticklabels()]
+        if ax.get_legend():
+            out += [t.get_text() for t in ax.get_legend().get_texts()]
+    out += [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("name", figures.FIGURES)
+def test_every_figure_labels_its_axes_and_saves_png_and_pdf(name, tables, tmp_path):
+    fig = draw(name, tables)
+    plotted = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
+    named_ticks = lambda ax: all(t.get_text() for t in ax.get_xticklabels())  # noqa: E731 - categorical axis: model names
+    # a panel sharing its y axis with a labelled one (a row of piano rolls) is labelled by it
+    y_named = lambda ax: any(o.get_ylabel() for o in ax.get_shared_y_axes().get_siblings(ax))  # noqa: E731
+    assert plotted and all((ax.get_xlabel() or named_ticks(ax)) and y_named(ax) for ax in plotted), name
+    figures.save(fig, tmp_path / "a.png")
+    assert (tmp_path / "a.pdf").read_bytes()[:4] == b"%PDF"
+    if name == "ladder":  # the one figure with random jitter: it is seeded
+        figures.save(draw(name, tables), tmp_path / "b.png")
+        assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    from PIL import Image
+
+    assert Image.open(tmp_path / "a.png").size[0] >= 900  # page width at 150 dpi
+
+
+def test_model_names_are_spelled_out(tables):
+    ladder = texts(draw("ladder", tables))
+    for name in ("Ideal Bayesian observer", "1st-order Markov net, noisy input", "Global pitch-class frequencies",
+                 "GRU trained to predict (256 units)", "GRU, 16 units (probed)"):
+        assert name in ladder
+    assert "Memoryless decoder" in texts(draw("decoding", tables))
+    arch = texts(draw("architectures", tables))
+    assert "Elman RNN, 4 units" in arch and "GRU, 16 units" in arch
+
+
+def test_sweep_heat_maps_show_effect_sizes_and_marks_from_the_stats(tables):
+    fig = draw("sweep", tables)
+    heat = [ax for ax in fig.axes if ax.images]
+    assert len(heat) == 2  # vs the Markov net on noisy input, vs the ideal observer
+    d = heat[0].images[0].get_array()
+    row = tables["stats"].query("task == 'predict' and model == 'gru' and versus == 'markov_high' and hidden == 16 "
+                                "and noise == 1.0").iloc[0]
+    assert d[1, 1] == pytest.approx(row["cohens_d"])  # rows: hidden sizes, columns: noise levels
+    labels = [t.get_text() for t in heat[0].texts]
+    assert f"{row['cohens_d']:.2f}\n{figures.stars(row['p_bonferroni'])}" in labels
+
+
+def test_stars():
+    assert [figures.stars(p) for p in (0.0005, 0.005, 0.04, 0.2, float("nan"))] == ["***", "**", "*", "n.s.", ""]
+
+
+def test_one_architecture_gives_a_placeholder_not_an_error(tables):
+    only_gru = tables["errors"][tables["errors"]["model"] != "elman"]
+    assert "one architecture" in texts(figures.architectures(only_gru)) + "".join(
+        t.get_text() for ax in figures.architectures(only_gru).axes for t in ax.texts)
+
+
+def test_midi_voices_pitch_classes_in_one_octave_and_holds_repeated_chords():
+    c_major, g_major = np.zeros(12), np.zeros(12)
+    c_major[[0, 4, 7]], g_major[[7, 11, 2]] = 1, 1
+    chords = np.array([c_major, c_major, g_major, np.zeros(12), c_major * 0.4])  # last: below the threshold
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(chords, 0.5)))
+    notes = sorted((n.pitch, n.start, n.end) for n in pm.instruments[0].notes)
+    assert all(LOWEST <= p < LOWEST + 12 for p, _, _ in notes)
+    # C4 E4 G3 held for two steps; G (already sounding) continues, B3 and D4 join at step 2
+    assert notes == [(55, 0.0, 1.5), (59, 1.0, 1.5), (60, 0.0, 1.0), (62, 1.0, 1.5), (64, 0.0, 1.0)]
+
+
+def test_example_piece_is_the_median_length_one():
+    test = {"a": np.zeros((5, 12)), "b": np.zeros((50, 12)), "c": np.zeros((9, 12)), "d": np.zeros((9, 12))}
+    assert example_piece(test) == "c"  # lengths 5, 9, 9, 50: the lower middle, ties by name
+
+
+def test_perceive_places_each_prediction_at_the_step_it_predicts():
+    spec = {"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 3, "layers": 1}
+    dec, probe = build(spec, seed=0), build(spec, seed=1)
+    y = (np.random.default_rng(0).random((20, 12)) < 0.25).astype(np.float32)
+    out = perceive(dec, probe, y, 0.6, 3, "bwv0001")
+    x = torch.from_numpy(crn_noisy(y, 0.6, 3, "bwv0001"))[None]
+    np.testing.assert_array_equal(out["noisy"], x[0].numpy())
+    with torch.no_grad():
+        np.testing.assert_allclose(out["decoded"], torch.sigmoid(dec.logits(x, "observe"))[0].numpy(), atol=1e-6)
+        np.testing.assert_allclose(out["predicted"][1:], torch.sigmoid(probe.logits(x, "predict"))[0, :-1].numpy(),
+                                   atol=1e-6)
+    assert not out["predicted"][0].any()

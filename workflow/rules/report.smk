@@ -1,0 +1,104 @@
+# What a researcher looks at: listening files, figures, the results page and the terminal table.
+from bayesbach.figures import FIGURES
+from bayesbach.listen import KINDS, example_network
+
+
+def example_model_dirs():
+    """{noise: model folder} of the example network (bayesbach.listen.example_network) at each noise level."""
+    arch, hidden, run = example_network(config["sweep"])
+    return {float(s): f"results/models/{arch}/h{hidden}/s{noise_label(s)}/r{run}" for s in config["sweep"]["noise"]}
+
+
+def figure_names():
+    """The figures this study draws; the architecture comparison only when it sweeps several."""
+    return [n for n in FIGURES if n != "architectures" or len(config["sweep"]["arch"]) > 1]
+
+
+def report_targets():
+    return (["results/listen/example.parquet", "results/summary.html"]
+            + expand("results/listen/s{noise}/{kind}.mid", noise=[noise_label(s) for s in config["sweep"]["noise"]],
+                     kind=KINDS)
+            + expand("results/figures/{name}.{ext}", name=figure_names(), ext=["png", "pdf"]))
+
+
+rule listen:
+    input:
+        events="results/dataset/events.parquet",
+        pieces="results/dataset/pieces.parquet",
+        models=[f"{d}/{f}" for d in example_model_dirs().values() for f in ("decoder.pt", "probe.pt", "meta.json")],
+    output:
+        example="results/listen/example.parquet",
+        midi=expand("results/listen/s{noise}/{kind}.mid", noise=[noise_label(s) for s in config["sweep"]["noise"]],
+                    kind=KINDS),
+    params:
+        seed=config["seed"],
+        networks=example_model_dirs(),
+        step_seconds=config["report"]["listen_step_seconds"],
+        max_steps=config["report"]["listen_max_steps"],
+        code=code("listen"),
+    log:
+        "results/logs/report/listen.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/listen.py"
+
+
+FIGURE_INPUTS = {
+    "ladder": {"errors": "results/evaluation/errors.parquet", "stats": "results/evaluation/stats.csv"},
+    "decoding": {"errors": "results/evaluation/errors.parquet"},
+    "sweep": {"stats": "results/evaluation/stats.csv"},
+    "training": {"histories": network_targets()},
+    "example": {"example_path": "results/listen/example.parquet"},
+    "encoding": {"encoding_path": "results/evaluation/encoding.parquet"},
+    "architectures": {"errors": "results/evaluation/errors.parquet"},
+}
+
+for _name in FIGURES:
+
+    rule:
+        name:
+            f"figure_{_name}"
+        input:
+            **FIGURE_INPUTS[_name],
+        output:
+            png=report(f"results/figures/{_name}.png", caption=f"../report/{_name}.rst", category="Figures"),
+            pdf=f"results/figures/{_name}.pdf",
+        params:
+            name=_name,
+            example_steps=config["report"]["example_steps"],
+            code=code("figures"),
+        log:
+            f"results/logs/report/figure_{_name}.log",
+        conda:
+            "../envs/bayesbach.yaml"
+        script:
+            "../scripts/figure.py"
+
+
+rule summary:
+    input:
+        pieces="results/dataset/pieces.parquet",
+        errors="results/evaluation/errors.parquet",
+        stats="results/evaluation/stats.csv",
+        figures=expand("results/figures/{name}.png", name=figure_names()),
+        captions=[workflow.source_path(f"../report/{name}.rst") for name in figure_names()],
+        listen=rules.listen.output,
+    output:
+        html=report("results/summary.html", caption="../report/summary.rst", category="Summary"),
+        text="results/summary.txt",
+    params:
+        config=config,
+        code=code("report"),
+    log:
+        "results/logs/report/summary.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/summary.py"
+
+
+onsuccess:
+    from bayesbach.report import print_summary
+
+    print_summary("results/summary.txt")

@@ -1,0 +1,9 @@
+from pathlib import Path
+
+from bayesbach import logs
+from bayesbach.figures import make
+
+logs.setup(snakemake.log[0])
+files = {k: v for k, v in snakemake.input.items() if k != "histories"}
+dirs = sorted({str(Path(p).parent) for p in snakemake.input.get("histories", [])})
+make(snakemake.params.name, snakemake.output.png, model_dirs=dirs, example_steps=snakemake.params.example_steps, **files)
