@@ -53,7 +53,7 @@ def test_a_changed_training_budget_reruns_only_training(trained: Path):
     assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "budget.yaml") == {"train_network": 1}
 
 
-@pytest.mark.parametrize("module", ["train", "models", "evaluate", "noise"])
+@pytest.mark.parametrize("module", ["train", "noise"])  # the trainer and its deepest import
 def test_editing_the_training_code_reruns_only_training(trained: Path, module: str):
     source = trained / "bayesbach" / f"{module}.py"
     saved = source.read_text()
@@ -75,8 +75,6 @@ def test_noise_paths_are_python_float_reprs(trained: Path):
     [
         ("sweep: {arch: [transformer]}", "sweep.arch[0]"),
         ("sweep: {noise: [-0.1]}", "sweep.noise[0]"),
-        ("sweep: {hidden: [0]}", "sweep.hidden[0]"),
-        ("train: {batch_size: 0}", "train.batch_size"),
         ("train: {encoding: midi}", "train.encoding"),
         ("device: tpu", "device"),
     ],
@@ -87,20 +85,16 @@ def test_invalid_training_config_is_named_before_anything_runs(trained: Path, ov
     assert proc.returncode != 0 and key in proc.stdout + proc.stderr
 
 
-def test_the_paper_preset_plans_270_networks_in_seconds(workflow_copy: Path):
+def test_the_paper_preset_plans_270_gpu_networks_in_seconds(workflow_copy: Path):
     start = time.monotonic()
-    jobs = planned_jobs(workflow_copy, "--configfile", "presets/paper.yaml")
-    assert jobs["train_network"] == 9 * 6 * 5
+    out = snakemake(workflow_copy, "-n", "--configfile", "presets/paper.yaml").stdout
     assert time.monotonic() - start < 60
-    jobs = planned_jobs(workflow_copy, "--configfile", "presets/architectures.yaml")
-    assert jobs["train_network"] == 3 * 9 * 3
+    blocks = [b for b in out.split("rule ")[1:] if b.startswith("train_network:")]
+    assert len(blocks) == 9 * 6 * 5
+    assert all("gpu=1" in b for b in blocks)  # device: auto declares the standard gpu resource
+    assert planned_jobs(workflow_copy, "--configfile", "presets/architectures.yaml")["train_network"] == 3 * 9 * 3
 
 
-def test_training_jobs_declare_the_standard_gpu_resource_unless_on_cpu(trained: Path):
-    def train_blocks(*config):
-        out = snakemake(trained, "-n", "-F", "--configfile", *config).stdout
-        return [b for b in out.split("rule ")[1:] if b.startswith("train_network:")]
-
-    assert all("gpu=1" in b for b in train_blocks("presets/paper.yaml"))  # device: auto
-    blocks = train_blocks(TINY)  # device: cpu
-    assert blocks and all("gpu=0" in b for b in blocks)
+def test_cpu_training_jobs_declare_no_gpu(trained: Path):
+    out = snakemake(trained, "-n", "-f", CELL + "/meta.json", "--configfile", TINY).stdout  # device: cpu
+    assert "rule train_network:" in out and "gpu=0" in out.split("rule train_network:")[1]
