@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .layout import FIGURES  # noqa: E402
+
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
 WIDTH = 7.5  # inches: a page width at 100 % zoom, text at 9 pt stays legible
 BCE = "BCE (nats)"  # per pitch class and step: the captions say it
@@ -356,7 +358,6 @@ def architectures(errors: pd.DataFrame):
     return fig
 
 
-FIGURES = ("ladder", "decoding", "sweep", "training", "example", "encoding", "architectures")
 
 
 def histories(model_dirs: list[Path]) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Listening to what a network perceives: one example test piece per noise level as chords and MIDI.
 
-For each noise level one network (the example network: see :func:`example_network`)
+For each noise level one network (the example network: :func:`bayesbach.layout.example_network`)
 runs over the example piece (the test piece of median length, ties by name) with
 the study's CRN noise. Four chord sequences come out, each a (steps x units) array:
 
@@ -30,21 +30,15 @@ import torch
 from .corpus import write_atomic
 from .dataset import load_split
 from .evaluation import load_network
+from .layout import KINDS
 from .noise import crn_noisy
 from .outputs import write_parquet
 
 log = logging.getLogger(__name__)
 
-KINDS = ("clean", "noisy", "decoded", "predicted")
 LOWEST = 55  # G3: pitch classes sound between G3 and F#4, the middle of a singer's or a piano's range
 EXAMPLE = pa.schema([("noise", pa.float64()), ("piece", pa.string()), ("kind", pa.string()), ("step", pa.int32()),
                      ("values", pa.list_(pa.float32()))])
-
-
-def example_network(sweep: dict) -> tuple[str, int, int]:
-    """(arch, hidden, run) of the example network: GRU when swept (the study's core), the largest size, run 0."""
-    arch = "gru" if "gru" in sweep["arch"] else sweep["arch"][0]
-    return arch, max(sweep["hidden"]), 0
 
 
 def example_piece(test: dict[str, np.ndarray]) -> str:

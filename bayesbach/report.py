@@ -24,7 +24,7 @@ import yaml
 
 from .corpus import write_atomic
 from .figures import ARCH_NAMES, model_label, network_label
-from .listen import KINDS
+from .layout import KINDS
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")

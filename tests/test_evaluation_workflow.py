@@ -68,6 +68,13 @@ def test_adding_a_run_evaluates_that_run_alone(study: Path):
     assert "reference_counted" not in jobs and "reference_network" not in jobs
 
 
+def test_two_runs_from_clean_copies_give_byte_identical_errors_and_stats(study: Path, tmp_path: Path):
+    again = copy_workflow(tmp_path / "again")  # no data/, no results/: everything is redone
+    snakemake(again, "results/evaluation/stats.csv", "--configfile", TINY)
+    for name in ("results/evaluation/errors.parquet", "results/evaluation/stats.csv"):
+        assert (again / name).read_bytes() == (study / name).read_bytes(), name
+
+
 def test_second_run_does_nothing(study: Path):
     assert planned_jobs(study, "--configfile", TINY) == {}
 

@@ -3,6 +3,7 @@ from snakemake.exceptions import WorkflowError
 
 from bayesbach.config import ConfigError, check_config
 from bayesbach.provenance import source_digest
+from bayesbach.layout import FIGURES, KINDS, example_network
 
 try:
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -80,3 +81,28 @@ def reference_train_params():
 def evaluation_targets():
     """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
     return ["results/evaluation/errors.parquet", "results/evaluation/encoding.parquet", "results/evaluation/stats.csv"]
+
+
+def network_cells(pattern):
+    """``pattern`` formatted for every network of the sweep (arch, hidden, noise, run)."""
+    sweep = config["sweep"]
+    return expand(pattern, arch=sweep["arch"], hidden=sweep["hidden"],
+                  noise=[noise_label(s) for s in sweep["noise"]], run=range(sweep["runs"]))
+
+
+def example_model_dirs():
+    """{noise: model folder} of the example network (bayesbach.layout.example_network) at each noise level."""
+    arch, hidden, run = example_network(config["sweep"])
+    return {float(s): f"results/models/{arch}/h{hidden}/s{noise_label(s)}/r{run}" for s in config["sweep"]["noise"]}
+
+
+def figure_names():
+    """The figures this study draws; the architecture comparison only when it sweeps several."""
+    return [n for n in FIGURES if n != "architectures" or len(config["sweep"]["arch"]) > 1]
+
+
+def report_targets():
+    return (["results/listen/example.parquet", "results/summary.html"]
+            + expand("results/listen/s{noise}/{kind}.mid", noise=[noise_label(s) for s in config["sweep"]["noise"]],
+                     kind=KINDS)
+            + expand("results/figures/{name}.{ext}", name=figure_names(), ext=["png", "pdf"]))

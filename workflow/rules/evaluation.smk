@@ -2,13 +2,6 @@
 # network (so adding a run evaluates that run alone), then the long tables and the statistics.
 
 
-def network_cells(pattern):
-    """``pattern`` formatted for every network of the sweep (arch, hidden, noise, run)."""
-    sweep = config["sweep"]
-    return expand(pattern, arch=sweep["arch"], hidden=sweep["hidden"],
-                  noise=[noise_label(s) for s in sweep["noise"]], run=range(sweep["runs"]))
-
-
 rule evaluate_network:
     wildcard_constraints:
         arch="elman|lstm|gru",

@@ -1,26 +1,4 @@
 # What a researcher looks at: listening files, figures, the results page and the terminal table.
-from bayesbach.figures import FIGURES
-from bayesbach.listen import KINDS, example_network
-
-
-def example_model_dirs():
-    """{noise: model folder} of the example network (bayesbach.listen.example_network) at each noise level."""
-    arch, hidden, run = example_network(config["sweep"])
-    return {float(s): f"results/models/{arch}/h{hidden}/s{noise_label(s)}/r{run}" for s in config["sweep"]["noise"]}
-
-
-def figure_names():
-    """The figures this study draws; the architecture comparison only when it sweeps several."""
-    return [n for n in FIGURES if n != "architectures" or len(config["sweep"]["arch"]) > 1]
-
-
-def report_targets():
-    return (["results/listen/example.parquet", "results/summary.html"]
-            + expand("results/listen/s{noise}/{kind}.mid", noise=[noise_label(s) for s in config["sweep"]["noise"]],
-                     kind=KINDS)
-            + expand("results/figures/{name}.{ext}", name=figure_names(), ext=["png", "pdf"]))
-
-
 rule listen:
     input:
         events="results/dataset/events.parquet",
