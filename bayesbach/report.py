@@ -55,27 +55,31 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
     per_piece = df.groupby(["order", "label", "task", "noise", "piece"])["bce"].mean()
     table = per_piece.groupby(level=["order", "label", "task", "noise"]).mean().unstack(["task", "noise"])
     table = table.droplevel("order").sort_index(axis=1)
-    table.columns = [f"{'decode' if t == 'decode' else 'predict'}, sigma = {s:g}" for t, s in table.columns]
+    table.columns = table.columns.set_names(["task", "noise sigma"]).set_levels(
+        [f"{s:g}" for s in table.columns.levels[1]], level=1)
     table.index.name = "model"
     return table
 
 
-def key_comparisons(stats: pd.DataFrame) -> pd.DataFrame:
-    """The comparisons that carry the argument, readable: one row per (task, reference, cell)."""
+def key_comparisons(stats: pd.DataFrame, errors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The comparisons that carry the argument, one row per (task, network cell), one column per reference:
+    "mean BCE difference (Cohen's d, Bonferroni p)"."""
     keep = pd.Series(False, index=stats.index)
     for task, versus in KEY_COMPARISONS:
         keep |= (stats["task"] == task) & (stats["versus"] == versus) & (stats["kind"] == "reference")
     s = stats[keep]
-    return pd.DataFrame({
-        "task": s["task"],
-        "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
-        "sigma": s["noise"].map("{:g}".format),
-        "versus": s["versus"].map(model_label),
-        "pieces": s["n_pieces"],
-        "BCE difference": s["mean_diff"].map("{:+.4f}".format),
-        "Cohen's d": s["cohens_d"].map("{:+.2f}".format),
-        "p (Bonferroni)": s["p_bonferroni"].map("{:.3g}".format),
+    cell = [f"{diff:+.4f} (d {d:+.2f}, p {p:.2g})" for diff, d, p in zip(s["mean_diff"], s["cohens_d"], s["p_bonferroni"])]
+    table = pd.DataFrame({
+        "task": s["task"], "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
+        "sigma": s["noise"].map("{:g}".format), "pieces": s["n_pieces"],
+        "versus": s["versus"].map(lambda m: model_label(m, errors)), "cell": cell,
     })
+    if not len(table):
+        return table
+    wide = table.pivot_table(index=["task", "network", "sigma", "pieces"], columns="versus", values="cell",
+                             aggfunc="first", sort=False)
+    wide.columns.name = None
+    return wide.fillna("-")
 
 
 def headline_text(errors: pd.DataFrame, page: Path) -> str:
@@ -104,7 +108,7 @@ def _splits(pieces: pd.DataFrame) -> pd.DataFrame:
 STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#111}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.2rem .45rem;text-align:right}
 th{background:#f2f2f2}figure{margin:1.5rem 0}img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9rem}pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;font-size:.8rem}"""
+figcaption{font-size:.9rem}td{white-space:nowrap}pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;font-size:.8rem}"""
 
 
 def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats: pd.DataFrame,
@@ -130,10 +134,11 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h3>Mean test BCE per model and noise level</h3><p>Lower is better; for networks, per-composition "
         "errors are averaged over runs first.</p>",
         mean_table(errors).to_html(float_format="{:.4f}".format, na_rep="-"),
-        "<h3>Key comparisons</h3><p>Difference = network minus reference (negative: the network is better); "
-        "two-sided Wilcoxon signed-rank test over compositions, Bonferroni-corrected over the cells of the sweep. "
+        "<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the test "
+        "compositions (negative: the network is better), Cohen's d (pooled standard deviation) and the two-sided "
+        "Wilcoxon signed-rank p, Bonferroni-corrected over the cells of the sweep. "
         "Every comparison is in results/evaluation/stats.csv.</p>",
-        key_comparisons(stats).to_html(index=False),
+        key_comparisons(stats, errors).to_html(),
         "<h2>Figures</h2>",
     ]
     for name, png, caption in figures:
