@@ -134,6 +134,26 @@ def cmd_estimate(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from .config import load_config
+    from .evaluation import evaluate_network
+
+    config = load_config([args.config], args.schema)
+    out = args.out or Path("results/evaluation/networks", *args.model.resolve().parts[-4:])  # ARCH/hH/sNOISE/rRUN
+    summary = evaluate_network(args.dataset, args.model, out / "errors.parquet", out / "encoding.parquet",
+                               seed=config["seed"], threads=args.threads)
+    print(f"test BCE: decode {summary['decode']:.5f}, predict {summary['predict']:.5f}; written to {out}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from .stats import write_stats
+
+    table = write_stats(args.errors, args.out)
+    print(f"{len(table)} comparisons written to {args.out}")
+    return 0
+
+
 def cmd_bench_convert(args) -> int:
     from .bench import bench_convert
 
@@ -209,6 +229,20 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=["cuda", "cpu"], default="cuda", help="cpu: hours of one job's threads")
     c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
     c.set_defaults(func=cmd_estimate)
+
+    c = sub.add_parser("evaluate", help="score one trained network on the test split (errors and encoding tables)")
+    c.add_argument("model", type=Path, help="the network's folder (results/models/ARCH/hH/sNOISE/rRUN)")
+    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
+    c.add_argument("--out", type=Path, default=None, help="default: results/evaluation/networks/ARCH/hH/sNOISE/rRUN")
+    c.add_argument("--config", type=Path, default=Path("config.yaml"), help="study config (seed)")
+    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    c.add_argument("--threads", type=int, default=None, help="CPU threads")
+    c.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser("stats", help="the comparisons of stats.csv from errors.parquet")
+    c.add_argument("--errors", type=Path, default=Path("results/evaluation/errors.parquet"))
+    c.add_argument("--out", type=Path, default=Path("results/evaluation/stats.csv"))
+    c.set_defaults(func=cmd_stats)
 
     bench = sub.add_parser("bench", help="performance measurements (one JSON line each)")
     bsub = bench.add_subparsers(dest="bench", required=True)

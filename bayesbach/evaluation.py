@@ -23,6 +23,7 @@ import torch
 
 from .dataset import load_split
 from .encoding import encoding_rows
+from .errors import StudyError
 from .evaluate import errors_table, evaluate
 from .models import build
 from .outputs import write_parquet
@@ -36,9 +37,16 @@ ENCODING = pa.schema([("arch", pa.string()), ("hidden", pa.int32()), ("noise", p
                       ("mse_baseline", pa.float64()), ("gain_state", pa.float64()), ("gain_change", pa.float64())])
 
 
+class NotTrained(StudyError):
+    """A network folder without the files training writes."""
+
+
 def load_network(model_dir: Path, which: str = "probe") -> tuple[torch.nn.Module, dict]:
     """A trained network (``which`` = decoder or probe state) on the CPU, in eval mode, and its meta.json."""
     model_dir = Path(model_dir)
+    missing = [f for f in ("meta.json", f"{which}.pt") if not (model_dir / f).exists()]
+    if missing:
+        raise NotTrained(f"{model_dir} holds no trained network ({', '.join(missing)} missing); train it first")
     meta = json.loads((model_dir / "meta.json").read_text())
     model = build(meta["model"])
     model.load_state_dict(torch.load(model_dir / f"{which}.pt", map_location="cpu", weights_only=True))

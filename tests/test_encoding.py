@@ -115,3 +115,10 @@ def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_p
     enc = pq.read_table(tmp_path / "encoding.parquet")
     assert enc.schema == ENCODING and sorted(enc.column("piece").to_pylist()) == sorted(test)
     assert load_network(cell, "probe")[1]["run"] == 1
+
+
+def test_evaluating_a_folder_without_a_trained_network_is_a_readable_error(tmp_path: Path, capsys):
+    from bayesbach.cli import main
+
+    assert main(["evaluate", str(tmp_path / "models/gru/h4/s0.5/r0"), "--dataset", str(tmp_path)]) == 1
+    assert "holds no trained network (meta.json, decoder.pt missing)" in capsys.readouterr().err
