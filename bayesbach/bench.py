@@ -295,3 +295,36 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
         "runs": repeats,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
+
+
+def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru", hidden: int = 256,
+                   repeats: int = 3, threads: int | None = None) -> dict:
+    """One network's evaluation job at paper scale on synthetic compositions: the per-piece test BCE
+    (decode and predict, one padded batch each) and the prediction-error encoding (hidden states of
+    the training and test splits, least squares). Medians of ``repeats`` runs; a trained network
+    costs the same as this untrained one."""
+    import torch
+
+    from .encoding import encoding_rows
+    from .evaluate import evaluate
+    from .models import build
+
+    if threads:
+        torch.set_num_threads(threads)
+    test, train = synthetic_corpus(pieces, seed=1), synthetic_corpus(train_pieces, seed=2)
+    model = build({"kind": "recurrent", "arch": arch, "units": 12, "hidden": hidden, "layers": 1}, seed=0)
+    errors, encoding = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        evaluate(model, test, 1.0, 0, ("decode", "predict"))
+        t1 = time.perf_counter()
+        encoding_rows(model, train, test, 1.0, 0)
+        t2 = time.perf_counter()
+        errors.append(t1 - t0)
+        encoding.append(t2 - t1)
+    steps = sum(len(y) for y in test.values())
+    return {"bench": "evaluate", "arch": arch, "hidden": hidden, "test_pieces": pieces, "test_steps": steps,
+            "train_steps": sum(len(y) for y in train.values()), "errors_seconds": round(statistics.median(errors), 3),
+            "encoding_seconds": round(statistics.median(encoding), 3),
+            "test_steps_per_s": round(2 * steps / statistics.median(errors)), "runs": repeats,
+            "threads": torch.get_num_threads()}

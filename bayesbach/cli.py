@@ -154,6 +154,13 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_bench_evaluate(args) -> int:
+    from .bench import bench_evaluate
+
+    print(json.dumps(bench_evaluate(args.pieces, args.train_pieces, args.arch, args.hidden, args.repeats, args.threads)))
+    return 0
+
+
 def cmd_bench_convert(args) -> int:
     from .bench import bench_convert
 
@@ -262,6 +269,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--units", type=int, default=12, help="12 = pc12 (4,096 states); more: seen chords + other")
     c.add_argument("--repeats", type=int, default=3)
     c.set_defaults(func=cmd_bench_bayes)
+    c = bsub.add_parser("evaluate", help="one network's evaluation job (test BCE + encoding) at paper scale")
+    c.add_argument("--pieces", type=int, default=140, help="synthetic test compositions (median 200 steps)")
+    c.add_argument("--train-pieces", type=int, default=490, help="synthetic training compositions (encoding fit)")
+    c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
+    c.add_argument("--hidden", type=int, default=256)
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--threads", type=int, default=None)
+    c.set_defaults(func=cmd_bench_evaluate)
     c = bsub.add_parser("train", help="training step speed: real vs bare step, and validation cost")
     c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
     c.add_argument("--hidden", type=int, default=64)
