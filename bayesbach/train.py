@@ -208,8 +208,10 @@ def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: di
     g.manual_seed(derive_seed(seed, "batches", *identity))
     sampler = Sampler(train, settings.batch_size, settings.chunk_length, settings.gap, device, g)
     val = Padded.build(validation, seed, device) if validation else None
+    # What the results depend on; the checkpoint and log cadence do not change them.
+    results_settings = {k: v for k, v in asdict(settings).items() if k not in ("checkpoint_every", "log_seconds")}
     fingerprint = hashlib.sha256(
-        json.dumps([[asdict(s) for s in stages], asdict(settings), seed, list(map(str, identity)), model.spec]).encode()
+        json.dumps([[asdict(s) for s in stages], results_settings, seed, list(map(str, identity)), model.spec]).encode()
     ).hexdigest()
 
     state = {"stage": 0, "batch": 0, "best": {}, "best_val": {}, "history": [], "current_best": None,

@@ -51,6 +51,8 @@ def test_second_run_does_nothing(trained: Path):
 def test_a_changed_training_budget_reruns_only_training(trained: Path):
     (trained / "budget.yaml").write_text("train: {probe_batches: 5}\n")
     assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "budget.yaml") == {"train_network": 1}
+    (trained / "cadence.yaml").write_text("train: {checkpoint_every: 1, log_seconds: 1}\n")  # changes no result
+    assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "cadence.yaml") == {}
 
 
 @pytest.mark.parametrize("module", ["train", "noise"])  # the trainer and its deepest import

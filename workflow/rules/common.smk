@@ -44,9 +44,9 @@ def network_targets():
 
 
 def train_params():
-    """The config values a training job uses (a changed budget reruns training, not the dataset)."""
-    keys = ("lr", "batch_size", "chunk_length", "decode_batches", "probe_batches", "val_every",
-            "checkpoint_every", "log_seconds", "encoding", "layers")
+    """The config values a training job's results depend on (a changed budget reruns training, not the
+    dataset; checkpoint and log cadence change no result, so the script reads them from the config)."""
+    keys = ("lr", "batch_size", "chunk_length", "decode_batches", "probe_batches", "val_every", "encoding", "layers")
     return {k: config["train"][k] for k in keys}
 
 
