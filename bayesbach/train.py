@@ -289,7 +289,9 @@ def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: di
         timings[stage.name] = {"seconds": round(seconds, 3), "batches": batches_here,
                                "batches_per_s": round(batches_here / seconds, 3) if batches_here else None,
                                "validation_seconds": round(val_seconds, 3)}
-        # The next stage starts from this stage's best state.
+        # The next stage starts from this stage's best state (a stage of no batches keeps the state it got).
+        if state["current_best"] is None:
+            state["current_best"] = _cpu(model.state_dict())
         model.load_state_dict(state["current_best"])
         state["best"][stage.name], state["best_val"][stage.name] = state["current_best"], state["current_best_val"]
         state.update(stage=i + 1, batch=0, current_best=None, current_best_val=math.inf, optim=None)
