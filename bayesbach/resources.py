@@ -49,10 +49,10 @@ def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length:
     grow = 2 ** (attempt - 1)
     minutes = train_minutes(arch, hidden, units, batch_size, chunk_length, batches, device, layers, threads)
     runtime = STARTUP_MIN + SAFETY * minutes
-    # Host memory: Python and torch (~1.5 GB), the corpus as float32 arrays, and on
-    # the CPU the activations kept for the backward pass.
+    # Host memory: Python, torch and a CUDA context (~3 GB), the corpus as float32
+    # arrays (<= 1 GB), and on the CPU the activations kept for the backward pass.
     activations = 4 * batch_size * (chunk_length + 1) * hidden * (GATES[arch] + 2) * layers * 2
-    mem = 2000 + (activations / 2**20 if device == "cpu" else 0) + 500
+    mem = 4000 + (activations / 2**20 if device == "cpu" else 0)
     return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
 
 

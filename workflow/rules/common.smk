@@ -3,6 +3,7 @@ from snakemake.exceptions import WorkflowError
 
 from bayesbach.config import ConfigError, check_config
 from bayesbach.provenance import source_digest
+from bayesbach.resources import train_job
 from bayesbach.layout import FIGURES, KINDS, example_network
 
 try:
@@ -73,9 +74,31 @@ def reference_params(wildcards):
 
 
 def reference_train_params():
-    """The train: keys the network references share with the networks (not the networks' budgets)."""
-    keys = ("lr", "batch_size", "chunk_length", "val_every", "checkpoint_every", "log_seconds", "encoding")
+    """The train: keys the network references share with the networks (not the networks' budgets;
+    checkpoint and log cadence change no result, so the script reads them from the config)."""
+    keys = ("lr", "batch_size", "chunk_length", "val_every", "encoding")
     return {k: config["train"][k] for k in keys}
+
+
+def _job_size(arch, hidden, batches, attempt):
+    train = config["train"]
+    return train_job(
+        arch, int(hidden), units=12 if train["encoding"] == "pc12" else 128, batch_size=train["batch_size"],
+        chunk_length=train["chunk_length"], batches=batches, device="cpu" if config["device"] == "cpu" else "cuda",
+        layers=train["layers"], threads=train["threads"], attempt=attempt,
+    )
+
+
+def network_job(wildcards, attempt):
+    """runtime (minutes) and mem_mb of one network's training job; doubled on each retry."""
+    train = config["train"]
+    return _job_size(wildcards.arch, wildcards.hidden, train["decode_batches"] + train["probe_batches"], attempt)
+
+
+def reference_job(wildcards, attempt):
+    """The same for a network reference, sized as rnn_pred (the feed-forward ones cost less)."""
+    refs = config["references"]
+    return _job_size(refs["rnn_arch"], refs["rnn_hidden"], refs["batches"], attempt)
 
 
 def evaluation_targets():

@@ -30,6 +30,7 @@ rule evaluate_network:
 
 
 rule collect_evaluation:
+    localrule: True  # seconds of work: not worth a cluster queue
     input:
         errors=network_cells("results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}/errors.parquet")
         + [p for p in reference_targets() if p.endswith("errors.parquet")],
@@ -48,6 +49,7 @@ rule collect_evaluation:
 
 
 rule stats:
+    localrule: True  # seconds of work: not worth a cluster queue
     input:
         errors="results/evaluation/errors.parquet",
     output:

@@ -51,6 +51,8 @@ rule reference_network:
     threads: config["references"]["threads"]
     resources:
         gpu=0 if config["device"] == "cpu" else 1,
+        runtime=lambda wildcards, attempt: reference_job(wildcards, attempt)["runtime"],
+        mem_mb=lambda wildcards, attempt: reference_job(wildcards, attempt)["mem_mb"],
     log:
         "results/logs/references/s{noise}/{name}.log",
     conda:

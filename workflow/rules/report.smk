@@ -1,5 +1,6 @@
 # What a researcher looks at: listening files, figures, the results page and the terminal table.
 rule listen:
+    localrule: True  # seconds of work: not worth a cluster queue
     input:
         events="results/dataset/events.parquet",
         pieces="results/dataset/pieces.parquet",
@@ -37,6 +38,7 @@ for _name in FIGURES:
     rule:
         name:
             f"figure_{_name}"
+        localrule: True
         input:
             **FIGURE_INPUTS[_name],
         output:
@@ -55,6 +57,7 @@ for _name in FIGURES:
 
 
 rule summary:
+    localrule: True  # seconds of work: not worth a cluster queue
     input:
         pieces="results/dataset/pieces.parquet",
         errors="results/evaluation/errors.parquet",

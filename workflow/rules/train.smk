@@ -26,6 +26,8 @@ rule train_network:
     threads: config["train"]["threads"]
     resources:
         gpu=0 if config["device"] == "cpu" else 1,
+        runtime=lambda wildcards, attempt: network_job(wildcards, attempt)["runtime"],
+        mem_mb=lambda wildcards, attempt: network_job(wildcards, attempt)["mem_mb"],
     log:
         "results/logs/models/{arch}/h{hidden}/s{noise}/r{run}.log",
     conda:
