@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 
 from . import tables
 from .bwv import bwv_from_name
+from .outputs import write_atomic
 from .parallel import pmap
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,6 @@ SOURCES = ("bundled", "web")
 _NOT_SCORES = {".rntxt"}
 # When a score ships in several encodings, the first of these is exported.
 _PREFERRED = (".mxl", ".xml", ".musicxml", ".krn", ".abc")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that it either exists complete or not at all (a killed job leaves no torso)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def manifest_row(folder: Path, file: str, bwv: int, source: str, url: str | None) -> dict:

@@ -27,7 +27,7 @@ import pretty_midi
 import pyarrow as pa
 import torch
 
-from .corpus import write_atomic
+from .outputs import write_atomic
 from .dataset import load_split
 from .evaluation import load_network
 from .layout import KINDS

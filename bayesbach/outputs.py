@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .corpus import write_atomic
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that it either exists complete or not at all (a killed job leaves no torso)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_parquet(path: Path, table: pa.Table) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .corpus import write_atomic
+from .outputs import write_atomic
 from .figures import ARCH_NAMES, model_label, network_label
 from .layout import KINDS
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
-from .corpus import write_atomic
+from .outputs import write_atomic
 
 ARCHS = ("elman", "lstm", "gru")
 PREDICT_REFERENCES = ("markov_high", "global", "markov_low", "markov_counts", "bayes", "rnn_pred")

@@ -43,15 +43,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 
 from . import tables
-from .corpus import write_atomic
+from .outputs import write_atomic, write_json, write_parquet
 from .dataset import ENCODINGS, load_split
 from .errors import StudyError
-from .evaluate import Padded, aligned, piece_bce
+from .evaluate import Padded, piece_bce
 from .models import build, set_trainable
 from .seeds import derive_seed
 
@@ -337,9 +336,7 @@ def train_network(dataset: Path, out: Path, *, arch: str, hidden: int, noise: fl
                  device=dev, checkpoint=checkpoint, progress=progress)
     save_state(out / "decoder.pt", result.best["decode"])
     save_state(out / "probe.pt", result.best["probe"])
-    buf = pa.BufferOutputStream()
-    pq.write_table(history_table(result.history), buf)
-    write_atomic(out / "history.parquet", buf.getvalue().to_pybytes())
+    write_parquet(out / "history.parquet", history_table(result.history))
     meta = {
         "model": spec,
         "arch": arch, "hidden": hidden, "noise": float(noise), "run": run, "seed": seed,
@@ -349,6 +346,6 @@ def train_network(dataset: Path, out: Path, *, arch: str, hidden: int, noise: fl
         "device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__,
         "timings": result.timings,
     }
-    write_atomic(out / "meta.json", (json.dumps(meta, indent=2) + "\n").encode())
+    write_json(out / "meta.json", meta)
     checkpoint.unlink(missing_ok=True)
     return meta

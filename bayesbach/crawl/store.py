@@ -26,7 +26,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from ..bwv import bwv_from_name, match_bwv, piece_id, url_file_name
-from ..corpus import manifest_row, write_atomic, write_manifest
+from ..corpus import manifest_row, write_manifest
+from ..outputs import write_atomic
 from .items import Download
 from .zips import ZipRejected, midi_members
 
