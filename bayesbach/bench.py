@@ -11,17 +11,6 @@ from pathlib import Path
 ORIGINAL_CONVERT_FILES_PER_S = 0.5
 
 
-def midi_files(paths: list[Path]) -> list[tuple[str, Path]]:
-    """``(name, path)`` for every .mid/.midi file given or found below the given folders."""
-    files = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files += [(str(p.relative_to(path)), p) for p in sorted(path.rglob("*")) if p.suffix.lower() in {".mid", ".midi"}]
-        else:
-            files.append((path.name, path))
-    return files
-
-
 def bench_convert(folder: Path, workers: int | None = None, repeats: int = 3) -> dict:
     """Time the converter over every MIDI file below ``folder``; medians of ``repeats`` runs.
 
@@ -29,7 +18,7 @@ def bench_convert(folder: Path, workers: int | None = None, repeats: int = 3) ->
     pretty_midi, in one process): ``parse_share`` is the part of the serial
     conversion time spent there, the floor no chord extraction can go below.
     """
-    from .midi import convert, read_midi
+    from .midi import convert, midi_files, read_midi
 
     files = midi_files([folder])
     if not files:

@@ -15,8 +15,7 @@ log = logging.getLogger("bayesbach")
 
 
 def cmd_convert(args) -> int:
-    from .bench import midi_files
-    from .midi import convert, write_tables
+    from .midi import convert, midi_files, write_tables
 
     files = midi_files(args.paths)
     if not files:

@@ -15,11 +15,10 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import tables
 from .bwv import bwv_from_name
-from .outputs import write_atomic
+from .outputs import write_atomic, write_parquet
 from .parallel import pmap
 
 log = logging.getLogger(__name__)
@@ -46,8 +45,9 @@ def manifest_row(folder: Path, file: str, bwv: int, source: str, url: str | None
 def write_manifest(folder: Path, rows: list[dict], rejects: list[tuple[str, str]]) -> None:
     """Write ``manifest.parquet`` and ``rejects.parquet`` of a source folder."""
     rows = sorted(rows, key=lambda r: r["file"])
-    pq.write_table(pa.Table.from_pylist(rows, schema=tables.MANIFEST), folder / "manifest.parquet")
-    pq.write_table(tables.rejects_table(rejects), folder / "rejects.parquet")
+    # Rejects first: a manifest on disk means the source is complete.
+    write_parquet(folder / "rejects.parquet", tables.rejects_table(rejects))
+    write_parquet(folder / "manifest.parquet", pa.Table.from_pylist(rows, schema=tables.MANIFEST))
 
 
 def bundled_scores(max_works: int | None = None) -> tuple[list[Path], list[tuple[str, str]]]:

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from . import tables
 from .bwv import bwv_of_piece
 from .errors import StudyError
+from .outputs import write_parquet
 from .seeds import derive_seed
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def make_pieces(events: pa.Table, seed: int, ratios: dict[str, float]) -> pa.Tab
 def split_dataset(events: Path, pieces: Path, seed: int, ratios: dict[str, float]) -> pa.Table:
     """The split stage: read ``events.parquet``, write ``pieces.parquet``."""
     table = make_pieces(pq.read_table(events, columns=["piece", "file", "step"]), seed, ratios)
-    pq.write_table(table, pieces)
+    write_parquet(pieces, table)
     for split in SPLITS:
         rows = table.filter(pc.equal(table["split"], split))
         log.info("%s: %d compositions, %d events", split, rows.num_rows, pc.sum(rows["n_events"]).as_py() or 0)

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from . import tables
 from .bwv import piece_for_file
 from .errors import StudyError
+from .outputs import write_parquet
 from .parallel import pmap
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,17 @@ def events_table(files: list[FileEvents]) -> pa.Table:
     )
 
 
+def midi_files(paths: list[Path]) -> list[tuple[str, Path]]:
+    """``(name, path)`` for every .mid/.midi file given or found below the given folders."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += [(str(p.relative_to(path)), p) for p in sorted(path.rglob("*")) if p.suffix.lower() in {".mid", ".midi"}]
+        else:
+            files.append((path.name, path))
+    return files
+
+
 def source_files(folders: list[Path]) -> tuple[list[tuple[str, Path]], list[tuple[str, str]]]:
     """The files listed in source folders' manifests as (``<source>/<file>``, path), and their rejects."""
     files, rejects = [], []
@@ -194,10 +206,8 @@ def source_files(folders: list[Path]) -> tuple[list[tuple[str, Path]], list[tupl
 
 
 def write_tables(out_dir: Path, events: pa.Table, rejects: pa.Table) -> None:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pq.write_table(events, out_dir / "events.parquet")
-    pq.write_table(rejects, out_dir / "rejects.parquet")
+    write_parquet(Path(out_dir) / "events.parquet", events)
+    write_parquet(Path(out_dir) / "rejects.parquet", rejects)
 
 
 def convert_sources(folders: list[Path], out_dir: Path, workers: int | None = None) -> tuple[int, int]:
