@@ -8,14 +8,14 @@ import logging
 import sys
 from pathlib import Path
 
-from . import logs
-from .errors import StudyError
+from bayesbach.core import logs
+from bayesbach.core.exceptions import StudyError
 
 log = logging.getLogger("bayesbach")
 
 
 def cmd_convert(args) -> int:
-    from .midi import convert, midi_files, write_tables
+    from bayesbach.dataset.midi import convert, midi_files, write_tables
 
     files = midi_files(args.paths)
     if not files:
@@ -31,7 +31,7 @@ def cmd_convert(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .corpus import export_bundled
+    from bayesbach.corpus.bundled import export_bundled
 
     kept = export_bundled(args.out, args.max_works, args.workers)
     print(f"{kept} bundled scores exported to {args.out}")
@@ -39,7 +39,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_split(args) -> int:
-    from .dataset import split_dataset
+    from bayesbach.dataset.split import split_dataset
 
     ratios = dict(zip(("train", "validation", "test"), args.ratios))
     table = split_dataset(args.dataset / "events.parquet", args.dataset / "pieces.parquet", args.seed, ratios)
@@ -50,8 +50,8 @@ def cmd_split(args) -> int:
 def cmd_train(args) -> int:
     import yaml
 
-    from .config import check_config
-    from .train import train_network
+    from bayesbach.core.config import check_config
+    from bayesbach.networks.job import train_network
 
     config = check_config(yaml.safe_load(args.config.read_text()) or {}, args.schema)
     train = config["train"]
@@ -69,7 +69,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_bench_train(args) -> int:
-    from .bench import bench_train
+    from bayesbach.dev.bench import bench_train
 
     print(json.dumps(bench_train(args.arch, args.hidden, args.batch_size, args.chunk_length, args.batches, args.device,
                                  args.data, args.repeats, args.val_every, args.threads, args.encoding)))
@@ -77,8 +77,8 @@ def cmd_bench_train(args) -> int:
 
 
 def cmd_crawl(args) -> int:
-    from .crawl import CrawlOptions, crawl
-    from .crawl.run import format_summary
+    from bayesbach.corpus.crawl import CrawlOptions, crawl
+    from bayesbach.corpus.crawl.run import format_summary
 
     options = CrawlOptions(start_urls=args.start_url, **{k: v for k, v in (
         ("depth", args.depth), ("follow", args.follow), ("max_file_mb", args.max_file_mb)) if v is not None})
@@ -88,7 +88,7 @@ def cmd_crawl(args) -> int:
 
 
 def cmd_bench_crawl(args) -> int:
-    from .bench import bench_crawl
+    from bayesbach.dev.bench import bench_crawl
 
     print(json.dumps(bench_crawl(args.pages, args.files_per_page, args.repeats)))
     return 0
@@ -97,17 +97,17 @@ def cmd_bench_crawl(args) -> int:
 def cmd_reference(args) -> int:
     import yaml
 
-    from .config import check_config
+    from bayesbach.core.config import check_config
 
     config = check_config(yaml.safe_load(args.config.read_text()) or {}, args.schema)
     out = args.out or Path(f"results/references/s{args.noise!r}/{args.name}")
     common = {"name": args.name, "noise": args.noise, "seed": config["seed"], "gap": config["dataset"]["gap"]}
     if args.name in ("global", "markov_counts", "bayes"):
-        from .exact import exact_reference
+        from bayesbach.references.counted import counted_reference
 
-        meta = exact_reference(args.dataset, out, encoding=config["train"]["encoding"], **common)
+        meta = counted_reference(args.dataset, out, encoding=config["train"]["encoding"], **common)
     else:
-        from .references import network_reference
+        from bayesbach.references.trained import network_reference
 
         refs = config["references"]
         meta = network_reference(args.dataset, out, refs=refs, train=config["train"],
@@ -117,15 +117,15 @@ def cmd_reference(args) -> int:
 
 
 def cmd_bench_bayes(args) -> int:
-    from .bench import bench_bayes
+    from bayesbach.dev.bench import bench_bayes
 
     print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats)))
     return 0
 
 
 def cmd_estimate(args) -> int:
-    from .config import load_config
-    from .resources import study_hours
+    from bayesbach.core.config import load_config
+    from bayesbach.core.resources import study_hours
 
     config = load_config(args.configs, args.schema)
     hours = study_hours(config, args.device)
@@ -134,8 +134,8 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .config import load_config
-    from .evaluation import evaluate_network
+    from bayesbach.core.config import load_config
+    from bayesbach.evaluation.jobs import evaluate_network
 
     config = load_config([args.config], args.schema)
     out = args.out or Path("results/evaluation/networks", *args.model.resolve().parts[-4:])  # ARCH/hH/sNOISE/rRUN
@@ -146,7 +146,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .stats import write_stats
+    from bayesbach.evaluation.stats import write_stats
 
     table = write_stats(args.errors, args.out)
     print(f"{len(table)} comparisons written to {args.out}")
@@ -154,14 +154,14 @@ def cmd_stats(args) -> int:
 
 
 def cmd_bench_evaluate(args) -> int:
-    from .bench import bench_evaluate
+    from bayesbach.dev.bench import bench_evaluate
 
     print(json.dumps(bench_evaluate(args.pieces, args.train_pieces, args.arch, args.hidden, args.repeats, args.threads)))
     return 0
 
 
 def cmd_bench_convert(args) -> int:
-    from .bench import bench_convert
+    from bayesbach.dev.bench import bench_convert
 
     print(json.dumps(bench_convert(args.folder, args.workers, args.repeats)))
     return 0

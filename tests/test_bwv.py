@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bayesbach.bwv import Clues, bwv_from_name, bwv_spans, match_bwv, piece_for_file, url_file_name
+from bayesbach.corpus.bwv import Clues, bwv_from_name, bwv_spans, match_bwv, piece_for_file, url_file_name
 
 BASE = "http://archive.example/bach/"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bayesbach.config import ConfigError, check_config
+from bayesbach.core.config import ConfigError, check_config
 from conftest import REPO, snakemake
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -70,7 +70,7 @@ def test_workflow_stops_before_any_job_on_a_bad_config(workflow_copy: Path):
 
 
 def test_config_files_layer_like_snakemake(tmp_path):
-    from bayesbach.config import load_config
+    from bayesbach.core.config import load_config
 
     (tmp_path / "over.yaml").write_text("dataset:\n  gap: 5\ncorpus:\n  sources: [web]\n")
     config = load_config([REPO / "config.yaml", tmp_path / "over.yaml"], SCHEMA)

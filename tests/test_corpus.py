@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bayesbach.corpus import bundled_scores
+from bayesbach.corpus.bundled import bundled_scores
 
 
 def test_bundled_scores_are_bach_works_with_one_file_per_score_name():

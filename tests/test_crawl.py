@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from bayesbach.crawl import CrawlOptions
-from bayesbach.fixture_site import build_site, midi_bytes, serve, zip_bytes
-from bayesbach.crawl.zips import ZipRejected, midi_members
+from bayesbach.corpus.crawl import CrawlOptions
+from bayesbach.dev.fixture_site import build_site, midi_bytes, serve, zip_bytes
+from bayesbach.corpus.crawl.zips import ZipRejected, midi_members
 from conftest import REPO, copy_workflow, planned_jobs, snakemake
 
 START = "/bach/index.html"
@@ -253,7 +253,7 @@ def test_retries_back_off_doubling_and_honour_retry_after(monkeypatch):
     from scrapy.http import Request, Response
     from scrapy.utils.test import get_crawler
 
-    from bayesbach.crawl import middlewares
+    from bayesbach.corpus.crawl import middlewares
 
     crawler = get_crawler(Spider, {"RETRY_TIMES": 3, "BACKOFF_SECONDS": 2.0})
     crawler.spider = crawler._create_spider("t")

@@ -7,8 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach import dataset, midi
-from bayesbach.bwv import bwv_from_name, piece_for_file
+from bayesbach.dataset import DATASET as dataset
+from bayesbach.dataset import midi
+from bayesbach.corpus.bwv import bwv_from_name, piece_for_file
 from conftest import write_midi
 
 RATIOS = {"train": 0.7, "validation": 0.1, "test": 0.2}
@@ -19,7 +20,7 @@ def fake_events(files: dict[str, int]) -> pa.Table:
     rows = [(piece_for_file(f), f, i, [60 + i % 12], 1 << (i % 12)) for f, n in files.items() for i in range(n)]
     return pa.table(
         {k: [r[j] for r in rows] for j, k in enumerate(["piece", "file", "step", "pitches", "pcs"])},
-        schema=midi.tables.EVENTS,
+        schema=schemas.EVENTS,
     )
 
 
@@ -82,7 +83,7 @@ def dataset_dir(tmp_path):
     paths = [(name, write_midi(tmp_path / "midi" / name, notes)) for name, notes in files.items()]
     ev, _ = midi.convert(paths, workers=1)
     out = tmp_path / "dataset"
-    midi.write_tables(out, ev, midi.tables.rejects_table([]))
+    midi.write_tables(out, ev, schemas.rejects_table([]))
     dataset.split_dataset(out / "events.parquet", out / "pieces.parquet", 0, {"train": 1.0, "validation": 0.0, "test": 0.0})
     return out
 

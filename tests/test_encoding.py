@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from bayesbach import tables
-from bayesbach.encoding import Trace, fit_maps, measures, traces
-from bayesbach.evaluate import evaluate
-from bayesbach.evaluation import ENCODING, evaluate_network, load_network
-from bayesbach.models import build
-from bayesbach.noise import crn_noisy
-from bayesbach.train import save_state
+from bayesbach.core import schemas
+from bayesbach.evaluation.prediction_errors import Trace, fit_maps, measures, traces
+from bayesbach.networks.scoring import score_pieces
+from bayesbach.evaluation.jobs import ENCODING, evaluate_network, load_network
+from bayesbach.networks.models import build
+from bayesbach.dataset.noise import crn_noisy
+from bayesbach.networks.training import save_state
 from synthetic_data import periodic_pieces, write_dataset
 
 torch.set_num_threads(1)
@@ -102,14 +102,14 @@ def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_p
     evaluate_network(data, cell, tmp_path / "errors.parquet", tmp_path / "encoding.parquet", seed=5)
 
     errors = pq.read_table(tmp_path / "errors.parquet")
-    assert errors.schema == tables.ERRORS
+    assert errors.schema == schemas.ERRORS
     df = errors.to_pandas()
     assert set(df["model"]) == {"gru"} and set(df["run"]) == {1} and set(df["noise"]) == {0.4}
-    from bayesbach.dataset import load_split
+    from bayesbach.dataset.loader import load_split
 
     test = load_split(data, "test")
     for task, model in (("decode", decoder), ("predict", probe)):
-        expected = evaluate(model, test, 0.4, 5, (task,))[task]
+        expected = score_pieces(model, test, 0.4, 5, (task,))[task]
         got = df[df["task"] == task].set_index("piece")["bce"].to_dict()
         assert got == pytest.approx(expected)
     enc = pq.read_table(tmp_path / "encoding.parquet")

@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach import tables
-from bayesbach.dataset import load_split
-from bayesbach.stats import COLUMNS
+from bayesbach.core import schemas
+from bayesbach.dataset.loader import load_split
+from bayesbach.evaluation.stats import COLUMNS
 from conftest import copy_workflow, planned_jobs, snakemake
 
 TINY = "tests/configs/tiny.yaml"
@@ -33,7 +33,7 @@ def study(tmp_path_factory) -> Path:
 
 def test_errors_hold_every_network_and_reference_on_every_test_piece(study: Path):
     errors = pq.read_table(study / "results/evaluation/errors.parquet")
-    assert errors.schema == tables.ERRORS
+    assert errors.schema == schemas.ERRORS
     df = errors.to_pandas()
     test = set(load_split(study / "results/dataset", "test"))
     expected = {"gru": {"decode", "predict"}, "global": {"decode", "predict"}, "bayes": {"decode", "predict"},
@@ -93,12 +93,13 @@ def test_listening_files_sound_the_example_chords(study: Path):
     import numpy as np
     import pretty_midi
 
-    from bayesbach.listen import KINDS, LOWEST
+    from bayesbach.core.registry import LISTEN_KINDS
+    from bayesbach.report.listening import LOWEST
 
     example = pd.read_parquet(study / "results/listen/example.parquet")
-    assert set(example["kind"]) == set(KINDS) and example["piece"].nunique() == 1
+    assert set(example["kind"]) == set(LISTEN_KINDS) and example["piece"].nunique() == 1
     clean = np.array(example[example["kind"] == "clean"].sort_values("step")["values"].tolist())
-    for kind in KINDS:
+    for kind in LISTEN_KINDS:
         pm = pretty_midi.PrettyMIDI(str(study / "results/listen/s0.5" / f"{kind}.mid"))
         assert all(LOWEST <= n.pitch < LOWEST + 12 for n in pm.instruments[0].notes)
     # the clean file sounds exactly the clean chords: every pitch class at its steps

@@ -12,11 +12,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from bayesbach import figures
-from bayesbach.listen import LOWEST, example_piece, midi_bytes, perceive
-from bayesbach.models import build
-from bayesbach.noise import crn_noisy
-from bayesbach.stats import comparisons
+from bayesbach.report import figures
+from bayesbach.report.listening import LOWEST, example_piece, midi_bytes, perceive
+from bayesbach.networks.models import build
+from bayesbach.dataset.noise import crn_noisy
+from bayesbach.evaluation.stats import comparisons
 
 torch.set_num_threads(1)
 ARCHS, HIDDEN, NOISE, PIECES = ("elman", "gru"), (4, 16), (0.2, 1.0), [f"bwv{i:04d}" for i in range(6)]

@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach import midi, tables
+from bayesbach.dataset import midi
+from bayesbach.core import schemas
 from conftest import write_midi
 
 C4, E4, G4, B4 = 60, 64, 67, 71
@@ -110,7 +111,7 @@ def test_convert_writes_the_contracted_tables(tmp_path):
     a = write_midi(tmp_path / "bwv0772_invention.mid", [(C4, 0, 1), (E4, 0.5, 1.5)])
     b = write_midi(tmp_path / "prelude.mid", [(G4, 0, 1)], [(B4, 0, 1)])
     ev, rej = midi.convert([(a.name, a), (b.name, b)], workers=1)
-    assert ev.schema == tables.EVENTS and rej.num_rows == 0
+    assert ev.schema == schemas.EVENTS and rej.num_rows == 0
     rows = ev.to_pylist()
     assert [(r["piece"], r["file"], r["step"], r["pitches"], r["pcs"]) for r in rows] == [
         ("bwv0772", "bwv0772_invention.mid", 0, [C4], 1),
@@ -171,7 +172,7 @@ def test_every_bad_file_is_rejected_with_its_reason_and_the_good_one_kept(tmp_pa
 
 
 def test_convert_sources_fails_clearly_when_no_file_survives(tmp_path):
-    from bayesbach.corpus import manifest_row, write_manifest
+    from bayesbach.corpus.manifest import manifest_row, write_manifest
 
     src = tmp_path / "raw" / "bundled"
     src.mkdir(parents=True)
@@ -183,7 +184,7 @@ def test_convert_sources_fails_clearly_when_no_file_survives(tmp_path):
 
 
 def test_convert_sources_carries_source_rejects_over(tmp_path):
-    from bayesbach.corpus import manifest_row, write_manifest
+    from bayesbach.corpus.manifest import manifest_row, write_manifest
 
     src = tmp_path / "raw" / "bundled"
     write_midi(src / "bwv1.6.mid", [(C4, 0, 1)])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bayesbach.models import FeedForward, RecurrentNet, build, probabilities, set_trainable
-from bayesbach.train import Settings, Stage, fit, network_stages
+from bayesbach.networks.models import FeedForward, RecurrentNet, build, probabilities, set_trainable
+from bayesbach.networks.training import Settings, Stage, fit, network_stages
 from synthetic_data import periodic_pieces
 
 torch.set_num_threads(1)

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from bayesbach import markov
-from bayesbach.markov import DenseTransitions, all_chords, fit, global_marginal, select_smoothing
-from bayesbach.observer import Observer
+from bayesbach.references import chord_counts as markov
+from bayesbach.references.chord_counts import DenseTransitions, all_chords, count_chords, global_marginal, select_smoothing
+from bayesbach.references.observer import Observer
 
 
 def random_pieces(rng, units, lengths, density=0.35):
@@ -86,7 +86,7 @@ def test_lumped_filter_equals_enumeration_over_all_chords(units, seen, sigma):
     rng = np.random.default_rng(units * 10 + seen)
     vocab = all_chords(units)[rng.choice(2**units, seen, replace=False)]
     train = {f"p{i}": vocab[rng.integers(0, seen, n)].astype(np.float32) for i, n in enumerate([25, 14])}
-    model = fit(train, alpha=0.7, beta=0.3)
+    model = count_chords(train, alpha=0.7, beta=0.3)
     assert len(model.chords) <= seen and model.rest == (len(model.chords) < 2**units)
     # the sparse-plus-rank-one application equals the dense matrix of the same states
     matrix = dense_matrix(model)
@@ -105,7 +105,7 @@ def test_lumped_filter_equals_enumeration_over_all_chords(units, seen, sigma):
 def test_tiny_sigma_decodes_the_clean_chord_even_if_never_seen():
     rng = np.random.default_rng(4)
     train = random_pieces(rng, 12, [200, 150])
-    model = fit(train)
+    model = count_chords(train)
     y = (rng.random((50, 12)) < 0.5).astype(np.float32)  # mostly unseen chords
     x = y + 0.001 * rng.standard_normal(y.shape)
     (dec, _), = Observer.from_model(model, 0.001).filter([x])
@@ -124,7 +124,7 @@ def test_unsmoothed_counts_are_the_empirical_conditional_frequencies(units):
     rng = np.random.default_rng(6)
     chords = (rng.random((6, units)) < 0.4).astype(np.float32)  # a small chord vocabulary
     train = {f"p{i}": chords[rng.integers(0, 6, n)] for i, n in enumerate([60, 45])}
-    model = fit(train, alpha=0.0, beta=0.0)
+    model = count_chords(train, alpha=0.0, beta=0.0)
     # count next-chord unit frequencies by hand, per distinct current chord
     for c in np.unique(chords, axis=0):
         nexts = [y[t + 1] for y in train.values() for t in range(len(y) - 1) if np.array_equal(y[t], c)]
@@ -136,7 +136,7 @@ def test_unsmoothed_counts_are_the_empirical_conditional_frequencies(units):
 def test_unseen_current_chord_falls_back_to_the_smoothed_unigram():
     rng = np.random.default_rng(7)
     train = random_pieces(rng, 20, [80])
-    model = fit(train, alpha=2.0, beta=1.5)
+    model = count_chords(train, alpha=2.0, beta=1.5)
     unseen = np.ones((1, 20), np.float32)
     nexts = np.concatenate([y[1:] for y in train.values()]).astype(np.float64)
     mu = (nexts.sum(0) + 1.5 * model.marginal) / (len(nexts) + 1.5)
@@ -147,7 +147,7 @@ def test_unseen_current_chord_falls_back_to_the_smoothed_unigram():
 def test_smoothing_is_chosen_at_the_validation_minimum():
     rng = np.random.default_rng(8)
     train, val = random_pieces(rng, 12, [120, 80]), random_pieces(rng, 12, [60])
-    model = fit(train)
+    model = count_chords(train)
     grid = select_smoothing(model, val)
     assert len(grid) == len(markov.ALPHAS) * len(markov.BETAS)
     best = min(g["bce"] for g in grid)
@@ -161,7 +161,7 @@ def test_smoothing_is_chosen_at_the_validation_minimum():
 def test_noiseless_observer_is_markov_counts(units):
     """At sigma = 0 the posterior is the observed chord, so prediction is the counted model's."""
     rng = np.random.default_rng(9)
-    model = fit(random_pieces(rng, units, [90, 70], density=0.2), alpha=0.3, beta=2.0)
+    model = count_chords(random_pieces(rng, units, [90, 70], density=0.2), alpha=0.3, beta=2.0)
     y = (rng.random((40, units)) < 0.2).astype(np.float32)  # seen and unseen chords
     unseen = model.index(y) == len(model.chords)
     assert unseen.any() and not unseen.all()

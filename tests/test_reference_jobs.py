@@ -10,9 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach import exact, tables
+from bayesbach.references import counted as exact
+from bayesbach.core import schemas
 from bayesbach.cli import main as cli
-from bayesbach.dataset import load_split
+from bayesbach.dataset.loader import load_split
 from conftest import copy_workflow, planned_jobs, snakemake
 
 TINY = "tests/configs/tiny.yaml"
@@ -34,7 +35,7 @@ def test_every_reference_writes_per_piece_test_errors_in_the_long_format(built: 
     parts = []
     for name in NAMES:
         table = pq.read_table(built / f"results/references/s0.5/{name}/errors.parquet")
-        assert table.schema == tables.ERRORS
+        assert table.schema == schemas.ERRORS
         df = table.to_pandas()
         assert set(df["model"]) == {name} and set(df["noise"]) == {0.5}
         assert set(df["task"]) == TASKS[name]

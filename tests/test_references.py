@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from bayesbach import exact, references
-from bayesbach.markov import DenseTransitions, all_chords, fit, select_smoothing
-from bayesbach.noise import crn_inputs
-from bayesbach.observer import Observer
-from bayesbach.train import Settings
+from bayesbach.references import counted as exact
+from bayesbach.references import trained as references
+from bayesbach.references.chord_counts import DenseTransitions, all_chords, count_chords, select_smoothing
+from bayesbach.dataset.noise import crn_inputs
+from bayesbach.references.observer import Observer
+from bayesbach.networks.training import Settings
 
 UNITS = 4
 SEED = 11
@@ -138,14 +139,14 @@ def test_clean_input_reference_is_the_same_model_at_every_noise_level():
 
 def test_observer_sees_the_networks_noise_realisation():
     """The counted references use the same common-random-numbers inputs as the networks' evaluation."""
-    from bayesbach.evaluate import Padded
+    from bayesbach.networks.scoring import Padded
 
     train, validation, test = tiny_splits()
     scores, _ = exact.score("bayes", train, validation, test, 0.7, SEED)
     padded = Padded.build(test, SEED)
     noisy = padded.inputs(0.7).numpy()
     inputs = {name: noisy[i, : len(test[name])] for i, name in enumerate(padded.names)}
-    model = fit(train)
+    model = count_chords(train)
     select_smoothing(model, validation)
     for piece, dec, _ in Observer.from_model(model, 0.7).run(inputs):
         assert exact.piece_bce(dec, test[piece]) == pytest.approx(scores["decode"][piece], rel=1e-6)
@@ -159,7 +160,7 @@ def test_no_validation_split_keeps_default_smoothing_and_scores_every_piece():
 
 
 def test_an_empty_training_split_is_a_readable_error():
-    from bayesbach.errors import StudyError
+    from bayesbach.core.exceptions import StudyError
 
     with pytest.raises(StudyError, match="training"):
         exact.score("markov_counts", {}, {}, {"c": np.zeros((3, UNITS), np.float32)}, 0.5, SEED)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bayesbach import resources
-from bayesbach.models import RecurrentNet
+from bayesbach.core import resources
+from bayesbach.networks.models import RecurrentNet
 
 
 @pytest.mark.parametrize("arch", ["elman", "gru", "lstm"])
@@ -35,7 +35,7 @@ def test_a_retry_gets_twice_the_time_and_memory():
 
 def test_study_hours_add_up_the_cells_of_the_sweep():
     from conftest import REPO
-    from bayesbach.config import load_config
+    from bayesbach.core.config import load_config
 
     schema = REPO / "workflow/schemas/config.schema.yaml"
     paper = load_config([REPO / "config.yaml", REPO / "presets/paper.yaml"], schema)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bayesbach.stats import COLUMNS, cohens_d, compare, comparisons, signed_rank, to_csv, write_stats
+from bayesbach.evaluation.stats import COLUMNS, cohens_d, compare, comparisons, signed_rank, to_csv, write_stats
 
 
 def test_cohens_d_by_hand():

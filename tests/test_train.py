@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from bayesbach import tables
-from bayesbach.evaluate import Padded, errors_table, evaluate, piece_bce
-from bayesbach.models import RecurrentNet, build
-from bayesbach.noise import crn_eps, crn_inputs, crn_noisy
-from bayesbach.train import Sampler, Settings, fit, network_stages, resolve_device, train_network
+from bayesbach.core import schemas
+from bayesbach.networks.scoring import Padded, errors_table, score_pieces, piece_bce
+from bayesbach.networks.models import RecurrentNet, build
+from bayesbach.dataset.noise import crn_eps, crn_inputs, crn_noisy
+from bayesbach.networks.training import Sampler, Settings, fit, network_stages, resolve_device, train_network
 from synthetic_data import periodic_pieces, write_dataset
 
 torch.set_num_threads(1)
@@ -99,7 +99,7 @@ def test_every_model_sees_the_same_evaluation_noise():
             return self.inner.logits(x, head)
 
     for arch, hidden in [("gru", 4), ("lstm", 9)]:
-        evaluate(Spy(RecurrentNet(arch, 12, hidden)), y, 0.8, seed=3, tasks=["decode"])
+        score_pieces(Spy(RecurrentNet(arch, 12, hidden)), y, 0.8, seed=3, tasks=["decode"])
     assert torch.equal(seen[0], seen[1])
 
 
@@ -107,7 +107,7 @@ def test_padded_per_piece_bce_matches_a_piece_by_piece_reference():
     """Padding and masking change nothing: each piece scored alone with numpy gives the same BCE."""
     y = periodic_pieces(4, np.random.default_rng(2), lo=5, hi=30)
     model = build(RecurrentNet("gru", 12, 5).spec, seed=0)
-    got = evaluate(model, y, 0.7, seed=11)
+    got = score_pieces(model, y, 0.7, seed=11)
     for piece, clean in y.items():
         x = torch.from_numpy(crn_noisy(clean, 0.7, 11, piece))[None]
         with torch.no_grad():
@@ -116,7 +116,7 @@ def test_padded_per_piece_bce_matches_a_piece_by_piece_reference():
         assert got["decode"][piece] == pytest.approx(bce_reference(p_obs, clean), rel=1e-5)
         assert got["predict"][piece] == pytest.approx(bce_reference(p_pred[:-1], clean[1:]), rel=1e-5)
     table = errors_table(got, "gru", "gru", 5, 0.7, 0)
-    assert table.schema == tables.ERRORS and table.num_rows == 8
+    assert table.schema == schemas.ERRORS and table.num_rows == 8
     assert set(table.column("task").to_pylist()) == {"decode", "predict"}
 
 
@@ -214,7 +214,7 @@ def test_a_job_killed_with_sigkill_resumes_bit_identically(tmp_path: Path):
     for f in ("decoder.pt", "probe.pt", "history.parquet"):
         assert (whole / f).read_bytes() == (killed / f).read_bytes(), f
     history = pq.read_table(killed / "history.parquet")
-    assert history.schema == tables.HISTORY and history.num_rows == 400 // 25 + 200 // 25
+    assert history.schema == schemas.HISTORY and history.num_rows == 400 // 25 + 200 // 25
     assert not checkpoint.exists()
 
 
@@ -229,7 +229,7 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path: Path, caplog
     train_network(data, stale, arch="gru", hidden=3, noise=0.5, run=0, seed=0, train=dict(train, decode_batches=8))
     import shutil
 
-    from bayesbach.train import save_state
+    from bayesbach.networks.training import save_state
     save_state(out / "checkpoint.pt", {"fingerprint": "another job", "stage": 1, "batch": 1})
     (out / "decoder.pt").unlink()
     with caplog.at_level("WARNING"):
@@ -242,7 +242,7 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path: Path, caplog
 def test_asking_for_cuda_without_a_gpu_is_a_readable_error():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    from bayesbach.errors import StudyError
+    from bayesbach.core.exceptions import StudyError
 
     with pytest.raises(StudyError, match="no CUDA"):
         resolve_device("cuda")
@@ -278,7 +278,7 @@ def test_by_hand_training_shows_a_progress_bar(capsys):
 
 
 def test_an_empty_training_split_is_a_readable_error():
-    from bayesbach.errors import StudyError
+    from bayesbach.core.exceptions import StudyError
 
     with pytest.raises(StudyError, match="no chord events"):
         fit(RecurrentNet("gru", 12, 3), network_stages(1, 1), {}, {}, Settings(sigma=0.5), seed=0, identity=())

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from bayesbach import tables
-from bayesbach.models import build
+from bayesbach.core import schemas
+from bayesbach.networks.models import build
 from conftest import copy_workflow, planned_jobs, snakemake
 
 TINY = "tests/configs/tiny.yaml"
@@ -37,7 +37,7 @@ def test_the_cell_rule_writes_the_contracted_files(trained: Path):
         model = build(meta["model"])
         model.load_state_dict(torch.load(cell / f, weights_only=True))
     history = pq.read_table(cell / "history.parquet")
-    assert history.schema == tables.HISTORY
+    assert history.schema == schemas.HISTORY
     assert [(r["stage"], r["batch"]) for r in history.to_pylist()] == [("decode", 3), ("decode", 6), ("probe", 3), ("probe", 4)]
     assert not (cell / "checkpoint.pt").exists()
     log = (trained / "results/logs/models/gru/h4/s0.5/r0.log").read_text()

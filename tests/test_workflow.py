@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach import tables
-from bayesbach.dataset import load_split
+from bayesbach.core import schemas
+from bayesbach.dataset.loader import load_split
 from conftest import copy_workflow, planned_jobs, snakemake
 
 TINY = "tests/configs/tiny.yaml"
@@ -32,15 +32,15 @@ def built(tmp_path_factory) -> Path:
 
 def test_tiny_study_builds_the_contracted_files(built: Path):
     manifest = pq.read_table(built / "data/raw/bundled/manifest.parquet")
-    assert manifest.schema == tables.MANIFEST
+    assert manifest.schema == schemas.MANIFEST
     assert manifest.num_rows >= 8 and set(manifest.column("source").to_pylist()) == {"bundled"}
     assert len(set(manifest.column("bwv").to_pylist())) == 8
     for row in manifest.to_pylist():
         assert (built / "data/raw/bundled" / row["file"]).read_bytes()[:4] == b"MThd"
 
     events = pq.read_table(built / "results/dataset/events.parquet")
-    assert events.schema == tables.EVENTS and events.num_rows > 300
-    assert pq.read_table(built / "results/dataset/rejects.parquet").schema == tables.REJECTS
+    assert events.schema == schemas.EVENTS and events.num_rows > 300
+    assert pq.read_table(built / "results/dataset/rejects.parquet").schema == schemas.REJECTS
     pieces = pq.read_table(built / "results/dataset/pieces.parquet").to_pandas()
     assert sorted(pieces["piece"]) == [f"bwv{b:04d}" for b in sorted(set(manifest.column("bwv").to_pylist()))]
     assert set(pieces["split"]) == {"train", "validation", "test"}

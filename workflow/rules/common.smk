@@ -1,10 +1,14 @@
-# Configuration: validated (and completed with defaults) before any job is planned.
+# Configuration, validated (and completed with defaults) before any job is planned, and the helpers
+# the rules plan with. Every shared name (architectures, references, paths, figures) comes from
+# bayesbach.core.registry.
 from snakemake.exceptions import WorkflowError
 
-from bayesbach.config import ConfigError, check_config
-from bayesbach.provenance import source_digest
-from bayesbach.resources import train_job
-from bayesbach.layout import FIGURES, KINDS, example_network
+from bayesbach.core.config import ConfigError, check_config
+from bayesbach.core.provenance import source_digest
+from bayesbach.core.registry import (ARCHS, ENCODINGS, FIGURES, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES,
+                                     NETWORK_EVALUATION_DIR, NOISE_PATTERN, REFERENCE_DIR, REFERENCES, example_network,
+                                     model_dir, noise_label, references)
+from bayesbach.core.resources import train_job
 
 try:
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -12,8 +16,16 @@ except ConfigError as e:
     raise WorkflowError(str(e)) from None
 
 
+wildcard_constraints:
+    arch="|".join(ARCHS),
+    hidden=r"\d+",
+    noise=NOISE_PATTERN,
+    run=r"\d+",
+
+
 def code(*modules):
-    """Parameter that changes when the library code a rule runs changes (see bayesbach.provenance)."""
+    """Parameter that changes when the library code a rule runs changes (bayesbach.core.provenance;
+    modules are dotted names below bayesbach, e.g. "dataset.midi")."""
     return source_digest(*modules)
 
 
@@ -29,19 +41,20 @@ def all_targets():
     ] + network_targets() + reference_targets() + evaluation_targets() + report_targets()
 
 
-def noise_label(sigma):
-    """The {noise} wildcard: Python's repr of the float (0.5, 1.0, 0.001)."""
-    return repr(float(sigma))
+def noise_labels():
+    """The {noise} wildcard of every noise level of the sweep."""
+    return [noise_label(s) for s in config["sweep"]["noise"]]
+
+
+def network_cells(pattern):
+    """``pattern`` formatted for every network of the sweep (arch, hidden, noise, run)."""
+    sweep = config["sweep"]
+    return expand(pattern, arch=sweep["arch"], hidden=sweep["hidden"], noise=noise_labels(), run=range(sweep["runs"]))
 
 
 def network_targets():
-    """Every file of every cell of the sweep (results/models/{arch}/h{hidden}/s{noise}/r{run}/)."""
-    sweep = config["sweep"]
-    return expand(
-        "results/models/{arch}/h{hidden}/s{noise}/r{run}/{file}",
-        arch=sweep["arch"], hidden=sweep["hidden"], noise=[noise_label(s) for s in sweep["noise"]],
-        run=range(sweep["runs"]), file=["decoder.pt", "probe.pt", "history.parquet", "meta.json"],
-    )
+    """Every file of every trained network of the sweep."""
+    return [f"{d}/{f}" for d in network_cells(MODEL_DIR) for f in MODEL_FILES]
 
 
 def train_params():
@@ -51,30 +64,21 @@ def train_params():
     return {k: config["train"][k] for k in keys}
 
 
-# The {noise} wildcard as repr(float) writes it: 0.5, 1.0, 0.001, 1e-05.
-NOISE_PATTERN = r"\d+\.\d+(e-\d+)?|\d+(\.\d+)?e[-+]\d+"
-COUNTED_REFERENCES = ("global", "markov_counts", "bayes")  # bayesbach.exact
-NETWORK_REFERENCES = ("markov_low", "markov_high", "decoder_ff", "rnn_pred")  # bayesbach.references
-
-
 def reference_targets():
     """errors.parquet and meta.json of every reference at every noise level of the sweep."""
-    return expand(
-        "results/references/s{noise}/{name}/{file}",
-        noise=[noise_label(s) for s in config["sweep"]["noise"]],
-        name=config["references"]["models"], file=["errors.parquet", "meta.json"],
-    )
+    return expand(REFERENCE_DIR + "/{file}", noise=noise_labels(), name=config["references"]["models"],
+                  file=["errors.parquet", "meta.json"])
 
 
 def reference_params(wildcards):
-    """The references: keys one network reference uses (a changed rnn_hidden reruns rnn_pred only)."""
+    """The references: keys one trained reference uses (a changed rnn_hidden reruns rnn_pred only)."""
     refs = config["references"]
     keys = ("batches", "rnn_arch", "rnn_hidden") if wildcards.name == "rnn_pred" else ("batches", "ff_hidden")
     return {k: refs[k] for k in keys}
 
 
 def reference_train_params():
-    """The train: keys the network references share with the networks (not the networks' budgets;
+    """The train: keys the trained references share with the networks (not the networks' budgets;
     checkpoint and log cadence change no result, so the script reads them from the config)."""
     keys = ("lr", "batch_size", "chunk_length", "val_every", "encoding")
     return {k: config["train"][k] for k in keys}
@@ -83,7 +87,7 @@ def reference_train_params():
 def _job_size(arch, hidden, batches, attempt):
     train = config["train"]
     return train_job(
-        arch, int(hidden), units=12 if train["encoding"] == "pc12" else 128, batch_size=train["batch_size"],
+        arch, int(hidden), units=ENCODINGS[train["encoding"]], batch_size=train["batch_size"],
         chunk_length=train["chunk_length"], batches=batches, device="cpu" if config["device"] == "cpu" else "cuda",
         layers=train["layers"], threads=train["threads"], attempt=attempt,
     )
@@ -96,7 +100,7 @@ def network_job(wildcards, attempt):
 
 
 def reference_job(wildcards, attempt):
-    """The same for a network reference, sized as rnn_pred (the feed-forward ones cost less)."""
+    """The same for a trained reference, sized as rnn_pred (the feed-forward ones cost less)."""
     refs = config["references"]
     return _job_size(refs["rnn_arch"], refs["rnn_hidden"], refs["batches"], attempt)
 
@@ -106,17 +110,14 @@ def evaluation_targets():
     return ["results/evaluation/errors.parquet", "results/evaluation/encoding.parquet", "results/evaluation/stats.csv"]
 
 
-def network_cells(pattern):
-    """``pattern`` formatted for every network of the sweep (arch, hidden, noise, run)."""
-    sweep = config["sweep"]
-    return expand(pattern, arch=sweep["arch"], hidden=sweep["hidden"],
-                  noise=[noise_label(s) for s in sweep["noise"]], run=range(sweep["runs"]))
-
-
 def example_model_dirs():
-    """{noise: model folder} of the example network (bayesbach.layout.example_network) at each noise level."""
+    """{noise: model folder} of the example network (bayesbach.core.registry.example_network) at each noise level."""
     arch, hidden, run = example_network(config["sweep"])
-    return {float(s): f"results/models/{arch}/h{hidden}/s{noise_label(s)}/r{run}" for s in config["sweep"]["noise"]}
+    return {float(s): model_dir(arch, hidden, s, run) for s in config["sweep"]["noise"]}
+
+
+def listen_targets():
+    return expand(LISTEN_DIR + "/s{noise}/{kind}.mid", noise=noise_labels(), kind=LISTEN_KINDS)
 
 
 def figure_names():
@@ -125,7 +126,5 @@ def figure_names():
 
 
 def report_targets():
-    return (["results/listen/example.parquet", "results/summary.html"]
-            + expand("results/listen/s{noise}/{kind}.mid", noise=[noise_label(s) for s in config["sweep"]["noise"]],
-                     kind=KINDS)
+    return ([LISTEN_DIR + "/example.parquet", "results/summary.html"] + listen_targets()
             + expand("results/figures/{name}.{ext}", name=figure_names(), ext=["png", "pdf"]))

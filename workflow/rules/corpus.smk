@@ -1,5 +1,5 @@
 # Corpus sources: each writes data/raw/<source>/ with MIDI files, manifest.parquet and rejects.parquet.
-from bayesbach.crawl.settings import RESULT_KEYS as CRAWL_RESULT_KEYS
+from bayesbach.corpus.crawl.settings import RESULT_KEYS as CRAWL_RESULT_KEYS
 
 
 rule export_bundled:
@@ -8,7 +8,7 @@ rule export_bundled:
         rejects="data/raw/bundled/rejects.parquet",
     params:
         max_works=config["corpus"]["max_works"],
-        code=code("corpus"),
+        code=code("corpus.bundled"),
     threads: 8  # capped to --cores when run locally
     log:
         "results/logs/corpus/export_bundled.log",
@@ -28,7 +28,7 @@ rule crawl_web:
     params:
         # only what decides the files kept: changing the pauses or retries must not redo the study
         web={k: v for k, v in config["corpus"]["web"].items() if k in CRAWL_RESULT_KEYS},
-        code=code("crawl"),
+        code=code("corpus.crawl"),
     localrule: True
     log:
         "results/logs/corpus/crawl_web.log",

@@ -8,7 +8,7 @@ rule convert:
         events="results/dataset/events.parquet",
         rejects="results/dataset/rejects.parquet",
     params:
-        code=code("midi"),
+        code=code("dataset.midi"),
     threads: 8  # capped to --cores when run locally
     log:
         "results/logs/dataset/convert.log",
@@ -26,7 +26,7 @@ rule split:
     params:
         seed=config["seed"],
         ratios=config["dataset"]["split"],
-        code=code("dataset"),
+        code=code("dataset.split"),
     log:
         "results/logs/dataset/split.log",
     conda:

@@ -3,23 +3,18 @@
 
 
 rule evaluate_network:
-    wildcard_constraints:
-        arch="elman|lstm|gru",
-        hidden=r"\d+",
-        noise=NOISE_PATTERN,
-        run=r"\d+",
     input:
         events="results/dataset/events.parquet",
         pieces="results/dataset/pieces.parquet",
-        decoder="results/models/{arch}/h{hidden}/s{noise}/r{run}/decoder.pt",
-        probe="results/models/{arch}/h{hidden}/s{noise}/r{run}/probe.pt",
-        meta="results/models/{arch}/h{hidden}/s{noise}/r{run}/meta.json",
+        decoder=MODEL_DIR + "/decoder.pt",
+        probe=MODEL_DIR + "/probe.pt",
+        meta=MODEL_DIR + "/meta.json",
     output:
-        errors="results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}/errors.parquet",
-        encoding="results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}/encoding.parquet",
+        errors=NETWORK_EVALUATION_DIR + "/errors.parquet",
+        encoding=NETWORK_EVALUATION_DIR + "/encoding.parquet",
     params:
         seed=config["seed"],
-        code=code("evaluation"),
+        code=code("evaluation.jobs"),
     threads: 1
     log:
         "results/logs/evaluation/{arch}/h{hidden}/s{noise}/r{run}.log",
@@ -32,14 +27,14 @@ rule evaluate_network:
 rule collect_evaluation:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        errors=network_cells("results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}/errors.parquet")
+        errors=network_cells(NETWORK_EVALUATION_DIR + "/errors.parquet")
         + [p for p in reference_targets() if p.endswith("errors.parquet")],
-        encoding=network_cells("results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}/encoding.parquet"),
+        encoding=network_cells(NETWORK_EVALUATION_DIR + "/encoding.parquet"),
     output:
         errors="results/evaluation/errors.parquet",
         encoding="results/evaluation/encoding.parquet",
     params:
-        code=code("evaluation"),
+        code=code("evaluation.collect"),
     log:
         "results/logs/evaluation/collect.log",
     conda:
@@ -55,7 +50,7 @@ rule stats:
     output:
         stats="results/evaluation/stats.csv",
     params:
-        code=code("stats"),
+        code=code("evaluation.stats"),
     log:
         "results/logs/evaluation/stats.log",
     conda:

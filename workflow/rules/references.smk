@@ -5,19 +5,18 @@
 
 rule reference_counted:
     wildcard_constraints:
-        name="|".join(COUNTED_REFERENCES),
-        noise=NOISE_PATTERN,
+        name="|".join(references("counted")),
     input:
         events="results/dataset/events.parquet",
         pieces="results/dataset/pieces.parquet",
     output:
-        errors="results/references/s{noise}/{name}/errors.parquet",
-        meta="results/references/s{noise}/{name}/meta.json",
+        errors=REFERENCE_DIR + "/errors.parquet",
+        meta=REFERENCE_DIR + "/meta.json",
     params:
         seed=config["seed"],
         gap=config["dataset"]["gap"],
         encoding=config["train"]["encoding"],
-        code=code("exact"),
+        code=code("references.counted"),
     threads: 1
     log:
         "results/logs/references/s{noise}/{name}.log",
@@ -31,23 +30,22 @@ rule reference_counted:
 # checkpoint.pt beside the outputs is deliberately not an output (a failed job resumes from it).
 rule reference_network:
     wildcard_constraints:
-        name="|".join(NETWORK_REFERENCES),
-        noise=NOISE_PATTERN,
+        name="|".join(references("trained")),
     input:
         events="results/dataset/events.parquet",
         pieces="results/dataset/pieces.parquet",
     output:
-        model="results/references/s{noise}/{name}/model.pt",
-        history="results/references/s{noise}/{name}/history.parquet",
-        errors="results/references/s{noise}/{name}/errors.parquet",
-        meta="results/references/s{noise}/{name}/meta.json",
+        model=REFERENCE_DIR + "/model.pt",
+        history=REFERENCE_DIR + "/history.parquet",
+        errors=REFERENCE_DIR + "/errors.parquet",
+        meta=REFERENCE_DIR + "/meta.json",
     params:
         seed=config["seed"],
         gap=config["dataset"]["gap"],
         device=config["device"],
         refs=reference_params,
         train=reference_train_params(),
-        code=code("references"),
+        code=code("references.trained"),
     threads: config["references"]["threads"]
     resources:
         gpu=0 if config["device"] == "cpu" else 1,

@@ -6,15 +6,14 @@ rule listen:
         pieces="results/dataset/pieces.parquet",
         models=[f"{d}/{f}" for d in example_model_dirs().values() for f in ("decoder.pt", "probe.pt", "meta.json")],
     output:
-        example="results/listen/example.parquet",
-        midi=expand("results/listen/s{noise}/{kind}.mid", noise=[noise_label(s) for s in config["sweep"]["noise"]],
-                    kind=KINDS),
+        example=LISTEN_DIR + "/example.parquet",
+        midi=listen_targets(),
     params:
         seed=config["seed"],
         networks=example_model_dirs(),
         step_seconds=config["report"]["listen_step_seconds"],
         max_steps=config["report"]["listen_max_steps"],
-        code=code("listen"),
+        code=code("report.listening"),
     log:
         "results/logs/report/listen.log",
     conda:
@@ -28,7 +27,7 @@ FIGURE_INPUTS = {
     "decoding": {"errors": "results/evaluation/errors.parquet"},
     "sweep": {"stats": "results/evaluation/stats.csv"},
     "training": {"histories": network_targets()},
-    "example": {"example_path": "results/listen/example.parquet"},
+    "example": {"example_path": LISTEN_DIR + "/example.parquet"},
     "encoding": {"encoding_path": "results/evaluation/encoding.parquet"},
     "architectures": {"errors": "results/evaluation/errors.parquet"},
 }
@@ -47,7 +46,7 @@ for _name in FIGURES:
         params:
             name=_name,
             example_steps=config["report"]["example_steps"],
-            code=code("figures"),
+            code=code("report.figures"),
         log:
             f"results/logs/report/figure_{_name}.log",
         conda:
@@ -70,7 +69,7 @@ rule summary:
         text="results/summary.txt",
     params:
         config=config,
-        code=code("report"),
+        code=code("report.page"),
     log:
         "results/logs/report/summary.log",
     conda:
@@ -80,6 +79,6 @@ rule summary:
 
 
 onsuccess:
-    from bayesbach.report import print_summary
+    from bayesbach.report.page import print_summary
 
     print_summary("results/summary.txt")

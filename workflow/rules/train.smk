@@ -4,25 +4,20 @@
 
 
 rule train_network:
-    wildcard_constraints:
-        arch="elman|lstm|gru",
-        hidden=r"\d+",
-        noise=r"\d+\.\d+(e-\d+)?|\d+(\.\d+)?e[-+]\d+",  # repr(float): 0.5, 1.0, 0.001, 1e-05
-        run=r"\d+",
     input:
         events="results/dataset/events.parquet",
         pieces="results/dataset/pieces.parquet",
     output:
-        decoder="results/models/{arch}/h{hidden}/s{noise}/r{run}/decoder.pt",
-        probe="results/models/{arch}/h{hidden}/s{noise}/r{run}/probe.pt",
-        history="results/models/{arch}/h{hidden}/s{noise}/r{run}/history.parquet",
-        meta="results/models/{arch}/h{hidden}/s{noise}/r{run}/meta.json",
+        decoder=MODEL_DIR + "/decoder.pt",
+        probe=MODEL_DIR + "/probe.pt",
+        history=MODEL_DIR + "/history.parquet",
+        meta=MODEL_DIR + "/meta.json",
     params:
         seed=config["seed"],
         gap=config["dataset"]["gap"],
         device=config["device"],
         train=train_params(),
-        code=code("train"),
+        code=code("networks.job"),
     threads: config["train"]["threads"]
     resources:
         gpu=0 if config["device"] == "cpu" else 1,

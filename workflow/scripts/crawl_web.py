@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.crawl import CrawlOptions, crawl
+from bayesbach.core import logs
+from bayesbach.corpus.crawl import CrawlOptions, crawl
 
 logs.setup(snakemake.log[0])
 # params.web holds the keys that decide the result (the rerun trigger); the crawl takes the whole section.

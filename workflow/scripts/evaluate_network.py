@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.evaluation import evaluate_network
+from bayesbach.core import logs
+from bayesbach.evaluation.jobs import evaluate_network
 
 logs.setup(snakemake.log[0])
 evaluate_network(

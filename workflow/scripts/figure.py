@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.figures import make
+from bayesbach.core import logs
+from bayesbach.report.figures import make
 
 logs.setup(snakemake.log[0])
 files = {k: v for k, v in snakemake.input.items() if k != "histories"}

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.listen import listen
+from bayesbach.core import logs
+from bayesbach.report.listening import listen
 
 logs.setup(snakemake.log[0])
 listen(

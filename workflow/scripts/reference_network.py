@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.references import network_reference
+from bayesbach.core import logs
+from bayesbach.references.trained import network_reference
 
 logs.setup(snakemake.log[0])
 network_reference(

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.report import write_summary
+from bayesbach.core import logs
+from bayesbach.report.page import write_summary
 
 logs.setup(snakemake.log[0])
 write_summary(

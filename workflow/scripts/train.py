@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bayesbach import logs
-from bayesbach.train import train_network
+from bayesbach.core import logs
+from bayesbach.networks.job import train_network
 
 logs.setup(snakemake.log[0])
 w = snakemake.wildcards

@@ -1,0 +1,100 @@
+"""Every name that more than one place needs, written once.
+
+The workflow (``workflow/rules/*.smk``), the command line, the statistics and the
+report read these; nobody types the lists again. This module imports nothing
+heavy (no torch, no matplotlib): Snakemake reads it when it plans a study.
+
+Adding a reference model: one entry in ``REFERENCES`` (and, when the networks are
+compared with it, in ``COMPARED``), plus its definition in the module of its kind
+(``counted``: :mod:`bayesbach.references.counted`; ``trained``:
+:mod:`bayesbach.references.trained`). Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ---- the data -----------------------------------------------------------------------------------
+
+SPLITS = ("train", "validation", "test")
+ENCODINGS = {"pc12": 12, "pitch": 128}  # encoding -> units per step (bayesbach.dataset.loader)
+
+# ---- the networks of the sweep ------------------------------------------------------------------
+
+ARCHS = ("elman", "lstm", "gru")  # the recurrent cores (bayesbach.networks.models), in this order everywhere
+ARCH_LABELS = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
+TASKS = ("decode", "predict")  # decode: report y_t; predict: report y_{t+1}
+
+# ---- the reference ladder -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    kind: str  # "counted" (bayesbach.references.counted) or "trained" (bayesbach.references.trained)
+    tasks: tuple[str, ...]  # the tasks it is scored on
+    label: str  # spelled out on the page and in the figures
+    colour: str  # in the figures (Okabe-Ito; the networks are blue)
+
+
+REFERENCES = {
+    "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999"),
+    "markov_counts": Reference("counted", ("predict",), "1st-order Markov, counted (clean input)", "#CC79A7"),
+    "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer", "#000000"),
+    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00"),
+    "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00"),
+    "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73"),
+    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),
+}
+# The references each network is compared with in stats.csv, per task, in the order of its rows.
+COMPARED = {
+    "predict": ("markov_high", "global", "markov_low", "markov_counts", "bayes", "rnn_pred"),
+    "decode": ("decoder_ff", "bayes"),
+}
+# The prediction ladder of the figures, roughly worst to best.
+LADDER = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "rnn_pred")
+
+
+def references(kind: str) -> tuple[str, ...]:
+    """The reference names of one kind (``counted`` or ``trained``), in registry order."""
+    return tuple(name for name, ref in REFERENCES.items() if ref.kind == kind)
+
+
+# ---- paths and wildcards ------------------------------------------------------------------------
+
+# The {noise} wildcard: repr(float(sigma)), e.g. 0.5, 1.0, 0.001, 1e-05.
+NOISE_PATTERN = r"\d+\.\d+(e-\d+)?|\d+(\.\d+)?e[-+]\d+"
+
+MODEL_DIR = "results/models/{arch}/h{hidden}/s{noise}/r{run}"  # one trained network
+MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")
+REFERENCE_DIR = "results/references/s{noise}/{name}"  # one reference at one noise level
+NETWORK_EVALUATION_DIR = "results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}"  # one network's test errors
+LISTEN_DIR = "results/listen"
+
+
+def noise_label(sigma: float) -> str:
+    """The {noise} wildcard of a noise level: Python's repr of the float (0.5, 1.0, 0.001)."""
+    return repr(float(sigma))
+
+
+def model_dir(arch: str, hidden: int, noise: float, run: int) -> str:
+    return MODEL_DIR.format(arch=arch, hidden=int(hidden), noise=noise_label(noise), run=int(run))
+
+
+def reference_dir(name: str, noise: float) -> str:
+    return REFERENCE_DIR.format(name=name, noise=noise_label(noise))
+
+
+def network_evaluation_dir(arch: str, hidden: int, noise: float, run: int) -> str:
+    return NETWORK_EVALUATION_DIR.format(arch=arch, hidden=int(hidden), noise=noise_label(noise), run=int(run))
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+FIGURES = ("ladder", "decoding", "sweep", "training", "example", "encoding", "architectures")  # results/figures/{name}.png
+LISTEN_KINDS = ("clean", "noisy", "decoded", "predicted")  # results/listen/s{noise}/{kind}.mid
+
+
+def example_network(sweep: dict) -> tuple[str, int, int]:
+    """(arch, hidden, run) of the example network: GRU when swept (the study's core), the largest size, run 0."""
+    arch = "gru" if "gru" in sweep["arch"] else sweep["arch"][0]
+    return arch, max(sweep["hidden"]), 0

@@ -1,0 +1,80 @@
+"""What a training job asks a cluster for: runtime and memory estimated from its config.
+
+The estimate counts the floating-point work of a batch (a recurrent layer does
+``gates`` matrix products of the input and the hidden state per step, forward and
+twice that backward) and adds a per-step latency (a recurrent step cannot start
+before the previous one ends, which is what bounds small networks on a GPU). The
+rates below come from ``bayesbach bench train`` (docs/performance.md); the cluster
+profile retries a job that hits a limit with twice the time and memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+GATES = {"elman": 1, "gru": 3, "lstm": 4}
+# Sustained throughput of a recurrent training step and the latency of one time
+# step (forward + backward), by device. CPU: per thread, measured on this
+# project's 2-core machine. CUDA: a conservative figure for one data-centre GPU
+# (cuDNN's fused RNN kernels), until `bayesbach bench train --device cuda` is
+# recorded in docs/performance.md.
+FLOPS = {"cpu": 1.5e10, "cuda": 5e12}
+STEP_LATENCY_S = {"cpu": 5e-6, "cuda": 1.2e-4}
+SAFETY = 2.0  # margin over the estimate, so that a normal job never hits the limit
+STARTUP_MIN = 5  # Python, torch, data loading, evaluation
+
+
+def batch_flops(arch: str, hidden: int, units: int, batch_size: int, chunk_length: int, layers: int = 1) -> float:
+    """Floating-point operations of one training batch (forward and backward)."""
+    step = 0.0
+    for layer in range(layers):
+        n_in = units if layer == 0 else hidden
+        step += 2 * GATES[arch] * hidden * (n_in + hidden)
+    step += 2 * 2 * hidden * units  # the two readout heads
+    return 3.0 * step * batch_size * chunk_length
+
+
+def train_minutes(arch: str, hidden: int, units: int, batch_size: int, chunk_length: int, batches: int,
+                  device: str = "cuda", layers: int = 1, threads: int = 1) -> float:
+    """Estimated wall-clock minutes of ``batches`` training batches (validation included), without margin."""
+    rate = FLOPS[device] * (threads if device == "cpu" else 1)
+    per_batch = batch_flops(arch, hidden, units, batch_size, chunk_length, layers) / rate
+    per_batch += STEP_LATENCY_S[device] * chunk_length * layers
+    return batches * per_batch * 1.05 / 60  # validation costs at most 5 % at the study's cadence
+
+
+def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length: int, batches: int, device: str,
+              layers: int = 1, threads: int = 1, attempt: int = 1) -> dict[str, int]:
+    """``runtime`` (minutes) and ``mem_mb`` for a training job, doubled on every retry."""
+    grow = 2 ** (attempt - 1)
+    minutes = train_minutes(arch, hidden, units, batch_size, chunk_length, batches, device, layers, threads)
+    runtime = STARTUP_MIN + SAFETY * minutes
+    # Host memory: Python, torch and a CUDA context (~3 GB), the corpus as float32
+    # arrays (<= 1 GB), and on the CPU the activations kept for the backward pass.
+    activations = 4 * batch_size * (chunk_length + 1) * hidden * (GATES[arch] + 2) * layers * 2
+    mem = 4000 + (activations / 2**20 if device == "cpu" else 0)
+    return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
+
+
+def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
+    """Estimated device-hours of a validated study config: its networks and its recurrent reference.
+
+    The feed-forward references are left out: a batch of theirs costs a
+    fraction of a recurrent one's and has no step-by-step latency.
+    """
+    from bayesbach.core.registry import ENCODINGS
+
+    sweep, train, refs = config["sweep"], config["train"], config["references"]
+    units = ENCODINGS[train["encoding"]]
+    geometry = dict(units=units, batch_size=train["batch_size"], chunk_length=train["chunk_length"], device=device,
+                    layers=train["layers"], threads=train["threads"])
+    per_cell = len(sweep["noise"]) * sweep["runs"]
+    networks = per_cell * sum(
+        train_minutes(arch, hidden, batches=train["decode_batches"] + train["probe_batches"], **geometry)
+        for arch in sweep["arch"] for hidden in sweep["hidden"]
+    )
+    reference = 0.0
+    if "rnn_pred" in refs["models"]:
+        reference = len(sweep["noise"]) * train_minutes(refs["rnn_arch"], refs["rnn_hidden"], batches=refs["batches"],
+                                                        **{**geometry, "layers": 1})
+    return {"networks": networks / 60, "rnn_pred": reference / 60, "total": (networks + reference) / 60}

@@ -1,0 +1,75 @@
+"""The loader: chord events of one split as arrays, one per composition.
+
+Both encodings are derived from the stored events: ``pc12`` (12 pitch classes,
+C = 0) and ``pitch`` (128 MIDI pitches); ``bayesbach.core.registry.ENCODINGS``
+gives their widths.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bayesbach.core.registry import ENCODINGS, SPLITS
+
+
+def _natural_key(name: str) -> list:
+    """Sort key that puts movement 2 before movement 10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def encode(events: pa.Table, encoding: str) -> np.ndarray:
+    """Multi-hot matrix (steps x units, float32) of an events table in its row order."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding {encoding!r}; expected one of {sorted(ENCODINGS)}")
+    if encoding == "pc12":
+        bits = events.column("pcs").to_numpy().astype(np.int32)
+        return ((bits[:, None] >> np.arange(12)) & 1).astype(np.float32)
+    lists = events.column("pitches").combine_chunks()
+    out = np.zeros((len(lists), 128), np.float32)
+    rows = np.repeat(np.arange(len(lists)), np.diff(lists.offsets.to_numpy()))
+    out[rows, lists.flatten().to_numpy().astype(np.intp)] = 1.0
+    return out
+
+
+def load_split(dataset_dir: Path, split: str, encoding: str = "pc12", gap: int = 20) -> dict[str, np.ndarray]:
+    """Each composition of a split as one array (steps x units, float32), keyed by piece in name order.
+
+    The files of a composition are concatenated in natural name order
+    (movement 2 before 10), separated by ``gap`` silent steps.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    dataset_dir = Path(dataset_dir)
+    pieces = pq.read_table(dataset_dir / "pieces.parquet", columns=["piece", "split"])
+    names = sorted(pieces.filter(pc.equal(pieces["split"], split)).column("piece").to_pylist())
+    events = pq.read_table(dataset_dir / "events.parquet", filters=[("piece", "in", names)] if names else None)
+    if not names:
+        return {}
+    # Order rows by (piece, file in natural order, step), then cut per piece and file.
+    files = sorted(set(events.column("file").to_pylist()), key=_natural_key)
+    rank = pc.index_in(events["file"], value_set=pa.array(files))
+    events = events.append_column("_rank", rank).sort_by([("piece", "ascending"), ("_rank", "ascending"), ("step", "ascending")])
+    x = encode(events, encoding)
+    piece_col = events.column("piece").to_numpy(zero_copy_only=False)
+    rank_col = events.column("_rank").to_numpy()
+    out = {}
+    bounds = np.flatnonzero((piece_col[1:] != piece_col[:-1]) | (rank_col[1:] != rank_col[:-1])) + 1
+    starts, ends = np.r_[0, bounds], np.r_[bounds, len(x)]
+    silence = np.zeros((gap, x.shape[1]), np.float32)
+    for s, e in zip(starts, ends):
+        parts = out.setdefault(piece_col[s], [])
+        if parts:
+            parts.append(silence)
+        parts.append(x[s:e])
+    return {piece: np.concatenate(parts) for piece, parts in out.items()}
+
+
+def load_splits(dataset_dir: Path, splits: tuple[str, ...], encoding: str = "pc12", gap: int = 20) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`load_split` for several splits: ``{split: {piece: array}}``."""
+    return {split: load_split(dataset_dir, split, encoding, gap) for split in splits}

@@ -1,0 +1,288 @@
+"""Performance measurements behind ``bayesbach bench ...``: each prints one JSON line."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from bayesbach.dev import synthetic
+
+# The original implementation converted about 0.5 chorale files per second on a
+# 2-core machine of this project's kind (shared/notes/facts.md).
+ORIGINAL_CONVERT_FILES_PER_S = 0.5
+
+
+def bench_convert(folder: Path, workers: int | None = None, repeats: int = 3) -> dict:
+    """Time the converter over every MIDI file below ``folder``; medians of ``repeats`` runs.
+
+    The reference step measured in the same run is parsing alone (mido and
+    pretty_midi, in one process): ``parse_share`` is the part of the serial
+    conversion time spent there, the floor no chord extraction can go below.
+    """
+    from bayesbach.dataset.midi import convert, midi_files, read_midi
+
+    files = midi_files([folder])
+    if not files:
+        raise FileNotFoundError(f"no .mid or .midi files below {folder}")
+    blobs = [p.read_bytes() for _, p in files]
+    conv, serial, parse, events = [], [], [], 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        table, _ = convert(files, workers)
+        t1 = time.perf_counter()
+        convert(files, 1)
+        t2 = time.perf_counter()
+        for data in blobs:
+            try:
+                read_midi(data)
+            except Exception:  # noqa: BLE001 - rejected files cost their parse time too
+                pass
+        t3 = time.perf_counter()
+        conv.append(t1 - t0)
+        serial.append(t2 - t1)
+        parse.append(t3 - t2)
+        events = table.num_rows
+    seconds = statistics.median(conv)
+    return {
+        "bench": "convert",
+        "files": len(files),
+        "events": events,
+        "seconds": round(seconds, 4),
+        "files_per_s": round(len(files) / seconds, 1),
+        "serial_files_per_s": round(len(files) / statistics.median(serial), 1),
+        "parse_share": round(statistics.median(parse) / statistics.median(serial), 3),
+        "speedup_vs_original": round(len(files) / seconds / ORIGINAL_CONVERT_FILES_PER_S, 1),
+        "runs": repeats,
+        "workers": workers,
+    }
+
+
+def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk_length: int = 256, batches: int = 20,
+                device: str = "cpu", data: Path | None = None, repeats: int = 3, val_every: int = 100,
+                threads: int | None = None, encoding: str = "pc12", sigma: float = 0.5) -> dict:
+    """Speed of the real training step (batch drawn from the resident split, noise on the device,
+    Adam step) against the bare forward/backward/Adam step on one resident tensor, and the cost of
+    one validation pass relative to ``val_every`` training batches. Medians over ``repeats``; within
+    a repeat real and bare steps alternate, so their ratio is measured in one run under one load.
+
+    Without ``data`` (a dataset folder) a synthetic corpus of the original study's size is used:
+    490 training and 70 validation compositions.
+    """
+    import torch
+
+    from bayesbach.core.registry import ENCODINGS
+    from bayesbach.dataset.loader import load_split
+    from bayesbach.networks.scoring import Padded, piece_bce
+    from bayesbach.networks.models import build
+    from bayesbach.networks.batches import Sampler, batch_inputs
+    from bayesbach.networks.job import resolve_device
+    from bayesbach.networks.training import network_stages, optimise
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    units = ENCODINGS[encoding]
+    if data is None:
+        train, validation = synthetic.random_corpus(490, units, seed=1), synthetic.random_corpus(70, units, seed=2)
+    else:
+        train, validation = (load_split(data, s, encoding) for s in ("train", "validation"))
+    stage = network_stages(batches, 0)[0]  # decode: the stage that trains the whole core
+    model = build({"kind": "recurrent", "arch": arch, "units": units, "hidden": hidden, "layers": 1}, seed=0).to(dev)
+    optimiser = torch.optim.Adam([p for n, p in model.named_parameters() if not n.startswith("heads.predict")])
+    g = torch.Generator(device=dev)
+    g.manual_seed(0)
+    sampler = Sampler(train, batch_size, chunk_length, 20, dev, g)
+    val = Padded.build(validation, 0, dev)
+    x0, t0 = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    acc = torch.zeros((), device=dev)
+
+    def real():
+        x, target = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+        acc.add_(optimise(model, optimiser, x, target, stage.head))
+
+    def bare():
+        optimise(model, optimiser, x0, t0, stage.head)
+
+    def timed(fn, *args):
+        sync()
+        start = time.perf_counter()
+        fn(*args)
+        sync()
+        return time.perf_counter() - start
+
+    def run():
+        # Real and bare steps alternate batch by batch, so a shared machine's load hits both alike.
+        steps = [(timed(real), timed(bare)) for _ in range(batches)]
+        return sum(r for r, _ in steps), sum(b for _, b in steps)
+
+    real(), bare(), real(), bare(), piece_bce(model, val, stage.head, stage.target, sigma)  # warm-up
+    runs = [run() for _ in range(repeats)]
+    val_s = statistics.median(timed(piece_bce, model, val, stage.head, stage.target, sigma) for _ in range(repeats))
+    # The real step's extra work alone (chunk indices, gather, noise): less noisy than the ratio on a busy machine.
+    inputs_s = statistics.median(timed(lambda: batch_inputs(sampler.next_chunk(), stage, sigma, g)) for _ in range(5 * repeats))
+    real_s = statistics.median(r for r, _ in runs) / batches
+    bare_s = statistics.median(b for _, b in runs) / batches
+    return {
+        "bench": "train", "arch": arch, "hidden": hidden, "batch_size": batch_size, "chunk_length": chunk_length,
+        "batches": batches, "device": str(dev), "threads": torch.get_num_threads(), "encoding": encoding,
+        "batches_per_s": round(1 / real_s, 3),
+        "model_batches_per_s": round(1 / bare_s, 3),
+        "overhead": round(statistics.median(r / b for r, b in runs), 4),
+        "inputs_ms": round(1000 * inputs_s, 3),
+        "inputs_fraction": round(inputs_s / bare_s, 4),
+        "validation_s": round(val_s, 4),
+        "validation_pieces": len(val.names), "validation_steps": int(val.mask.sum()),
+        "val_every": val_every,
+        "val_fraction": round(val_s / (val_every * real_s), 4),
+        "runs": repeats,
+        "data": str(data) if data else "synthetic",
+    }
+
+
+def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> dict:
+    """Crawl the generated archive site on 127.0.0.1 with delays off; medians of ``repeats`` fresh crawls.
+
+    Each crawl runs in its own process (Twisted's reactor starts once per
+    process); its time is measured inside, from the spider's start to its end.
+    ``crawl_vs_plain_get`` compares it with fetching the same URLs by bare
+    sequential GETs in this process (the crawler's own cost, as a ratio).
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    from bayesbach.dev.fixture_site import build_site, serve
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        site = build_site(Path(tmp) / "site", extra_pages=pages, files_per_page=files_per_page)
+        with serve(site) as server:
+            for r in range(repeats):
+                proc = subprocess.run(
+                    [sys.executable, "-m", "bayesbach.cli", "crawl", "--out", str(Path(tmp) / f"out{r}"),
+                     "--start-url", f"{server.base_url}/bach/index.html", "--no-delay", "--json"],
+                    capture_output=True, text=True, check=True)
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                if r == 0:
+                    paths = list(server.requests)
+            # The reference step, same run: the same requests as bare sequential GETs (no parsing, no storing).
+            plain = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for path in paths:
+                    try:
+                        urllib.request.urlopen(server.base_url + path).read()
+                    except urllib.error.HTTPError:
+                        pass
+                plain.append(time.perf_counter() - t0)
+    seconds = statistics.median(r["seconds"] for r in runs)
+    first = runs[0]
+    return {
+        "bench": "crawl",
+        "pages": first["pages"],
+        "files_kept": first["files_kept"],
+        "requests": first["requests"],
+        "seconds": round(seconds, 3),
+        "pages_per_s": round(first["pages"] / seconds, 1),
+        "files_per_s": round(first["files_kept"] / seconds, 1),
+        "requests_per_s": round(first["requests"] / seconds, 1),
+        "plain_get_seconds": round(statistics.median(plain), 3),
+        "crawl_vs_plain_get": round(seconds / statistics.median(plain), 2),
+        "runs": repeats,
+        "politeness": "off (no delay, no AutoThrottle; robots.txt obeyed, one request at a time per site)",
+    }
+
+
+def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats: int = 3, single: int = 6) -> dict:
+    """The ideal observer's forward filter over a paper-scale synthetic test split (``pieces`` compositions,
+    with 3.5x as many for training, as in a 70/10/20 split); median of ``repeats`` passes.
+
+    The reference measured in the same run is the same filter run piece by piece on
+    the ``single`` longest pieces: ``batched_speedup`` is the gain of batching over pieces.
+    """
+    import os
+
+    from bayesbach.references.chord_counts import count_chords, select_smoothing
+    from bayesbach.dataset.noise import crn_inputs
+    from bayesbach.references.observer import Observer
+
+    data = synthetic.chain_corpus({"train": round(pieces * 3.5), "validation": max(1, pieces // 2), "test": pieces}, units)
+    t0 = time.perf_counter()
+    model = count_chords(data["train"])
+    select_smoothing(model, data["validation"])
+    fit_seconds = time.perf_counter() - t0
+    x = crn_inputs(data["test"], sigma, 0)
+    observer = Observer.from_model(model, sigma)
+    steps = sum(len(a) for a in x.values())
+    times, single_times = [], []
+    longest = sorted(x, key=lambda p: -len(x[p]))[:single]
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in observer.run(x):
+            pass
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for p in longest:
+            observer.filter([x[p]])
+        single_times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
+    single_rate = sum(len(x[p]) for p in longest) / statistics.median(single_times)
+    return {
+        "bench": "bayes",
+        "units": units,
+        "seen_chords": len(model.chords),
+        "transitions_nonzero": int(model.counts.nnz),
+        "train_steps": int(sum(len(a) for a in data["train"].values())),
+        "test_pieces": pieces,
+        "test_steps": int(steps),
+        "longest_piece": int(max(len(a) for a in x.values())),
+        "sigma": sigma,
+        "fit_and_select_seconds": round(fit_seconds, 3),
+        "seconds": round(seconds, 3),
+        "steps_per_s": round(steps / seconds),
+        "batched_speedup": round(steps / seconds / single_rate, 1),
+        "runs": repeats,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+
+
+def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru", hidden: int = 256,
+                   repeats: int = 3, threads: int | None = None) -> dict:
+    """One network's evaluation job at paper scale on synthetic compositions: the per-piece test BCE
+    (decode and predict, one padded batch each) and the prediction-error encoding (hidden states of
+    the training and test splits, least squares). Medians of ``repeats`` runs; a trained network
+    costs the same as this untrained one."""
+    import torch
+
+    from bayesbach.evaluation.prediction_errors import encoding_rows
+    from bayesbach.networks.scoring import score_pieces
+    from bayesbach.networks.models import build
+
+    if threads:
+        torch.set_num_threads(threads)
+    test, train = synthetic.random_corpus(pieces, seed=1), synthetic.random_corpus(train_pieces, seed=2)
+    model = build({"kind": "recurrent", "arch": arch, "units": 12, "hidden": hidden, "layers": 1}, seed=0)
+    errors, encoding = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        score_pieces(model, test, 1.0, 0, ("decode", "predict"))
+        t1 = time.perf_counter()
+        encoding_rows(model, train, test, 1.0, 0)
+        t2 = time.perf_counter()
+        errors.append(t1 - t0)
+        encoding.append(t2 - t1)
+    steps = sum(len(y) for y in test.values())
+    return {"bench": "evaluate", "arch": arch, "hidden": hidden, "test_pieces": pieces, "test_steps": steps,
+            "train_steps": sum(len(y) for y in train.values()), "errors_seconds": round(statistics.median(errors), 3),
+            "encoding_seconds": round(statistics.median(encoding), 3),
+            "test_steps_per_s": round(2 * steps / statistics.median(errors)), "runs": repeats,
+            "threads": torch.get_num_threads()}

@@ -1,0 +1,108 @@
+"""Synthetic data for the tests and the benchmarks, never downloads.
+
+- MIDI files written with pretty_midi (:func:`write_midi`);
+- tiny periodic corpora, in memory (:func:`periodic_pieces`) or in the contracted
+  ``events.parquet`` / ``pieces.parquet`` form (:func:`write_dataset`);
+- paper-scale random corpora for the benchmarks: independent units
+  (:func:`random_corpus`) or one sparse first-order chord chain (:func:`chain_corpus`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pretty_midi
+import pyarrow.parquet as pq
+
+from bayesbach.core import schemas
+
+# I - IV - V - I ...: period 3, so the next chord is a function of the current one.
+PROGRESSION = [(60, 64, 67), (65, 69, 72), (67, 71, 74)]
+
+
+def chords(n: int, phase: int = 0) -> list[tuple[int, ...]]:
+    return [PROGRESSION[(phase + t) % len(PROGRESSION)] for t in range(n)]
+
+
+def pc12(seq: list[tuple[int, ...]]) -> np.ndarray:
+    y = np.zeros((len(seq), 12), np.float32)
+    for t, chord in enumerate(seq):
+        y[t, [p % 12 for p in chord]] = 1
+    return y
+
+
+def periodic_pieces(n: int, rng: np.random.Generator, lo: int = 20, hi: int = 60, prefix: str = "p") -> dict[str, np.ndarray]:
+    """``n`` pieces of random length and phase, keyed like the loader's output."""
+    return {f"{prefix}{i}": pc12(chords(int(rng.integers(lo, hi)), int(rng.integers(3)))) for i in range(n)}
+
+
+def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
+    """``events.parquet`` and ``pieces.parquet`` of periodic pieces: ``splits`` = pieces per split."""
+    rng = np.random.default_rng(seed)
+    rows, pieces = [], []
+    bwv = 1
+    for split, count in splits.items():
+        for _ in range(count):
+            piece = f"bwv{bwv:04d}"
+            n_events = 0
+            for f in range(2):  # two files per composition: the loader joins them with a gap
+                seq = chords(int(rng.integers(15, 40)), int(rng.integers(3)))
+                rows += [{"piece": piece, "file": f"{piece}_{f}.mid", "step": t, "pitches": list(c),
+                          "pcs": sum(1 << (p % 12) for p in set(c))} for t, c in enumerate(seq)]
+                n_events += len(seq)
+            pieces.append({"piece": piece, "bwv": bwv, "n_files": 2, "n_events": n_events, "split": split})
+            bwv += 1
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.EVENTS), folder / "events.parquet")
+    pq.write_table(pa.Table.from_pylist(pieces, schema=schemas.PIECES), folder / "pieces.parquet")
+    return folder
+
+
+def write_midi(path: Path, *tracks: list[tuple[int, float, float]], drums: list | None = None, tempo: float = 120.0) -> Path:
+    """Write a MIDI file: each track is a list of (pitch, start s, end s); ``drums`` a drum track."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    for notes in tracks:
+        inst = pretty_midi.Instrument(program=0)
+        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for p, s, e in notes]
+        pm.instruments.append(inst)
+    if drums:
+        inst = pretty_midi.Instrument(program=0, is_drum=True)
+        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for p, s, e in drums]
+        pm.instruments.append(inst)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pm.write(str(path))
+    return path
+
+
+def random_corpus(pieces: int, units: int = 12, seed: int = 0, polyphony: float = 2.3) -> dict:
+    """Random compositions of realistic length (log-normal, median about 200 steps, 20 to 4,000)
+    and polyphony (independent units, ``polyphony`` sounding on average), for benchmarks."""
+    rng = np.random.default_rng(seed)
+    lengths = np.clip(rng.lognormal(np.log(200), 0.8, pieces), 20, 4000).astype(int)
+    return {f"syn{i:04d}": (rng.random((n, units)) < polyphony / units).astype(np.float32) for i, n in enumerate(lengths)}
+
+
+def chain_corpus(pieces: dict[str, int], units: int = 12, vocab: int = 1500, successors: int = 30,
+                    polyphony: float = 2.3, seed: int = 0) -> dict[str, dict]:
+    """Splits of compositions drawn from one sparse first-order chord chain (``pieces``: split -> count).
+
+    ``vocab`` chords of about ``polyphony`` units, each followed by one of ``successors``
+    chords: a transition structure as sparse as music's, at any scale. Lengths are
+    log-normal with median 2,000 steps (20 to 20,000).
+    """
+    rng = np.random.default_rng(seed)
+    chords = (rng.random((vocab, units)) < polyphony / units).astype(np.float32)
+    table = rng.integers(0, vocab, (vocab, successors))
+    cumulative = np.cumsum(rng.dirichlet(np.full(successors, 0.5), vocab), 1)
+    out = {}
+    for split, count in pieces.items():
+        lengths = np.clip(rng.lognormal(np.log(2000), 0.8, count), 20, 20000).astype(int)
+        states = np.empty((count, lengths.max()), np.int64)
+        states[:, 0] = rng.integers(0, vocab, count)
+        for t in range(1, lengths.max()):  # all pieces at once, one step at a time
+            pick = (rng.random((count, 1)) > cumulative[states[:, t - 1]]).sum(1)
+            states[:, t] = table[states[:, t - 1], np.minimum(pick, successors - 1)]
+        out[split] = {f"{split[:2]}{i:04d}": chords[states[i, :n]] for i, n in enumerate(lengths)}
+    return out

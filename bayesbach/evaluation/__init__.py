@@ -1,0 +1,2 @@
+"""Stage 4, the evaluation: each network scored on the test split (``jobs``), the paired statistics
+(``stats``) and the prediction-error analysis of the hidden states (``prediction_errors``)."""

@@ -1,0 +1,29 @@
+"""The evaluation's long tables: the per-network and per-reference tables joined into
+``errors.parquet`` and ``encoding.parquet``, sorted, so the result does not depend on the order jobs
+finished in."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bayesbach.core.atomic import write_parquet
+
+log = logging.getLogger(__name__)
+
+# Row order of the collected tables: nulls (references have no run) first, then by value.
+ERRORS_ORDER = ["model", "arch", "hidden", "noise", "run", "task", "piece"]
+ENCODING_ORDER = ["arch", "hidden", "noise", "run", "piece"]
+
+
+def collect(paths: list[Path], out: Path, schema: pa.Schema, order: list[str]) -> pa.Table:
+    """Concatenate tables of one schema into ``out``, sorted by ``order`` (independent of the input order)."""
+    tables = [pq.read_table(p).cast(schema) for p in paths]
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    table = table.sort_by([(c, "ascending") for c in order], null_placement="at_start")
+    write_parquet(out, table.combine_chunks())
+    log.info("%s: %d rows from %d files", out, table.num_rows, len(paths))
+    return table

@@ -1,0 +1,121 @@
+"""Prediction-error encoding (SCIENCE.md, "Prediction-error encoding").
+
+With the network's prediction p_t = sigmoid(prediction head(h_t)), the prediction
+error is e_t = x_{t+1} - p_t, measured against the noisy input (the only thing
+the network sees). Per test piece:
+
+- ``corr_state``: Pearson correlation over steps of ||e_t||^2 with ||h_{t+1}||^2,
+- ``corr_change``: the same with the state change ||h_{t+1} - h_t||^2
+  (squared norms are means over components),
+- ``mse_state`` / ``mse_change``: mean squared error (over steps and units) of an
+  ordinary-least-squares map (with intercept) from h_{t+1}, resp. h_{t+1} - h_t,
+  to the vector e_t, fitted on the training pieces,
+- ``mse_baseline``: the same for the constant map to the training-mean error,
+  and ``gain_state`` / ``gain_change`` = 1 - mse / mse_baseline (the fraction of
+  the baseline error the state explains; > 0 means the state encodes e).
+
+Public interface: ``Trace`` (aligned h_{t+1}, dh, e of one piece), ``traces``
+(from a model and pieces, with the study's CRN noise), ``fit_maps``, ``measures``,
+``encoding_rows``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bayesbach.networks.scoring import Padded
+
+# Pieces per forward pass are bounded by this many hidden-state numbers (memory, not speed).
+MAX_ELEMENTS = 2**24
+
+
+@dataclass
+class Trace:
+    state: np.ndarray  # (T-1, n) h_{t+1}
+    change: np.ndarray  # (T-1, n) h_{t+1} - h_t
+    error: np.ndarray  # (T-1, U) e_t = x_{t+1} - p_t
+
+
+def _batches(pieces: dict[str, np.ndarray], per_step: int):
+    names = sorted(pieces, key=lambda p: (-len(pieces[p]), p))
+    batch, size = [], 0
+    for name in names:
+        n = len(pieces[name]) * per_step
+        if batch and size + n > MAX_ELEMENTS:
+            yield batch
+            batch, size = [], 0
+        batch.append(name)
+        size += n
+    if batch:
+        yield batch
+
+
+@torch.no_grad()
+def traces(model, pieces: dict[str, np.ndarray], sigma: float, seed: int) -> dict[str, Trace]:
+    """Hidden states and prediction errors of every piece (whole, with its CRN noise), in ``pieces``' order."""
+    model.eval()
+    hidden = model.spec["hidden"]
+    out = {}
+    for names in _batches(pieces, hidden):
+        padded = Padded.build({p: pieces[p] for p in names}, seed)
+        x = padded.inputs(sigma)
+        h = model.features(x)
+        p = torch.sigmoid(model.heads["predict"](h))
+        for i, name in enumerate(names):
+            n = len(pieces[name])
+            hi, pi, xi = (a[i, :n].double().numpy() for a in (h, p, x))
+            out[name] = Trace(hi[1:], hi[1:] - hi[:-1], xi[1:] - pi[:-1])
+    return {name: out[name] for name in pieces}
+
+
+def _design(a: np.ndarray) -> np.ndarray:
+    return np.hstack([a, np.ones((len(a), 1))])
+
+
+def fit_maps(train: list[Trace]) -> dict[str, np.ndarray]:
+    """Least-squares weights (with intercept) from state and from change to e, and the mean error."""
+    train = [t for t in train if len(t.error)]
+    if not train:
+        raise ValueError("no training steps to fit the encoding maps on")
+    e = np.concatenate([t.error for t in train])
+    maps = {"baseline": e.mean(0)}
+    for kind in ("state", "change"):
+        a = _design(np.concatenate([getattr(t, kind) for t in train]))
+        maps[kind] = np.linalg.lstsq(a, e, rcond=None)[0]
+    return maps
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")  # undefined for a constant series
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def measures(trace: Trace, maps: dict[str, np.ndarray]) -> dict[str, float]:
+    """The encoding measures of one piece (see the module text); NaN where a piece has no step."""
+    e = trace.error
+    if not len(e):
+        nan = float("nan")
+        return dict(steps=0, corr_state=nan, corr_change=nan, mse_state=nan, mse_change=nan, mse_baseline=nan,
+                    gain_state=nan, gain_change=nan)
+    energy = (e**2).mean(1)
+    out = {"steps": len(e),
+           "corr_state": _corr(energy, (trace.state**2).mean(1)),
+           "corr_change": _corr(energy, (trace.change**2).mean(1))}
+    base = float(((e - maps["baseline"]) ** 2).mean())
+    for kind in ("state", "change"):
+        out[f"mse_{kind}"] = float(((e - _design(getattr(trace, kind)) @ maps[kind]) ** 2).mean())
+    out["mse_baseline"] = base
+    for kind in ("state", "change"):
+        out[f"gain_{kind}"] = 1 - out[f"mse_{kind}"] / base if base > 0 else float("nan")
+    return out
+
+
+def encoding_rows(model, train: dict[str, np.ndarray], test: dict[str, np.ndarray], sigma: float,
+                  seed: int) -> list[dict]:
+    """One dict of measures per test piece (``piece`` included), maps fitted on the training pieces."""
+    maps = fit_maps(list(traces(model, train, sigma, seed).values()))
+    return [{"piece": piece, **measures(t, maps)} for piece, t in traces(model, test, sigma, seed).items()]

@@ -1,0 +1,133 @@
+"""The comparisons that carry the study's argument (SCIENCE.md, "Evaluation").
+
+The unit is the composition: a network's per-piece errors are first averaged
+over its runs, so every (arch, hidden, noise) cell gives one error per test
+piece and task. Each comparison pairs a cell with another model on the same
+pieces (the same CRN noise) and reports
+
+- ``n_pieces``, ``mean_model``, ``mean_versus``, ``mean_diff`` = model - versus
+  (negative: the network has the lower BCE),
+- ``wilcoxon_w`` and ``p``: SciPy's two-sided Wilcoxon signed-rank test on the
+  paired differences (exact for small samples without ties, else normal),
+- ``p_bonferroni`` = min(1, p * ``bonferroni_m``), m = the cells of the sweep
+  in which this comparison is made,
+- ``cohens_d`` = mean_diff / pooled standard deviation, sqrt((s_a^2 + s_b^2) / 2)
+  with ddof = 1 (equal group sizes).
+
+Comparisons: per task, network vs each reference of
+:data:`bayesbach.core.registry.COMPARED`; and between architectures at equal
+(hidden, noise), both tasks. References absent from the errors are skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wilcoxon
+
+from bayesbach.core.atomic import write_atomic
+from bayesbach.core.registry import ARCHS, COMPARED
+COLUMNS = ["task", "kind", "model", "hidden", "noise", "versus", "runs", "n_pieces", "mean_model", "mean_versus",
+           "mean_diff", "wilcoxon_w", "p", "bonferroni_m", "p_bonferroni", "cohens_d"]
+
+
+def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
+    """(mean a - mean b) / pooled standard deviation (ddof 1); NaN when both samples are constant or tiny."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+    return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("nan")
+
+
+def signed_rank(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Two-sided Wilcoxon signed-rank (statistic, p) of paired samples; (0, 1) when no pair differs."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if len(d) == 0:
+        return float("nan"), float("nan")
+    if not np.any(d != 0):
+        return 0.0, 1.0  # no evidence of any difference (SciPy would return NaN)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small-sample notes; the test is still the one asked for
+        res = wilcoxon(a, b, alternative="two-sided")
+    return float(res.statistic), float(res.pvalue)
+
+
+def compare(a: np.ndarray, b: np.ndarray) -> dict:
+    """The per-comparison figures of the module text for paired per-piece errors."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    w, p = signed_rank(a, b)
+    return {"n_pieces": len(a), "mean_model": float(a.mean()) if len(a) else math.nan,
+            "mean_versus": float(b.mean()) if len(b) else math.nan,
+            "mean_diff": float((a - b).mean()) if len(a) else math.nan,
+            "wilcoxon_w": w, "p": p, "cohens_d": cohens_d(a, b)}
+
+
+def per_piece(errors: pd.DataFrame) -> pd.DataFrame:
+    """Errors indexed by (model, hidden, noise, task, piece): networks averaged over runs, references as they are."""
+    df = errors.copy()
+    nets = df["model"].isin(ARCHS)
+    df.loc[~nets, "hidden"] = -1  # a reference is one model per noise level whatever its size
+    g = df.groupby(["model", "hidden", "noise", "task", "piece"], dropna=False)
+    out = g["bce"].mean().to_frame()
+    out["runs"] = g["run"].nunique()
+    return out
+
+
+def _pair(table: pd.DataFrame, left: tuple, right: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Paired errors of two (model, hidden, noise, task) keys on the pieces both have, in piece order."""
+    a, b = table.loc[left, "bce"], table.loc[right, "bce"]
+    both = pd.concat([a, b], axis=1, keys=["a", "b"], join="inner").dropna().sort_index()
+    return both["a"].to_numpy(), both["b"].to_numpy()
+
+
+def comparisons(errors: pd.DataFrame) -> pd.DataFrame:
+    """One row per comparison (``COLUMNS``), Bonferroni-corrected over the cells of the sweep."""
+    table = per_piece(errors)
+    keys = set(table.index.droplevel("piece"))
+    runs = table["runs"].groupby(level=[0, 1, 2, 3]).max()
+    cells = sorted({k[:3] for k in keys if k[0] in ARCHS}, key=lambda k: (ARCHS.index(k[0]), k[1], k[2]))
+    rows = []
+    for task, refs in COMPARED.items():
+        for arch, hidden, noise in cells:
+            net = (arch, hidden, noise, task)
+            if net not in keys:
+                continue
+            for ref in refs:
+                if (ref, -1, noise, task) in keys:
+                    rows.append({"task": task, "kind": "reference", "model": arch, "hidden": hidden, "noise": noise,
+                                 "versus": ref, "runs": int(runs[net]),
+                                 **compare(*_pair(table, net, (ref, -1, noise, task)))})
+            for other in ARCHS[ARCHS.index(arch) + 1:]:
+                if (other, hidden, noise, task) in keys:
+                    rows.append({"task": task, "kind": "architecture", "model": arch, "hidden": hidden, "noise": noise,
+                                 "versus": other, "runs": int(runs[net]),
+                                 **compare(*_pair(table, net, (other, hidden, noise, task)))})
+    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("bonferroni_m", "p_bonferroni")])
+    # The family of a test: one comparison (task, reference) over every cell of the sweep; between
+    # architectures, one pair of architectures over the (hidden, noise) cells they share.
+    family = out["task"] + "|" + out["versus"] + "|" + out["model"].where(out["kind"] == "architecture", "")
+    out["bonferroni_m"] = out["p"].notna().groupby(family).transform("sum").astype(int)
+    out["p_bonferroni"] = np.minimum(1.0, out["p"] * out["bonferroni_m"])
+    out["hidden"] = out["hidden"].astype(int)
+    return out[COLUMNS]
+
+
+def to_csv(table: pd.DataFrame) -> bytes:
+    """The CSV bytes of a stats table: floats in full precision (17 significant digits), Unix line ends, so reruns are identical."""
+    buf = io.StringIO()
+    table.to_csv(buf, index=False, lineterminator="\n", float_format="%.17g")
+    return buf.getvalue().encode()
+
+
+def write_stats(errors_path: Path, out: Path) -> pd.DataFrame:
+    """The statistics stage: ``errors.parquet`` -> ``stats.csv``."""
+    table = comparisons(pd.read_parquet(errors_path))
+    write_atomic(Path(out), to_csv(table))
+    return table
+

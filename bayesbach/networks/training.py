@@ -1,0 +1,156 @@
+"""Training: one loop for every network of the study, resumable, with all batch work on the device.
+
+A training run is a list of :class:`Stage` s run in order, each starting from the
+previous stage's best state. A stage says which head is scored against which
+target (``current`` chord y_t or ``next`` chord y_{t+1}), from which inputs
+(``noisy`` x_t = y_t + sigma * eps_t, or ``clean`` y_t), and which parameters
+train (name prefixes; everything else is frozen). The two-stage network of the
+study is :func:`network_stages` (decode, then probe); a reference model is one stage.
+
+The loop (:func:`fit`), per batch:
+
+1. a chunk of the training split, cut on the device (:mod:`bayesbach.networks.batches`),
+   with fresh Gaussian noise drawn on the device;
+2. an Adam step on the stage's loss (BCE from logits, mean over steps and units);
+3. every ``val_every`` batches (and at the stage's end) the whole validation split
+   is scored with its fixed CRN noise (:func:`validate`) and the best state is kept;
+4. every ``checkpoint_every`` batches the run's state is saved
+   (:mod:`bayesbach.networks.checkpoint`); given the checkpoint of the same job,
+   :func:`fit` continues from it, bit-identically on CPU.
+
+One job around the loop (data, model, outputs) is :mod:`bayesbach.networks.job`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bayesbach.core.seeds import derive_seed
+from bayesbach.networks.batches import Sampler, batch_inputs
+from bayesbach.networks.checkpoint import RunState, fingerprint
+from bayesbach.networks.models import set_trainable
+from bayesbach.networks.progress import Progress, log
+from bayesbach.networks.scoring import Padded, piece_bce
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # decode, probe, or a reference model's name
+    head: str  # the head whose logits are scored
+    target: str  # "current" (y_t) or "next" (y_{t+1})
+    trains: tuple[str, ...]  # parameter-name prefixes trained; the rest is frozen
+    batches: int
+    inputs: str = "noisy"  # "noisy" (x_t) or "clean" (y_t)
+
+
+def network_stages(decode_batches: int, probe_batches: int) -> list[Stage]:
+    """The study's two stages: decode (core + observation head), then probe (prediction head only)."""
+    return [
+        Stage("decode", "observe", "current", ("core", "heads.observe"), decode_batches),
+        Stage("probe", "predict", "next", ("heads.predict",), probe_batches),
+    ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    sigma: float
+    lr: float = 0.02
+    batch_size: int = 64
+    chunk_length: int = 256
+    val_every: int = 100
+    checkpoint_every: int = 500
+    gap: int = 20
+    log_seconds: float = 10.0  # cadence of progress lines in the log
+
+    @classmethod
+    def from_config(cls, train: dict, sigma: float, gap: int) -> Settings:
+        """The settings of one job from the ``train:`` section of the config (the only place they are read)."""
+        return cls(sigma=float(sigma), lr=train["lr"], batch_size=train["batch_size"],
+                   chunk_length=train["chunk_length"], val_every=train["val_every"],
+                   checkpoint_every=train["checkpoint_every"], gap=gap, log_seconds=train.get("log_seconds", 10.0))
+
+
+@dataclass
+class FitResult:
+    best: dict[str, dict]  # stage name -> best state dict (on CPU)
+    best_val: dict[str, float]
+    history: list[dict]
+    timings: dict = field(default_factory=dict)
+
+
+def optimise(model, optimiser: torch.optim.Optimizer, x: torch.Tensor, target: torch.Tensor, head: str) -> torch.Tensor:
+    """One Adam step on the mean BCE of ``head``'s logits; returns the (detached) loss."""
+    loss = F.binary_cross_entropy_with_logits(model.logits(x, head), target)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss.detach()
+
+
+def validate(model, val: Padded | None, stage: Stage, sigma: float) -> float:
+    """Mean validation BCE over the pieces (each piece's mean over its steps); NaN without validation data."""
+    if val is None:
+        return math.nan
+    return float(torch.nanmean(piece_bce(model, val, stage.head, stage.target, sigma, stage.inputs)))
+
+
+def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: dict[str, np.ndarray],
+        settings: Settings, *, seed: int, identity: tuple, device: torch.device | str = "cpu",
+        checkpoint: Path | None = None, progress: bool = False) -> FitResult:
+    """Train ``model`` (already on ``device``) through ``stages``; see the module docstring.
+
+    Batch draws and training noise come from ``derive_seed(seed, "batches", *identity)``;
+    validation uses the study's CRN noise from ``seed``. With ``checkpoint`` the run
+    saves there every ``settings.checkpoint_every`` batches and resumes from it if
+    it exists and belongs to the same job (same stages, settings, seed, identity).
+    """
+    device = torch.device(device)
+    g = torch.Generator(device=device)
+    g.manual_seed(derive_seed(seed, "batches", *identity))
+    sampler = Sampler(train, settings.batch_size, settings.chunk_length, settings.gap, device, g)
+    val = Padded.build(validation, seed, device) if validation else None
+    key = fingerprint(stages, settings, seed, identity, model.spec)
+    run = RunState.resume(checkpoint, key, model, g, sampler, device)
+    if run.stage or run.batch:
+        log.info("resumed from %s: stage %s, batch %d", checkpoint, stages[run.stage].name, run.batch)
+
+    done_before = sum(s.batches for s in stages[: run.stage]) + run.batch
+    bar = Progress(sum(s.batches for s in stages), done_before, settings.log_seconds, bar=progress)
+    timings: dict = {"resumed_at_batch": done_before}
+    t_start = time.perf_counter()
+    for stage in stages[run.stage:]:
+        set_trainable(model, stage.trains)
+        optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
+        if run.optimiser is not None:
+            optimiser.load_state_dict(run.optimiser)
+        model.train()
+        t_stage, first, val_seconds = time.perf_counter(), run.batch + 1, 0.0
+        bar.start_stage()
+        for b in range(first, stage.batches + 1):
+            x, target = batch_inputs(sampler.next_chunk(), stage, settings.sigma, g)
+            run.add_loss(optimise(model, optimiser, x, target, stage.head))
+            if b % settings.val_every == 0 or b == stage.batches:
+                tv = time.perf_counter()
+                v = validate(model, val, stage, settings.sigma)
+                val_seconds += time.perf_counter() - tv
+                run.validated(stage.name, b, v, model, keep=val is None and b == stage.batches)
+            bar.batch_done(stage, b, run)
+            run.batch = b
+            if checkpoint is not None and b % settings.checkpoint_every == 0 and b < stage.batches:
+                run.save(checkpoint, key, model, optimiser, g, sampler)
+        seconds, batches = time.perf_counter() - t_stage, stage.batches + 1 - first
+        timings[stage.name] = {"seconds": round(seconds, 3), "batches": batches,
+                               "batches_per_s": round(batches / seconds, 3) if batches else None,
+                               "validation_seconds": round(val_seconds, 3)}
+        run.finish_stage(stage.name, model)
+        log.info("%s done: best validation BCE %.5f", stage.name, run.best_val[stage.name])
+    bar.close()
+    timings["seconds"] = round(time.perf_counter() - t_start, 3)
+    return FitResult(run.best, run.best_val, run.history, timings)

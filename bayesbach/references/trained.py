@@ -1,0 +1,124 @@
+"""The network references of the ladder, trained with the study's own models and trainer.
+
+=============  ===================================================  ==========  ======
+name           model (bayesbach.models)                              task        input
+=============  ===================================================  ==========  ======
+markov_low     FeedForward, 1 hidden layer: y_t -> y_{t+1}            predict     clean
+markov_high    FeedForward, 1 hidden layer: x_t -> y_{t+1}            predict     noisy
+decoder_ff     FeedForward, 3 hidden layers: x_t -> y_t               decode      noisy
+rnn_pred       RecurrentNet (config arch/size) trained on prediction  predict     noisy
+=============  ===================================================  ==========  ======
+
+Each is one :class:`bayesbach.networks.training.Stage` of the generic trainer (same
+optimiser, batch geometry, on-device noise, validation with best state and
+checkpoints as the networks), once per noise level, scored on the test pieces
+with the common-random-numbers noise by :func:`bayesbach.networks.scoring.score_pieces`.
+``markov_low`` never sees noise: its seed leaves sigma out, so every noise
+level gets the same model (bit-identical on CPU).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bayesbach.core.registry import ENCODINGS, SPLITS
+from bayesbach.dataset.loader import load_splits
+from bayesbach.networks.scoring import HEADS, errors_table, score_pieces
+from bayesbach.networks.models import build
+from bayesbach.core.atomic import write_parquet, write_torch
+from bayesbach.core.seeds import derive_seed
+from bayesbach.networks.job import checkpoint_of, finish_job, record_fit, start
+from bayesbach.networks.training import FitResult, Settings, Stage, fit
+
+log = logging.getLogger(__name__)
+
+# name -> (task, inputs, hidden layers of the feed-forward net; None = recurrent)
+NETWORKS = {
+    "markov_low": ("predict", "clean", 1),
+    "markov_high": ("predict", "noisy", 1),
+    "decoder_ff": ("decode", "noisy", 3),
+    "rnn_pred": ("predict", "noisy", None),
+}
+
+
+def spec(name: str, units: int, refs: dict) -> dict:
+    """The model spec of a reference; ``refs`` holds ``ff_hidden``, ``rnn_arch``, ``rnn_hidden``."""
+    task, _, layers = NETWORKS[name]
+    if layers is None:
+        return {"kind": "recurrent", "arch": refs["rnn_arch"], "units": units, "hidden": refs["rnn_hidden"], "layers": 1}
+    return {"kind": "feedforward", "units": units, "hidden": [refs["ff_hidden"]] * layers, "heads": [HEADS[task][0]]}
+
+
+def stage(name: str, batches: int) -> Stage:
+    task, inputs, _ = NETWORKS[name]
+    head, target = HEADS[task]
+    return Stage(name, head, target, ("core", f"heads.{head}"), batches, inputs)
+
+
+def identity(name: str, sigma: float) -> tuple:
+    """The job identity seeds derive from; a clean-input reference does not depend on sigma."""
+    return ("reference", name) if NETWORKS[name][1] == "clean" else ("reference", name, float(sigma))
+
+
+def fit_reference(name: str, train: dict[str, np.ndarray], validation: dict[str, np.ndarray], *, sigma: float,
+                  seed: int, settings: Settings, refs: dict, device: torch.device | str = "cpu",
+                  checkpoint: Path | None = None) -> tuple[torch.nn.Module, FitResult]:
+    """Train reference ``name`` (its best validation state loaded); ``refs`` as for :func:`spec` plus ``batches``."""
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network reference {name!r}; expected one of {sorted(NETWORKS)}")
+    units = next(iter(train.values())).shape[1]
+    ident = identity(name, sigma)
+    model = build(spec(name, units, refs), seed=derive_seed(seed, "init", *ident)).to(device)
+    result = fit(model, [stage(name, refs["batches"])], train, validation, settings, seed=seed, identity=ident,
+                 device=device, checkpoint=checkpoint)
+    return model, result
+
+
+def score_reference(name: str, model: torch.nn.Module, test: dict[str, np.ndarray], sigma: float, seed: int,
+                    device: torch.device | str = "cpu") -> dict[str, dict[str, float]]:
+    """``{task: {piece: bce}}`` on whole test pieces with their CRN noise."""
+    task, inputs, _ = NETWORKS[name]
+    return score_pieces(model, test, sigma, seed, (task,), inputs, device)
+
+
+def network_reference(dataset: Path, out: Path, *, name: str, noise: float, seed: int, refs: dict, train: dict,
+                      gap: int = 20, device: str = "auto", threads: int | None = None) -> dict:
+    """One job: train and score ``name`` at ``noise``; writes model.pt, history.parquet, errors.parquet, meta.json.
+
+    ``refs`` holds the ``references:`` config keys (batches, ff_hidden, rnn_arch, rnn_hidden);
+    ``train`` the shared ``train:`` keys (lr, batch_size, chunk_length, val_every,
+    checkpoint_every, log_seconds, encoding). ``out/checkpoint.pt`` lets a killed job continue.
+    """
+    dev = start(device, threads)
+    out = Path(out)
+    t0 = time.perf_counter()
+    data = load_splits(dataset, SPLITS, train["encoding"], gap)
+    settings = Settings.from_config(train, noise, gap)
+    log.info("reference %s sigma=%r on %s (%d train / %d validation / %d test pieces)", name, float(noise), dev,
+             *(len(d) for d in data.values()))
+    model, result = fit_reference(name, data["train"], data["validation"], sigma=float(noise), seed=seed,
+                                  settings=settings, refs=refs, device=dev, checkpoint=checkpoint_of(out))
+    bce = score_reference(name, model, data["test"], float(noise), seed, dev)
+    model_spec = model.spec
+    recurrent = model_spec["kind"] == "recurrent"
+    arch, hidden = (model_spec["arch"], model_spec["hidden"]) if recurrent else (None, refs["ff_hidden"])
+    write_torch(out / "model.pt", result.best[name])
+    write_parquet(out / "errors.parquet", errors_table(bce, name, arch, hidden, noise, None))
+    meta = {
+        "model": name, "spec": model_spec, "noise": float(noise), "seed": seed,
+        "identity": list(map(str, identity(name, noise))), "encoding": train["encoding"],
+        "units": ENCODINGS[train["encoding"]], "gap": gap, "stage": asdict(stage(name, refs["batches"])),
+        "best_val": result.best_val[name], **record_fit(out, result, settings, dev),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    finish_job(out, meta)
+    for task, values in bce.items():
+        log.info("%s sigma=%r %s: mean test BCE %.5f over %d pieces", name, float(noise), task,
+                 np.nanmean(list(values.values())), len(values))
+    return meta

@@ -1,0 +1,371 @@
+"""The study's figures (matplotlib, Agg): one function per figure, each from the stage tables alone.
+
+Every figure uses the Okabe-Ito palette (distinguishable with every common
+colour-vision deficiency) or a colour-blind-safe colour map, spells model
+names out (:mod:`bayesbach.report.labels`), labels its axes with units, and is sized for a page
+(``WIDTH`` inches wide). ``FIGURES`` maps a figure's file name to its function;
+:func:`save` writes PNG (for the page) and PDF (for print).
+
+BCE is in nats per pitch class and step (binary cross-entropy, natural log),
+averaged over the steps of a piece; each dot of a per-piece plot is one test
+composition, a network's value the mean over its runs.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bayesbach.core.registry import ARCH_LABELS, ARCHS, FIGURES, LADDER, REFERENCES  # noqa: E402
+from bayesbach.report.labels import model_label, network_label  # noqa: E402
+
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
+WIDTH = 7.5  # inches: a page width at 100 % zoom, text at 9 pt stays legible
+BCE = "BCE (nats)"  # per pitch class and step: the captions say it
+# The references' colours come from the registry; the networks are blue.
+REFERENCE_COLOURS = {name: ref.colour for name, ref in REFERENCES.items()}
+
+plt.rcParams.update({"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
+                     "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+                     "axes.spines.right": False, "savefig.dpi": 150, "figure.dpi": 100,
+                     "svg.hashsalt": "bayesbach", "pdf.compression": 6})
+
+
+def stars(p: float) -> str:
+    """Significance mark of a (Bonferroni-corrected) p-value."""
+    if not p == p:  # NaN
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
+
+
+def primary_arch(errors: pd.DataFrame) -> str:
+    """The architecture the single-architecture figures show: GRU when present (the study's core)."""
+    archs = [a for a in ("gru", "lstm", "elman") if a in set(errors["model"])]
+    return archs[0] if archs else ""
+
+
+def network_means(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per-piece errors of the networks averaged over runs: (model, hidden, noise, task, piece) -> bce."""
+    nets = errors[errors["model"].isin(ARCHS)]
+    return nets.groupby(["model", "hidden", "noise", "task", "piece"], as_index=False)["bce"].mean()
+
+
+def _plain_log(ax, axis: str = "y") -> None:
+    """Log axis with plain numbers (0.4, 0.6) instead of powers of ten."""
+    from matplotlib.ticker import FormatStrFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FormatStrFormatter("%g"))
+    target.set_minor_formatter(FormatStrFormatter("%g"))
+
+
+def save(fig, out: Path) -> None:
+    """PNG and PDF beside each other (``out`` is the PNG path)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(out.with_suffix(".pdf"), bbox_inches="tight", metadata={"CreationDate": None, "Creator": None, "Producer": None})
+    plt.close(fig)
+
+
+def _grid(n: int, height: float, cols: int | None = None):
+    cols = cols or min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, height * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _empty(message: str):
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    return fig
+
+
+# 1. -----------------------------------------------------------------------------------------------
+def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
+    """Prediction ladder per noise level: per-piece BCE of every model, paired lines network <-> markov_high."""
+    arch = primary_arch(errors)
+    pred = errors[errors["task"] == "predict"]
+    nets = network_means(pred)
+    nets = nets[nets["model"] == arch]
+    noises = sorted(pred["noise"].unique())
+    if not len(nets):
+        return _empty("No prediction errors of a network to show.")
+    hiddens = sorted(nets["hidden"].unique())
+    refs = [m for m in LADDER if m in set(pred["model"])]
+    fig, axes = _grid(len(noises), 3.6, cols=min(len(noises), 2))
+    for ax, sigma in zip(axes, noises):
+        cols = [(m, pred[(pred["model"] == m) & (pred["noise"] == sigma)].set_index("piece")["bce"]) for m in refs]
+        cols += [(h, nets[(nets["hidden"] == h) & (nets["noise"] == sigma)].set_index("piece")["bce"]) for h in hiddens]
+        rng = np.random.default_rng(0)  # jitter only: the same picture every run
+        for i, (key, values) in enumerate(cols):
+            colour = REFERENCE_COLOURS.get(key, OKABE_ITO[3]) if isinstance(key, str) else OKABE_ITO[3]
+            x = i + rng.uniform(-0.12, 0.12, len(values))
+            ax.scatter(x, values.to_numpy(), s=9, color=colour, alpha=0.6, linewidths=0)
+            ax.hlines(values.mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
+        # paired lines: the largest network against markov_high, piece by piece
+        if "markov_high" in refs:
+            a, b = cols[refs.index("markov_high")][1], cols[-1][1]
+            both = pd.concat([a, b], axis=1, join="inner").dropna()
+            for _, (va, vb) in both.iterrows():
+                ax.plot([refs.index("markov_high"), len(cols) - 1], [va, vb], color="#999999", lw=0.4, alpha=0.5, zorder=0)
+            top = max(v.max() for _, v in cols if len(v))
+            for j, h in enumerate(hiddens):
+                row = stats[(stats["task"] == "predict") & (stats["model"] == arch) & (stats["hidden"] == h)
+                            & (stats["noise"] == sigma) & (stats["versus"] == "markov_high")]
+                if len(row):
+                    ax.text(len(refs) + j, top * 1.01, stars(row["p_bonferroni"].iloc[0]), ha="center", va="bottom")
+            ax.set_ylim(top=top * 1.05)  # room for the marks inside the axes
+        names = [model_label(k, errors) if isinstance(k, str) else f"{network_label(arch, k)} (probed)" for k, _ in cols]
+        ax.set_xticks(range(len(cols)), names, rotation=35, ha="right")
+        ax.set_ylabel(f"Prediction {BCE}")
+        ax.set_title(f"Noise sigma = {sigma:g}")
+    fig.suptitle("Predicting the next chord on the test compositions", fontsize=9)
+    return fig
+
+
+# 2. -----------------------------------------------------------------------------------------------
+def _mean_sem(values: pd.Series) -> tuple[float, float]:
+    v = values.dropna().to_numpy()
+    return (float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0) if len(v) else (np.nan, 0.0)
+
+
+def decoding(errors: pd.DataFrame):
+    """Decoding BCE over noise: the networks, the memoryless decoder and the ideal observer."""
+    dec = errors[errors["task"] == "decode"]
+    arch = primary_arch(errors)
+    nets = network_means(dec)
+    nets = nets[nets["model"] == arch]
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
+    series = [(model_label(m), dec[dec["model"] == m], REFERENCE_COLOURS[m], "s--")
+              for m in ("decoder_ff", "bayes", "global") if m in set(dec["model"])]
+    blues = [OKABE_ITO[1], OKABE_ITO[3], "#003F6B", "#7FC3EA", "#2A6F97", "#00243D"]
+    series += [(network_label(arch, h), nets[nets["hidden"] == h], blues[i % len(blues)], "o-")
+               for i, h in enumerate(sorted(nets["hidden"].unique()))]
+    for label, df, colour, style in series:
+        pts = [(s, *_mean_sem(g["bce"])) for s, g in df.groupby("noise")]
+        if pts:
+            s, m, e = map(np.array, zip(*pts))
+            ax.errorbar(s, m, yerr=e, fmt=style, color=colour, label=label, ms=4, capsize=2, lw=1.2)
+    ax.set_xlabel("Noise standard deviation sigma (chord units)")
+    ax.set_ylabel(f"Decoding {BCE}")
+    ax.set_yscale("log")
+    _plain_log(ax)
+    ax.set_title("Decoding the current chord (mean over test compositions +/- s.e.m.)")
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+# 3. -----------------------------------------------------------------------------------------------
+def sweep(stats: pd.DataFrame):
+    """Heat maps over noise x hidden size: Cohen's d of the probed network vs markov_high and vs bayes."""
+    pred = stats[(stats["task"] == "predict") & (stats["kind"] == "reference")]
+    arch = next((a for a in ("gru", "lstm", "elman") if a in set(pred["model"])), None)
+    versus = [v for v in ("markov_high", "bayes") if v in set(pred["versus"])]
+    if arch is None or not versus:
+        return _empty("No comparison with the Markov net or the ideal observer to show.")
+    fig, axes = plt.subplots(1, len(versus), figsize=(WIDTH, 3.2), squeeze=False, layout="constrained")
+    for ax, v in zip(axes[0], versus):
+        rows = pred[(pred["model"] == arch) & (pred["versus"] == v)]
+        hid, noi = sorted(rows["hidden"].unique()), sorted(rows["noise"].unique())
+        d = np.full((len(hid), len(noi)), np.nan)
+        marks = [["" for _ in noi] for _ in hid]
+        for _, r in rows.iterrows():
+            i, j = hid.index(r["hidden"]), noi.index(r["noise"])
+            d[i, j], marks[i][j] = r["cohens_d"], stars(r["p_bonferroni"])
+        lim = max(np.nanmax(np.abs(d)) if np.isfinite(d).any() else 1.0, 0.1)
+        im = ax.imshow(d, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
+        for i in range(len(hid)):
+            for j in range(len(noi)):
+                if np.isfinite(d[i, j]):
+                    dark = abs(d[i, j]) > 0.6 * lim
+                    ax.text(j, i, f"{d[i, j]:.2f}\n{marks[i][j]}", ha="center", va="center", fontsize=7,
+                            color="white" if dark else "black")
+        ax.set_xticks(range(len(noi)), [f"{s:g}" for s in noi])
+        ax.set_yticks(range(len(hid)), [str(int(h)) for h in hid])
+        ax.set_xlabel("Noise standard deviation sigma")
+        ax.set_ylabel("Hidden units")
+        ax.set_title(f"{ARCH_LABELS[arch]} (probed) vs {model_label(v)}")
+        fig.colorbar(im, ax=ax, label="Cohen's d of BCE (< 0: network better)")
+    return fig
+
+
+# 4. -----------------------------------------------------------------------------------------------
+def training(history: pd.DataFrame):
+    """Training and validation loss per stage of every network (history rows with arch, hidden, noise, run)."""
+    if not len(history):
+        return _empty("No training history to show.")
+    stages = [s for s in ("decode", "probe") if s in set(history["stage"])]
+    noises = sorted(history["noise"].unique())
+    hiddens = sorted(history["hidden"].unique())
+    archs = [a for a in ("elman", "lstm", "gru") if a in set(history["arch"])]
+    fig, axes = plt.subplots(len(noises), len(stages), figsize=(WIDTH, 2.4 * len(noises) + 0.8), squeeze=False,
+                             layout="constrained")
+    dashes = {"gru": "-", "lstm": "--", "elman": ":"}
+    for i, sigma in enumerate(noises):
+        for j, stage in enumerate(stages):
+            ax = axes[i][j]
+            for k, h in enumerate(hiddens):
+                for arch in archs:
+                    runs = history[(history["noise"] == sigma) & (history["stage"] == stage) & (history["hidden"] == h)
+                                   & (history["arch"] == arch)]
+                    for r, g in runs.groupby("run"):
+                        first = r == runs["run"].min()
+                        ax.plot(g["batch"], g["val_loss"], dashes[arch], color=OKABE_ITO[k % 6], lw=1.2,
+                                label=f"{network_label(arch, h)}, validation" if first and i == 0 and j == 0 else None)
+                        ax.plot(g["batch"], g["train_loss"], dashes[arch], color=OKABE_ITO[k % 6], lw=0.6, alpha=0.45,
+                                label=f"{network_label(arch, h)}, training" if first and i == 0 and j == 0 else None)
+            ax.set_xlabel(f"{stage.capitalize()} stage: training batch")
+            ax.set_ylabel("BCE (nats)")
+            ax.set_title(f"{'Decoding' if stage == 'decode' else 'Prediction probe'} loss, sigma = {sigma:g}")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
+    return fig
+
+
+# 5. -----------------------------------------------------------------------------------------------
+PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+
+
+def example(rolls: pd.DataFrame, steps: int = 48):
+    """Piano rolls of the example excerpt per noise level: clean, noisy input, decoded, predicted."""
+    if not len(rolls):
+        return _empty("No example excerpt to show.")
+    noises = sorted(rolls["noise"].unique())
+    kinds = [("clean", "Clean chords y_t"), ("noisy", "Noisy input x_t"), ("decoded", "Decoded P(y_t | x_1..t)"),
+             ("predicted", "Predicted P(y_t | x_1..t-1)")]
+    fig, axes = plt.subplots(len(noises), 4, figsize=(WIDTH, 1.9 * len(noises) + 1.0), squeeze=False, sharey=True,
+                             layout="constrained")
+    for i, sigma in enumerate(noises):
+        for j, (kind, title) in enumerate(kinds):
+            part = rolls[(rolls["noise"] == sigma) & (rolls["kind"] == kind)].sort_values("step").head(steps)
+            m = np.array(part["values"].tolist(), float).T  # units x steps
+            ax = axes[i][j]
+            if kind == "noisy":
+                lim = max(1.0, float(np.abs(m).max()) if m.size else 1.0)
+                im_noisy = ax.imshow(m, aspect="auto", origin="lower", cmap="PuOr_r", vmin=-lim, vmax=lim,
+                                     interpolation="nearest")
+            else:
+                im_prob = ax.imshow(m, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
+                                    interpolation="nearest")
+            if m.shape[0] == 12:
+                ax.set_yticks(range(0, 12, 2), PITCH_CLASSES[::2])
+            ax.set_xlabel("Chord step")
+            if j == 0:
+                ax.set_ylabel(f"sigma = {sigma:g}\nPitch class")
+            if i == 0:
+                ax.set_title(title)
+    piece = rolls["piece"].iloc[0]
+    fig.suptitle(f"Example test excerpt ({piece}, first {steps} chord steps)", fontsize=9)
+    fig.colorbar(im_noisy, ax=axes[-1, :2], location="bottom", shrink=0.7, aspect=30, label="Input value (chord units)")
+    fig.colorbar(im_prob, ax=axes[-1, 2:], location="bottom", shrink=0.7, aspect=30,
+                 label="Probability (clean chords: 1 = sounds)")
+    return fig
+
+
+# 6. -----------------------------------------------------------------------------------------------
+def encoding(enc: pd.DataFrame):
+    """Prediction-error encoding over hidden size, per noise level: decodable fraction and correlations."""
+    if not len(enc):
+        return _empty("No prediction-error encoding to show.")
+    arch = next(a for a in ("gru", "lstm", "elman") if a in set(enc["arch"]))
+    enc = enc[enc["arch"] == arch]
+    cols = ["gain_state", "gain_change", "corr_state", "corr_change"]
+    per_piece = enc.groupby(["hidden", "noise", "piece"], as_index=False)[cols].mean()  # runs first
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2), layout="constrained")
+    for k, sigma in enumerate(sorted(per_piece["noise"].unique())):
+        g = per_piece[per_piece["noise"] == sigma]
+        colour = OKABE_ITO[k % 6]
+        for ax, (state, change) in zip(axes, (cols[:2], cols[2:])):
+            for col, style, what in ((state, "o-", "state h"), (change, "s--", "state change dh")):
+                pts = [(h, *_mean_sem(gh[col])) for h, gh in g.groupby("hidden")]
+                h, m, e = map(np.array, zip(*pts))
+                ax.errorbar(h, m, yerr=e, fmt=style, color=colour, ms=4, capsize=2, lw=1.2,
+                            label=f"sigma = {sigma:g}, {what}")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(per_piece["hidden"].unique()), [str(int(h)) for h in sorted(per_piece["hidden"].unique())])
+        ax.minorticks_off()
+        ax.set_xlabel(f"Hidden units ({ARCH_LABELS[arch]}, log scale)")
+        ax.axhline(0, color="#999999", lw=0.6)
+    axes[0].set_ylabel("Error variance explained\n1 - MSE / MSE of the mean (fraction)")
+    axes[0].set_title("Linear read-out of the prediction error e")
+    axes[1].set_ylabel("Pearson r of ||e||^2 with the energy")
+    axes[1].set_title("Error energy vs state energy")
+    axes[1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+# 7. -----------------------------------------------------------------------------------------------
+def architectures(errors: pd.DataFrame):
+    """Elman vs LSTM vs GRU: mean test BCE over noise per size, decoding and prediction."""
+    nets = network_means(errors)
+    archs = [a for a in ("elman", "lstm", "gru") if a in set(nets["model"])]
+    if len(archs) < 2:
+        return _empty("The sweep has one architecture: nothing to compare.")
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2), layout="constrained")
+    markers = ["o", "s", "^", "D", "v", "P"]
+    for ax, task in zip(axes, ("decode", "predict")):
+        for a, arch in enumerate(archs):
+            for k, h in enumerate(sorted(nets["hidden"].unique())):
+                g = nets[(nets["model"] == arch) & (nets["hidden"] == h) & (nets["task"] == task)]
+                pts = [(s, *_mean_sem(gs["bce"])) for s, gs in g.groupby("noise")]
+                if pts:
+                    s, m, e = map(np.array, zip(*pts))
+                    ax.errorbar(s, m, yerr=e, fmt=markers[k % 6] + "-", color=OKABE_ITO[a], ms=4, capsize=2, lw=1.2,
+                                label=network_label(arch, h))
+        ax.set_xlabel("Noise standard deviation sigma")
+        ax.set_ylabel(f"{'Decoding' if task == 'decode' else 'Prediction'} BCE (nats)")
+        ax.set_title("Decoding the current chord" if task == "decode" else "Predicting the next chord (probed)")
+    if "decode" in set(nets["task"]):
+        axes[0].set_yscale("log")
+        _plain_log(axes[0])
+    axes[1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+
+
+def histories(model_dirs: list[Path]) -> pd.DataFrame:
+    """Every network's history.parquet with its cell, read from its meta.json."""
+    import json
+
+    frames = []
+    for d in map(Path, model_dirs):
+        meta = json.loads((d / "meta.json").read_text())
+        h = pd.read_parquet(d / "history.parquet")
+        frames.append(h.assign(arch=meta["arch"], hidden=meta["hidden"], noise=meta["noise"], run=meta["run"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["stage", "batch", "train_loss", "val_loss", "arch", "hidden", "noise", "run"])
+
+
+def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None = None, encoding_path: Path | None = None,
+         model_dirs: list[Path] | None = None, example_path: Path | None = None, example_steps: int = 48) -> None:
+    """Draw figure ``name`` from the stage files it needs and save it (PNG + PDF)."""
+    read = pd.read_parquet
+    if name == "ladder":
+        fig = ladder(read(errors), pd.read_csv(stats))
+    elif name == "decoding":
+        fig = decoding(read(errors))
+    elif name == "sweep":
+        fig = sweep(pd.read_csv(stats))
+    elif name == "training":
+        fig = training(histories(model_dirs or []))
+    elif name == "example":
+        fig = example(read(example_path), example_steps)
+    elif name == "encoding":
+        fig = encoding(read(encoding_path))
+    elif name == "architectures":
+        fig = architectures(read(errors))
+    else:
+        raise ValueError(f"unknown figure {name!r}; expected one of {FIGURES}")
+    save(fig, out)

@@ -1,0 +1,22 @@
+"""Models' spelled-out names, shared by the figures, the results page and the terminal table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bayesbach.core.registry import ARCH_LABELS, REFERENCES
+
+LABELS = {name: ref.label for name, ref in REFERENCES.items()}
+
+
+def network_label(arch: str, hidden: int) -> str:
+    return f"{ARCH_LABELS.get(arch, arch)}, {int(hidden)} units"
+
+
+def model_label(model: str, errors: pd.DataFrame | None = None) -> str:
+    """A model's spelled-out name; ``rnn_pred`` with its architecture and size when the errors say them."""
+    if model == "rnn_pred" and errors is not None:
+        row = errors[errors["model"] == "rnn_pred"].head(1)
+        if len(row) and pd.notna(row["hidden"].iloc[0]):
+            return f"{ARCH_LABELS.get(row['arch'].iloc[0], row['arch'].iloc[0])} trained to predict ({int(row['hidden'].iloc[0])} units)"
+    return LABELS.get(model, ARCH_LABELS.get(model, model))
