@@ -8,7 +8,12 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from bayesbach.core import registry
 from bayesbach.core.exceptions import StudyError
+
+# A schema value "registry:NAME" (an enum or a default) stands for the names of bayesbach.core.registry.NAME,
+# so that adding an architecture or a reference model touches the registry alone.
+REGISTRY_PREFIX = "registry:"
 
 
 class ConfigError(StudyError):
@@ -31,9 +36,25 @@ def _fill_defaults(schema: dict, instance: dict) -> None:
             _fill_defaults(sub, instance[key])
 
 
+def _registry_names(node):
+    """The schema with every "registry:NAME" replaced by the list of names it stands for."""
+    if isinstance(node, dict):
+        return {k: _registry_names(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_registry_names(v) for v in node]
+    if isinstance(node, str) and node.startswith(REGISTRY_PREFIX):
+        return list(getattr(registry, node[len(REGISTRY_PREFIX):]))
+    return node
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    """The config schema (JSON Schema in YAML) with the registry's names filled in."""
+    return _registry_names(yaml.safe_load(Path(schema_path).read_text()))
+
+
 def check_config(config: dict, schema_path: str | Path) -> dict:
     """Validate ``config`` in place (filling defaults); raise :class:`ConfigError` naming the key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     _fill_defaults(schema, config)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

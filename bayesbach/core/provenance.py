@@ -9,20 +9,33 @@ what it imports (absolute or relative, at any depth of the package), the
 modules it names in strings (``"bayesbach.corpus.crawl.pipelines.StorePipeline"``:
 Scrapy loads its pipelines and middlewares by name). A package's name stands for its
 ``__init__.py``.
+
+The registry of names (:mod:`bayesbach.core.registry`) is read like the config: a module
+that imports names from it (``from bayesbach.core.registry import SPLITS``) depends on
+the values of those names, not on the whole file, so that adding a reference model or
+changing a figure colour does not retrain every network.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
+import importlib.util
+import inspect
+import re
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the bayesbach folder
 TOP = "bayesbach"
+VALUE_MODULES = ("core.registry",)  # depended on by the values of the names imported from them
 
 
 def _file(module: str) -> Path | None:
     """The source of a dotted module name below the package ("" is the package itself), or None."""
+    if not re.fullmatch(r"(\w+(\.\w+)*)?", module):
+        return None
     folder = PACKAGE.joinpath(*module.split(".")) if module else PACKAGE
     if module and folder.with_suffix(".py").is_file():
         return folder.with_suffix(".py")
@@ -49,7 +62,8 @@ def _below_top(name: str) -> list[str] | None:
 
 
 def _imports(module: str) -> set[str]:
-    """The modules of this package that ``module`` runs, one level deep (see the module text)."""
+    """The modules of this package that ``module`` runs, one level deep (see the module text); a name
+    imported from a module of ``VALUE_MODULES`` is listed as ``module:name``."""
     file = _file(module)
     parts = module.split(".") if module else []
     package = parts if file.name == "__init__.py" else parts[:-1]
@@ -61,7 +75,10 @@ def _imports(module: str) -> set[str]:
                 base = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
             else:
                 base = _below_top(node.module or "")
-            if base is not None:
+            if base is not None and ".".join(base) in VALUE_MODULES:
+                found |= {f"{'.'.join(base)}:{a.name}" for a in node.names}
+                found |= {".".join(base[:n]) for n in range(len(base))}  # the packages above it run
+            elif base is not None:
                 targets += [base] + [base + [a.name] for a in node.names]  # from pkg import module, or a name
         elif isinstance(node, ast.Import):
             targets += [p for a in node.names if (p := _below_top(a.name)) is not None]
@@ -73,22 +90,43 @@ def _imports(module: str) -> set[str]:
 
 
 def modules_used(*modules: str) -> list[str]:
-    """The given modules and every module of this package they run, transitively, sorted."""
+    """The given modules and every module of this package they run, transitively, sorted; names read
+    from a module of ``VALUE_MODULES`` as ``module:name``."""
     seen, todo = set(), list(modules)
     while todo:
         m = todo.pop()
         if m not in seen:
-            if _file(m) is None:
+            if ":" not in m and _file(m) is None:
                 raise ValueError(f"bayesbach has no module {m!r}")
             seen.add(m)
-            todo.extend(_imports(m))
+            if ":" not in m:
+                todo.extend(_imports(m))
     return sorted(seen)
+
+
+@functools.cache
+def _load(module: str):
+    """A module of ``VALUE_MODULES`` loaded from this package's folder (whatever ``bayesbach`` Python
+    would import), so that values and files are read from the same source."""
+    name = f"_provenance_{module.replace('.', '_')}"
+    spec = importlib.util.spec_from_file_location(name, _file(module))
+    loaded = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def _value(dependency: str) -> bytes:
+    """What a ``module:name`` dependency is: the name's value (its source, for a function or class)."""
+    module, name = dependency.split(":")
+    value = getattr(_load(module), name)
+    return (inspect.getsource(value) if callable(value) else repr(value)).encode()
 
 
 def source_digest(*modules: str) -> str:
     """Short SHA-256 over the source of the given modules and every module of this package they run."""
     h = hashlib.sha256()
     for m in modules_used(*modules):
-        file = _file(m)
-        h.update(file.relative_to(PACKAGE).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+        data = _value(m) if ":" in m else _file(m).read_bytes()
+        name = m if ":" in m else _file(m).relative_to(PACKAGE).as_posix()
+        h.update(name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:16]

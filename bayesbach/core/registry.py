@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 # ---- the data -----------------------------------------------------------------------------------
 
+SOURCES = ("bundled", "web")  # corpus sources: data/raw/<source>/ (bayesbach.corpus), each with its rule in corpus.smk
 SPLITS = ("train", "validation", "test")
 ENCODINGS = {"pc12": 12, "pitch": 128}  # encoding -> units per step (bayesbach.dataset.loader)
 
@@ -23,6 +24,7 @@ ENCODINGS = {"pc12": 12, "pitch": 128}  # encoding -> units per step (bayesbach.
 
 ARCHS = ("elman", "lstm", "gru")  # the recurrent cores (bayesbach.networks.models), in this order everywhere
 ARCH_LABELS = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
+PRIMARY_ARCHS = ("gru", "lstm", "elman")  # the study's core first: which architecture a one-network figure shows
 TASKS = ("decode", "predict")  # decode: report y_t; predict: report y_{t+1}
 
 # ---- the reference ladder -----------------------------------------------------------------------
@@ -36,20 +38,23 @@ class Reference:
     colour: str  # in the figures (Okabe-Ito; the networks are blue)
 
 
-REFERENCES = {
+REFERENCES = {  # in the order a study lists them by default (references.models)
     "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999"),
     "markov_counts": Reference("counted", ("predict",), "1st-order Markov, counted (clean input)", "#CC79A7"),
-    "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer", "#000000"),
     "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00"),
     "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00"),
     "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73"),
-    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),
+    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),  # never beside decoder_ff
+    "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer", "#000000"),
 }
 # The references each network is compared with in stats.csv, per task, in the order of its rows.
 COMPARED = {
     "predict": ("markov_high", "global", "markov_low", "markov_counts", "bayes", "rnn_pred"),
     "decode": ("decoder_ff", "bayes"),
 }
+# The comparisons the results page shows as its key table (task, reference).
+KEY_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "rnn_pred"), ("decode", "decoder_ff"),
+                   ("decode", "bayes"))
 # The prediction ladder of the figures, roughly worst to best.
 LADDER = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "rnn_pred")
 
@@ -64,11 +69,17 @@ def references(kind: str) -> tuple[str, ...]:
 # The {noise} wildcard: repr(float(sigma)), e.g. 0.5, 1.0, 0.001, 1e-05.
 NOISE_PATTERN = r"\d+\.\d+(e-\d+)?|\d+(\.\d+)?e[-+]\d+"
 
+SOURCE_DIR = "data/raw/{source}"  # a corpus source: its MIDI files, manifest.parquet, rejects.parquet
+DATASET_DIR = "results/dataset"  # events.parquet, rejects.parquet, pieces.parquet
 MODEL_DIR = "results/models/{arch}/h{hidden}/s{noise}/r{run}"  # one trained network
 MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")
 REFERENCE_DIR = "results/references/s{noise}/{name}"  # one reference at one noise level
 NETWORK_EVALUATION_DIR = "results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}"  # one network's test errors
-LISTEN_DIR = "results/listen"
+EVALUATION_DIR = "results/evaluation"  # errors.parquet, encoding.parquet, stats.csv
+LISTEN_DIR = "results/listen"  # example.parquet, s{noise}/{kind}.mid
+FIGURES_DIR = "results/figures"  # {name}.png and {name}.pdf
+SUMMARY = "results/summary.html"  # the results page
+SUMMARY_TEXT = "results/summary.txt"  # its headline table, printed when a run ends
 
 
 def noise_label(sigma: float) -> str:
@@ -90,7 +101,19 @@ def network_evaluation_dir(arch: str, hidden: int, noise: float, run: int) -> st
 
 # ---- the report ---------------------------------------------------------------------------------
 
-FIGURES = ("ladder", "decoding", "sweep", "training", "example", "encoding", "architectures")  # results/figures/{name}.png
+# Each figure (results/figures/{name}.png) and the files it is drawn from: a keyword of
+# bayesbach.report.figures.make -> a path; MODEL_DIR stands for every network of the sweep (their
+# history.parquet and meta.json). The order is the page's order.
+FIGURE_INPUTS = {
+    "ladder": {"errors": f"{EVALUATION_DIR}/errors.parquet", "stats": f"{EVALUATION_DIR}/stats.csv"},
+    "decoding": {"errors": f"{EVALUATION_DIR}/errors.parquet"},
+    "sweep": {"stats": f"{EVALUATION_DIR}/stats.csv"},
+    "training": {"model_dirs": MODEL_DIR},
+    "example": {"example_path": f"{LISTEN_DIR}/example.parquet"},
+    "encoding": {"encoding_path": f"{EVALUATION_DIR}/encoding.parquet"},
+    "architectures": {"errors": f"{EVALUATION_DIR}/errors.parquet"},
+}
+FIGURES = tuple(FIGURE_INPUTS)
 LISTEN_KINDS = ("clean", "noisy", "decoded", "predicted")  # results/listen/s{noise}/{kind}.mid
 
 
@@ -98,3 +121,8 @@ def example_network(sweep: dict) -> tuple[str, int, int]:
     """(arch, hidden, run) of the example network: GRU when swept (the study's core), the largest size, run 0."""
     arch = "gru" if "gru" in sweep["arch"] else sweep["arch"][0]
     return arch, max(sweep["hidden"]), 0
+
+
+def figure_names(sweep: dict) -> list[str]:
+    """The figures a study draws: the architecture comparison only when it sweeps several."""
+    return [n for n in FIGURES if n != "architectures" or len(sweep["arch"]) > 1]

@@ -1,64 +1,32 @@
-"""Arrow schemas of every Parquet file the stages write (the contracts of docs/architecture.md)."""
+"""Arrow schemas of every Parquet file the stages write (the contracts of docs/architecture.md), in the
+order of the stages. Each is written field: type, one file per line."""
 
 import pyarrow as pa
 
-MANIFEST = pa.schema(
-    [
-        ("file", pa.string()),
-        ("bwv", pa.int32()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        ("sha256", pa.string()),
-        ("bytes", pa.int64()),
-    ]
-)
-REJECTS = pa.schema([("file", pa.string()), ("reason", pa.string())])
-EVENTS = pa.schema(
-    [
-        ("piece", pa.string()),
-        ("file", pa.string()),
-        ("step", pa.int32()),
-        ("pitches", pa.list_(pa.uint8())),
-        ("pcs", pa.uint16()),
-    ]
-)
-PIECES = pa.schema(
-    [
-        ("piece", pa.string()),
-        ("bwv", pa.int32()),
-        ("n_files", pa.int32()),
-        ("n_events", pa.int64()),
-        ("split", pa.string()),
-    ]
-)
+string, int32, int64, float64 = pa.string(), pa.int32(), pa.int64(), pa.float64()
+
+# data/raw/<source>/manifest.parquet: one row per kept MIDI file of a source
+MANIFEST = pa.schema({"file": string, "bwv": int32, "source": string, "url": string, "sha256": string, "bytes": int64})
+# rejects.parquet (of a source, and of the dataset): one row per file not used, with the reason
+REJECTS = pa.schema({"file": string, "reason": string})
+# results/dataset/events.parquet: one row per chord event
+EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16()})
+# results/dataset/pieces.parquet: one row per composition, with its split
+PIECES = pa.schema({"piece": string, "bwv": int32, "n_files": int32, "n_events": int64, "split": string})
+# results/models/.../history.parquet: one row per validation point of a training run
+HISTORY = pa.schema({"stage": string, "batch": int32, "train_loss": float64, "val_loss": float64})
+# results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task, piece
+ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": float64, "run": int32, "task": string,
+                    "piece": string, "bce": float64})
+# results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
+ENCODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
+                      "corr_state": float64, "corr_change": float64, "mse_state": float64, "mse_change": float64,
+                      "mse_baseline": float64, "gain_state": float64, "gain_change": float64})
+# results/listen/example.parquet: the example piece's chord sequences per noise level and kind
+EXAMPLE = pa.schema({"noise": float64, "piece": string, "kind": string, "step": int32, "values": pa.list_(pa.float32())})
 
 
 def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:
     """``(file, reason)`` pairs as a rejects table, sorted by file."""
     rejects = sorted(rejects)
     return pa.table({"file": [f for f, _ in rejects], "reason": [r for _, r in rejects]}, schema=REJECTS)
-
-
-ERRORS = pa.schema(
-    [
-        ("model", pa.string()),
-        ("arch", pa.string()),
-        ("hidden", pa.int32()),
-        ("noise", pa.float64()),
-        ("run", pa.int32()),
-        ("task", pa.string()),
-        ("piece", pa.string()),
-        ("bce", pa.float64()),
-    ]
-)
-HISTORY = pa.schema(
-    [("stage", pa.string()), ("batch", pa.int32()), ("train_loss", pa.float64()), ("val_loss", pa.float64())]
-)
-# results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
-ENCODING = pa.schema([("arch", pa.string()), ("hidden", pa.int32()), ("noise", pa.float64()), ("run", pa.int32()),
-                      ("piece", pa.string()), ("steps", pa.int64()), ("corr_state", pa.float64()),
-                      ("corr_change", pa.float64()), ("mse_state", pa.float64()), ("mse_change", pa.float64()),
-                      ("mse_baseline", pa.float64()), ("gain_state", pa.float64()), ("gain_change", pa.float64())])
-# results/listen/example.parquet: the example piece's chord sequences per noise level and kind
-EXAMPLE = pa.schema([("noise", pa.float64()), ("piece", pa.string()), ("kind", pa.string()), ("step", pa.int32()),
-                     ("values", pa.list_(pa.float32()))])

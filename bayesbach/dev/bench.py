@@ -74,7 +74,7 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     from bayesbach.core.registry import ENCODINGS
     from bayesbach.dataset.loader import load_split
     from bayesbach.networks.scoring import Padded, piece_bce
-    from bayesbach.networks.models import build
+    from bayesbach.networks.models import build, recurrent_spec
     from bayesbach.networks.batches import Sampler, batch_inputs
     from bayesbach.networks.job import resolve_device
     from bayesbach.networks.training import network_stages, optimise
@@ -88,7 +88,7 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     else:
         train, validation = (load_split(data, s, encoding) for s in ("train", "validation"))
     stage = network_stages(batches, 0)[0]  # decode: the stage that trains the whole core
-    model = build({"kind": "recurrent", "arch": arch, "units": units, "hidden": hidden, "layers": 1}, seed=0).to(dev)
+    model = build(recurrent_spec(arch, units, hidden), seed=0).to(dev)
     optimiser = torch.optim.Adam([p for n, p in model.named_parameters() if not n.startswith("heads.predict")])
     g = torch.Generator(device=dev)
     g.manual_seed(0)
@@ -265,12 +265,12 @@ def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru"
 
     from bayesbach.evaluation.prediction_errors import encoding_rows
     from bayesbach.networks.scoring import score_pieces
-    from bayesbach.networks.models import build
+    from bayesbach.networks.models import build, recurrent_spec
 
     if threads:
         torch.set_num_threads(threads)
     test, train = synthetic.random_corpus(pieces, seed=1), synthetic.random_corpus(train_pieces, seed=2)
-    model = build({"kind": "recurrent", "arch": arch, "units": 12, "hidden": hidden, "layers": 1}, seed=0)
+    model = build(recurrent_spec(arch, 12, hidden), seed=0)
     errors, encoding = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()

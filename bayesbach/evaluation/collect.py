@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,14 @@ def collect(paths: list[Path], out: Path, schema: pa.Schema, order: list[str]) -
     """Concatenate tables of one schema into ``out``, sorted by ``order`` (independent of the input order)."""
     tables = [pq.read_table(p).cast(schema) for p in paths]
     table = pa.concat_tables(tables) if tables else schema.empty_table()
-    table = table.sort_by([(c, "ascending") for c in order], null_placement="at_start")
+    table = table.sort_by([(c, "ascending", "at_start") for c in order])
     write_parquet(out, table.combine_chunks())
     log.info("%s: %d rows from %d files", out, table.num_rows, len(paths))
     return table
+
+
+def collect_evaluation(errors: list[Path], encoding: list[Path], errors_out: Path, encoding_out: Path) -> None:
+    """The collect stage: every network's and reference's errors into ``errors.parquet``, every network's
+    encoding rows into ``encoding.parquet``."""
+    collect(errors, errors_out, schemas.ERRORS, ERRORS_ORDER)
+    collect(encoding, encoding_out, schemas.ENCODING, ENCODING_ORDER)

@@ -2,9 +2,9 @@
 
 One job per network (``evaluate_network``) reads its ``decoder.pt`` and ``probe.pt``
 and writes, beside nothing else, its per-piece decoding and prediction BCE (the
-rows of ``errors.parquet``, by :func:`bayesbach.evaluate.evaluate`: whole pieces,
+rows of ``errors.parquet``, by :func:`bayesbach.networks.scoring.score_pieces`: whole pieces,
 one padded batch, the study's CRN noise) and its prediction-error encoding
-(:mod:`bayesbach.encoding`). Adding a run therefore adds one job and
+(:mod:`bayesbach.evaluation.prediction_errors`). Adding a run therefore adds one job and
 re-evaluates nothing else; :mod:`bayesbach.evaluation.collect` joins the tables.
 """
 

@@ -25,7 +25,7 @@ from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import ENCODINGS
 from bayesbach.core.seeds import derive_seed
 from bayesbach.dataset.loader import load_splits
-from bayesbach.networks.models import build
+from bayesbach.networks.models import build, recurrent_spec
 from bayesbach.networks.training import FitResult, Settings, Stage, fit, network_stages
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def train_network(dataset: Path, out: Path, *, arch: str, hidden: int, noise: fl
     encoding = train["encoding"]
     data = load_splits(dataset, ("train", "validation"), encoding, gap)
     identity = ("network", arch, hidden, float(noise), run)
-    spec = {"kind": "recurrent", "arch": arch, "units": ENCODINGS[encoding], "hidden": hidden, "layers": train["layers"]}
+    spec = recurrent_spec(arch, ENCODINGS[encoding], hidden, train["layers"])
     settings = Settings.from_config(train, noise, gap)
     stages = network_stages(train["decode_batches"], train["probe_batches"])
     log.info("training %s h%d sigma=%r run %d on %s (%d train / %d validation pieces, %d threads)", arch, hidden,

@@ -11,7 +11,8 @@ Public interface (stable; the trainer, the reference models and the evaluation u
   ``nn.ModuleDict`` of linear layers giving **logits**; the sigmoid is applied by
   the loss, ``BCEWithLogits``, or by :func:`probabilities`), and ``logits(x, head)``.
 - ``build(spec, seed=None)`` makes a model from the JSON-able ``spec`` that ``model.spec``
-  returns (stored in ``meta.json``), so a saved state dict can be loaded again.
+  returns (stored in ``meta.json``; ``recurrent_spec`` / ``feedforward_spec`` write one), so a saved
+  state dict can be loaded again.
 - ``load_network(model_dir, which)``: a trained network from its folder (``meta.json`` and
   ``decoder.pt`` or ``probe.pt``), on the CPU, in eval mode.
 - ``set_trainable(model, prefixes)``: freeze every parameter whose name does not
@@ -32,6 +33,16 @@ ARCHS = {"elman": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 HEADS = ("observe", "predict")
 
 
+def recurrent_spec(arch: str, units: int, hidden: int, layers: int = 1) -> dict:
+    """The JSON-able description of a :class:`RecurrentNet` (what ``meta.json`` stores as ``model``)."""
+    return {"kind": "recurrent", "arch": arch, "units": units, "hidden": hidden, "layers": layers}
+
+
+def feedforward_spec(units: int, hidden: list[int], heads: list[str]) -> dict:
+    """The JSON-able description of a :class:`FeedForward` net."""
+    return {"kind": "feedforward", "units": units, "hidden": hidden, "heads": heads}
+
+
 class RecurrentNet(nn.Module):
     """Recurrent core + linear observation and prediction heads on the hidden state."""
 
@@ -39,7 +50,7 @@ class RecurrentNet(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHS)}")
-        self.spec = {"kind": "recurrent", "arch": arch, "units": units, "hidden": hidden, "layers": layers}
+        self.spec = recurrent_spec(arch, units, hidden, layers)
         self.core = ARCHS[arch](units, hidden, num_layers=layers, batch_first=True)
         self.heads = nn.ModuleDict({name: nn.Linear(hidden, units) for name in HEADS})
 
@@ -57,7 +68,7 @@ class FeedForward(nn.Module):
     def __init__(self, units: int, hidden: tuple[int, ...] | list[int] = (256,), heads: tuple[str, ...] | list[str] = ("predict",)):
         super().__init__()
         hidden, heads = [int(h) for h in hidden], list(heads)
-        self.spec = {"kind": "feedforward", "units": units, "hidden": hidden, "heads": heads}
+        self.spec = feedforward_spec(units, hidden, heads)
         layers, width = [], units
         for h in hidden:
             layers += [nn.Linear(width, h), nn.ReLU()]

@@ -7,7 +7,7 @@ stage. Public interface (stable):
   ``predict`` = prediction head vs y_{t+1}.
 - ``Padded.build(pieces, seed, device)``: the pieces (dict piece -> steps x units)
   zero-padded to one tensor ``y`` (P, T, U) on the device with ``mask`` (P, T) and
-  their common-random-numbers noise ``eps`` (bayesbach.noise), made once.
+  their common-random-numbers noise ``eps`` (bayesbach.dataset.noise), made once.
 - ``piece_bce(model, padded, head, target, sigma, inputs="noisy")``: tensor (P,)
   of mean BCE per piece (over valid steps and units), inputs x = y + sigma * eps
   (``"noisy"``) or y (``"clean"``).

@@ -82,7 +82,8 @@ def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: f
         y = test[piece]
         if "decode" in out:
             out["decode"][piece] = mean_bce(decode, y)
-        out["predict"][piece] = mean_bce(predict, y[1:])
+        if "predict" in out:
+            out["predict"][piece] = mean_bce(predict, y[1:])
     return {task: dict(sorted(v.items())) for task, v in out.items()}, meta
 
 

@@ -1,6 +1,6 @@
 """The ideal Bayesian observer (``bayes``): a hidden-Markov forward filter over chords.
 
-Hidden state: the chord. With a counted model (:mod:`bayesbach.markov`) the
+Hidden state: the chord. With a counted model (:mod:`bayesbach.references.chord_counts`) the
 states are the chords seen in training plus one ``rest`` state lumping every
 other chord, which is exactly the filter over all chords (4,096 for ``pc12``)
 at the cost of the seen ones. Transitions: the smoothed first-order model,

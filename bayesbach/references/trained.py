@@ -1,7 +1,7 @@
 """The network references of the ladder, trained with the study's own models and trainer.
 
 =============  ===================================================  ==========  ======
-name           model (bayesbach.models)                              task        input
+name           model (bayesbach.networks.models)                     task        input
 =============  ===================================================  ==========  ======
 markov_low     FeedForward, 1 hidden layer: y_t -> y_{t+1}            predict     clean
 markov_high    FeedForward, 1 hidden layer: x_t -> y_{t+1}            predict     noisy
@@ -30,7 +30,7 @@ import torch
 from bayesbach.core.registry import ENCODINGS, SPLITS
 from bayesbach.dataset.loader import load_splits
 from bayesbach.networks.scoring import HEADS, errors_table, score_pieces
-from bayesbach.networks.models import build
+from bayesbach.networks.models import build, feedforward_spec, recurrent_spec
 from bayesbach.core.atomic import write_parquet, write_torch
 from bayesbach.core.seeds import derive_seed
 from bayesbach.networks.job import checkpoint_of, finish_job, record_fit, start
@@ -51,8 +51,8 @@ def spec(name: str, units: int, refs: dict) -> dict:
     """The model spec of a reference; ``refs`` holds ``ff_hidden``, ``rnn_arch``, ``rnn_hidden``."""
     task, _, layers = NETWORKS[name]
     if layers is None:
-        return {"kind": "recurrent", "arch": refs["rnn_arch"], "units": units, "hidden": refs["rnn_hidden"], "layers": 1}
-    return {"kind": "feedforward", "units": units, "hidden": [refs["ff_hidden"]] * layers, "heads": [HEADS[task][0]]}
+        return recurrent_spec(refs["rnn_arch"], units, refs["rnn_hidden"])
+    return feedforward_spec(units, [refs["ff_hidden"]] * layers, [HEADS[task][0]])
 
 
 def stage(name: str, batches: int) -> Stage:

@@ -3,8 +3,8 @@
 Every figure uses the Okabe-Ito palette (distinguishable with every common
 colour-vision deficiency) or a colour-blind-safe colour map, spells model
 names out (:mod:`bayesbach.report.labels`), labels its axes with units, and is sized for a page
-(``WIDTH`` inches wide). ``FIGURES`` maps a figure's file name to its function;
-:func:`save` writes PNG (for the page) and PDF (for print).
+(``WIDTH`` inches wide). :func:`make` draws a figure by its name (the names are
+:data:`bayesbach.core.registry.FIGURES`); :func:`save` writes PNG (for the page) and PDF (for print).
 
 BCE is in nats per pitch class and step (binary cross-entropy, natural log),
 averaged over the steps of a piece; each dot of a per-piece plot is one test
@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bayesbach.core.registry import ARCH_LABELS, ARCHS, FIGURES, LADDER, REFERENCES  # noqa: E402
+from bayesbach.core.registry import ARCH_LABELS, ARCHS, FIGURES, LADDER, PRIMARY_ARCHS, REFERENCES  # noqa: E402
 from bayesbach.report.labels import model_label, network_label  # noqa: E402
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
@@ -47,7 +47,7 @@ def stars(p: float) -> str:
 
 def primary_arch(errors: pd.DataFrame) -> str:
     """The architecture the single-architecture figures show: GRU when present (the study's core)."""
-    archs = [a for a in ("gru", "lstm", "elman") if a in set(errors["model"])]
+    archs = [a for a in PRIMARY_ARCHS if a in set(errors["model"])]
     return archs[0] if archs else ""
 
 
@@ -170,7 +170,7 @@ def decoding(errors: pd.DataFrame):
 def sweep(stats: pd.DataFrame):
     """Heat maps over noise x hidden size: Cohen's d of the probed network vs markov_high and vs bayes."""
     pred = stats[(stats["task"] == "predict") & (stats["kind"] == "reference")]
-    arch = next((a for a in ("gru", "lstm", "elman") if a in set(pred["model"])), None)
+    arch = next((a for a in PRIMARY_ARCHS if a in set(pred["model"])), None)
     versus = [v for v in ("markov_high", "bayes") if v in set(pred["versus"])]
     if arch is None or not versus:
         return _empty("No comparison with the Markov net or the ideal observer to show.")
@@ -208,7 +208,7 @@ def training(history: pd.DataFrame):
     stages = [s for s in ("decode", "probe") if s in set(history["stage"])]
     noises = sorted(history["noise"].unique())
     hiddens = sorted(history["hidden"].unique())
-    archs = [a for a in ("elman", "lstm", "gru") if a in set(history["arch"])]
+    archs = [a for a in ARCHS if a in set(history["arch"])]
     fig, axes = plt.subplots(len(noises), len(stages), figsize=(WIDTH, 2.4 * len(noises) + 0.8), squeeze=False,
                              layout="constrained")
     dashes = {"gru": "-", "lstm": "--", "elman": ":"}
@@ -277,7 +277,7 @@ def encoding(enc: pd.DataFrame):
     """Prediction-error encoding over hidden size, per noise level: decodable fraction and correlations."""
     if not len(enc):
         return _empty("No prediction-error encoding to show.")
-    arch = next(a for a in ("gru", "lstm", "elman") if a in set(enc["arch"]))
+    arch = next(a for a in PRIMARY_ARCHS if a in set(enc["arch"]))
     enc = enc[enc["arch"] == arch]
     cols = ["gain_state", "gain_change", "corr_state", "corr_change"]
     per_piece = enc.groupby(["hidden", "noise", "piece"], as_index=False)[cols].mean()  # runs first
@@ -309,7 +309,7 @@ def encoding(enc: pd.DataFrame):
 def architectures(errors: pd.DataFrame):
     """Elman vs LSTM vs GRU: mean test BCE over noise per size, decoding and prediction."""
     nets = network_means(errors)
-    archs = [a for a in ("elman", "lstm", "gru") if a in set(nets["model"])]
+    archs = [a for a in ARCHS if a in set(nets["model"])]
     if len(archs) < 2:
         return _empty("The sweep has one architecture: nothing to compare.")
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2), layout="constrained")
@@ -331,8 +331,6 @@ def architectures(errors: pd.DataFrame):
         _plain_log(axes[0])
     axes[1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
-
-
 
 
 def histories(model_dirs: list[Path]) -> pd.DataFrame:

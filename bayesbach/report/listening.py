@@ -1,6 +1,6 @@
 """Listening to what a network perceives: one example test piece per noise level as chords and MIDI.
 
-For each noise level one network (the example network: :func:`bayesbach.layout.example_network`)
+For each noise level one network (the example network: :func:`bayesbach.core.registry.example_network`)
 runs over the example piece (the test piece of median length, ties by name) with
 the study's CRN noise. Four chord sequences come out, each a (steps x units) array:
 
@@ -31,7 +31,7 @@ from bayesbach.core import schemas
 from bayesbach.core.atomic import write_atomic, write_parquet
 from bayesbach.dataset.loader import load_split
 from bayesbach.networks.models import load_network
-from bayesbach.core.registry import LISTEN_KINDS
+from bayesbach.core.registry import LISTEN_KINDS, noise_label
 from bayesbach.dataset.noise import crn_noisy
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def listen(dataset: Path, networks: dict[float, Path], out: Path, *, seed: int, 
         piece = example_piece(test)
         seqs = perceive(decoder, probe, test[piece][:max_steps], float(sigma), seed, piece)
         for kind in LISTEN_KINDS:
-            write_atomic(out / f"s{float(sigma)!r}" / f"{kind}.mid", midi_bytes(seqs[kind], step_seconds))
+            write_atomic(out / f"s{noise_label(sigma)}" / f"{kind}.mid", midi_bytes(seqs[kind], step_seconds))
             rows += [{"noise": float(sigma), "piece": piece, "kind": kind, "step": t, "values": v.tolist()}
                      for t, v in enumerate(seqs[kind])]
         log.info("sigma=%r: %s (%d steps) through %s h%d run %d", float(sigma), piece, len(seqs["clean"]),

@@ -24,13 +24,10 @@ import yaml
 
 from bayesbach.core.atomic import write_atomic
 from bayesbach.report.labels import model_label, network_label
-from bayesbach.core.registry import ARCH_LABELS, ARCHS, LISTEN_KINDS
+from bayesbach.core.registry import ARCH_LABELS, ARCHS, KEY_COMPARISONS, LISTEN_KINDS, REFERENCES, noise_label
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
-REFERENCE_ORDER = ("global", "markov_counts", "markov_low", "markov_high", "decoder_ff", "rnn_pred", "bayes")
-KEY_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "rnn_pred"), ("decode", "decoder_ff"),
-                   ("decode", "bayes"))
 
 
 def versions() -> dict[str, str]:
@@ -49,8 +46,8 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
     nets = df["model"].isin(ARCHS)
     df["label"] = df["model"].map(lambda m: model_label(m, errors))
     df.loc[nets, "label"] = [network_label(a, h) for a, h in zip(df.loc[nets, "model"], df.loc[nets, "hidden"])]
-    order = {m: i for i, m in enumerate(REFERENCE_ORDER)}
-    df["order"] = [(1, ("elman", "lstm", "gru").index(m), h) if n else (0, order.get(m, 99), 0)
+    order = {m: i for i, m in enumerate(REFERENCES)}
+    df["order"] = [(1, ARCHS.index(m), h) if n else (0, order.get(m, 99), 0)
                    for m, h, n in zip(df["model"], df["hidden"], nets)]
     per_piece = df.groupby(["order", "label", "task", "noise", "piece"])["bce"].mean()
     table = per_piece.groupby(level=["order", "label", "task", "noise"]).mean().unstack(["task", "noise"])
@@ -160,7 +157,7 @@ def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, figu
     err = pd.read_parquet(errors)
     figs = [(Path(p).stem, Path(p), (Path(captions) / f"{Path(p).stem}.rst").read_text()) for p in figures]
     example = pd.read_parquet(Path(listen) / "example.parquet", columns=["piece"])
-    listening = [(f"sigma = {s:g}: {kind}", Path(listen) / f"s{float(s)!r}" / f"{kind}.mid")
+    listening = [(f"sigma = {s:g}: {kind}", Path(listen) / f"s{noise_label(s)}" / f"{kind}.mid")
                  for s in sorted(config["sweep"]["noise"]) for kind in LISTEN_KINDS]
     page = summary_html(config, pd.read_parquet(pieces), err, pd.read_csv(stats), figs,
                         [(label, p) for label, p in listening if p.exists()],

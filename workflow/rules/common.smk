@@ -5,9 +5,10 @@ from snakemake.exceptions import WorkflowError
 
 from bayesbach.core.config import ConfigError, check_config
 from bayesbach.core.provenance import source_digest
-from bayesbach.core.registry import (ARCHS, ENCODINGS, FIGURES, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES,
-                                     NETWORK_EVALUATION_DIR, NOISE_PATTERN, REFERENCE_DIR, REFERENCES, example_network,
-                                     model_dir, noise_label, references)
+from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR,
+                                     LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
+                                     NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_network,
+                                     figure_names, model_dir, noise_label, references)
 from bayesbach.core.resources import train_job
 
 try:
@@ -35,9 +36,9 @@ def source_manifests():
 
 def all_targets():
     return [
-        "results/dataset/events.parquet",
-        "results/dataset/rejects.parquet",
-        "results/dataset/pieces.parquet",
+        f"{DATASET_DIR}/events.parquet",
+        f"{DATASET_DIR}/rejects.parquet",
+        f"{DATASET_DIR}/pieces.parquet",
     ] + network_targets() + reference_targets() + evaluation_targets() + report_targets()
 
 
@@ -66,7 +67,7 @@ def train_params():
 
 def reference_targets():
     """errors.parquet and meta.json of every reference at every noise level of the sweep."""
-    return expand(REFERENCE_DIR + "/{file}", noise=noise_labels(), name=config["references"]["models"],
+    return expand(f"{REFERENCE_DIR}/{{file}}", noise=noise_labels(), name=config["references"]["models"],
                   file=["errors.parquet", "meta.json"])
 
 
@@ -107,7 +108,7 @@ def reference_job(wildcards, attempt):
 
 def evaluation_targets():
     """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
-    return ["results/evaluation/errors.parquet", "results/evaluation/encoding.parquet", "results/evaluation/stats.csv"]
+    return [f"{EVALUATION_DIR}/errors.parquet", f"{EVALUATION_DIR}/encoding.parquet", f"{EVALUATION_DIR}/stats.csv"]
 
 
 def example_model_dirs():
@@ -117,14 +118,15 @@ def example_model_dirs():
 
 
 def listen_targets():
-    return expand(LISTEN_DIR + "/s{noise}/{kind}.mid", noise=noise_labels(), kind=LISTEN_KINDS)
+    return expand(f"{LISTEN_DIR}/s{{noise}}/{{kind}}.mid", noise=noise_labels(), kind=LISTEN_KINDS)
 
 
-def figure_names():
-    """The figures this study draws; the architecture comparison only when it sweeps several."""
-    return [n for n in FIGURES if n != "architectures" or len(config["sweep"]["arch"]) > 1]
+def figure_inputs(name):
+    """The files figure ``name`` is drawn from (bayesbach.core.registry.FIGURE_INPUTS)."""
+    return {key: [f"{d}/{f}" for d in network_cells(path) for f in ("history.parquet", "meta.json")]
+            if path == MODEL_DIR else path for key, path in FIGURE_INPUTS[name].items()}
 
 
 def report_targets():
-    return ([LISTEN_DIR + "/example.parquet", "results/summary.html"] + listen_targets()
-            + expand("results/figures/{name}.{ext}", name=figure_names(), ext=["png", "pdf"]))
+    return ([f"{LISTEN_DIR}/example.parquet", SUMMARY] + listen_targets()
+            + expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=figure_names(config["sweep"]), ext=["png", "pdf"]))

@@ -5,8 +5,8 @@ rule convert:
     input:
         source_manifests(),
     output:
-        events="results/dataset/events.parquet",
-        rejects="results/dataset/rejects.parquet",
+        events=f"{DATASET_DIR}/events.parquet",
+        rejects=f"{DATASET_DIR}/rejects.parquet",
     params:
         code=code("dataset.midi"),
     threads: 8  # capped to --cores when run locally
@@ -20,9 +20,9 @@ rule convert:
 
 rule split:
     input:
-        events="results/dataset/events.parquet",
+        events=f"{DATASET_DIR}/events.parquet",
     output:
-        pieces="results/dataset/pieces.parquet",
+        pieces=f"{DATASET_DIR}/pieces.parquet",
     params:
         seed=config["seed"],
         ratios=config["dataset"]["split"],

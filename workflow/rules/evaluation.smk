@@ -4,14 +4,14 @@
 
 rule evaluate_network:
     input:
-        events="results/dataset/events.parquet",
-        pieces="results/dataset/pieces.parquet",
-        decoder=MODEL_DIR + "/decoder.pt",
-        probe=MODEL_DIR + "/probe.pt",
-        meta=MODEL_DIR + "/meta.json",
+        events=f"{DATASET_DIR}/events.parquet",
+        pieces=f"{DATASET_DIR}/pieces.parquet",
+        decoder=f"{MODEL_DIR}/decoder.pt",
+        probe=f"{MODEL_DIR}/probe.pt",
+        meta=f"{MODEL_DIR}/meta.json",
     output:
-        errors=NETWORK_EVALUATION_DIR + "/errors.parquet",
-        encoding=NETWORK_EVALUATION_DIR + "/encoding.parquet",
+        errors=f"{NETWORK_EVALUATION_DIR}/errors.parquet",
+        encoding=f"{NETWORK_EVALUATION_DIR}/encoding.parquet",
     params:
         seed=config["seed"],
         code=code("evaluation.jobs"),
@@ -27,12 +27,12 @@ rule evaluate_network:
 rule collect_evaluation:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        errors=network_cells(NETWORK_EVALUATION_DIR + "/errors.parquet")
+        errors=network_cells(f"{NETWORK_EVALUATION_DIR}/errors.parquet")
         + [p for p in reference_targets() if p.endswith("errors.parquet")],
-        encoding=network_cells(NETWORK_EVALUATION_DIR + "/encoding.parquet"),
+        encoding=network_cells(f"{NETWORK_EVALUATION_DIR}/encoding.parquet"),
     output:
-        errors="results/evaluation/errors.parquet",
-        encoding="results/evaluation/encoding.parquet",
+        errors=f"{EVALUATION_DIR}/errors.parquet",
+        encoding=f"{EVALUATION_DIR}/encoding.parquet",
     params:
         code=code("evaluation.collect"),
     log:
@@ -46,9 +46,9 @@ rule collect_evaluation:
 rule stats:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        errors="results/evaluation/errors.parquet",
+        errors=f"{EVALUATION_DIR}/errors.parquet",
     output:
-        stats="results/evaluation/stats.csv",
+        stats=f"{EVALUATION_DIR}/stats.csv",
     params:
         code=code("evaluation.stats"),
     log:

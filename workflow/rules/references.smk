@@ -7,11 +7,11 @@ rule reference_counted:
     wildcard_constraints:
         name="|".join(references("counted")),
     input:
-        events="results/dataset/events.parquet",
-        pieces="results/dataset/pieces.parquet",
+        events=f"{DATASET_DIR}/events.parquet",
+        pieces=f"{DATASET_DIR}/pieces.parquet",
     output:
-        errors=REFERENCE_DIR + "/errors.parquet",
-        meta=REFERENCE_DIR + "/meta.json",
+        errors=f"{REFERENCE_DIR}/errors.parquet",
+        meta=f"{REFERENCE_DIR}/meta.json",
     params:
         seed=config["seed"],
         gap=config["dataset"]["gap"],
@@ -32,13 +32,13 @@ rule reference_network:
     wildcard_constraints:
         name="|".join(references("trained")),
     input:
-        events="results/dataset/events.parquet",
-        pieces="results/dataset/pieces.parquet",
+        events=f"{DATASET_DIR}/events.parquet",
+        pieces=f"{DATASET_DIR}/pieces.parquet",
     output:
-        model=REFERENCE_DIR + "/model.pt",
-        history=REFERENCE_DIR + "/history.parquet",
-        errors=REFERENCE_DIR + "/errors.parquet",
-        meta=REFERENCE_DIR + "/meta.json",
+        model=f"{REFERENCE_DIR}/model.pt",
+        history=f"{REFERENCE_DIR}/history.parquet",
+        errors=f"{REFERENCE_DIR}/errors.parquet",
+        meta=f"{REFERENCE_DIR}/meta.json",
     params:
         seed=config["seed"],
         gap=config["dataset"]["gap"],

@@ -2,11 +2,11 @@
 rule listen:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        events="results/dataset/events.parquet",
-        pieces="results/dataset/pieces.parquet",
+        events=f"{DATASET_DIR}/events.parquet",
+        pieces=f"{DATASET_DIR}/pieces.parquet",
         models=[f"{d}/{f}" for d in example_model_dirs().values() for f in ("decoder.pt", "probe.pt", "meta.json")],
     output:
-        example=LISTEN_DIR + "/example.parquet",
+        example=f"{LISTEN_DIR}/example.parquet",
         midi=listen_targets(),
     params:
         seed=config["seed"],
@@ -22,16 +22,6 @@ rule listen:
         "../scripts/listen.py"
 
 
-FIGURE_INPUTS = {
-    "ladder": {"errors": "results/evaluation/errors.parquet", "stats": "results/evaluation/stats.csv"},
-    "decoding": {"errors": "results/evaluation/errors.parquet"},
-    "sweep": {"stats": "results/evaluation/stats.csv"},
-    "training": {"histories": network_targets()},
-    "example": {"example_path": LISTEN_DIR + "/example.parquet"},
-    "encoding": {"encoding_path": "results/evaluation/encoding.parquet"},
-    "architectures": {"errors": "results/evaluation/errors.parquet"},
-}
-
 for _name in FIGURES:
 
     rule:
@@ -39,10 +29,10 @@ for _name in FIGURES:
             f"figure_{_name}"
         localrule: True
         input:
-            **FIGURE_INPUTS[_name],
+            **figure_inputs(_name),
         output:
-            png=report(f"results/figures/{_name}.png", caption=f"../report/{_name}.rst", category="Figures"),
-            pdf=f"results/figures/{_name}.pdf",
+            png=report(f"{FIGURES_DIR}/{_name}.png", caption=f"../report/{_name}.rst", category="Figures"),
+            pdf=f"{FIGURES_DIR}/{_name}.pdf",
         params:
             name=_name,
             example_steps=config["report"]["example_steps"],
@@ -58,15 +48,15 @@ for _name in FIGURES:
 rule summary:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        pieces="results/dataset/pieces.parquet",
-        errors="results/evaluation/errors.parquet",
-        stats="results/evaluation/stats.csv",
-        figures=expand("results/figures/{name}.png", name=figure_names()),
-        captions=[workflow.source_path(f"../report/{name}.rst") for name in figure_names()],
+        pieces=f"{DATASET_DIR}/pieces.parquet",
+        errors=f"{EVALUATION_DIR}/errors.parquet",
+        stats=f"{EVALUATION_DIR}/stats.csv",
+        figures=expand(f"{FIGURES_DIR}/{{name}}.png", name=figure_names(config["sweep"])),
+        captions=[workflow.source_path(f"../report/{name}.rst") for name in figure_names(config["sweep"])],
         listen=rules.listen.output,
     output:
-        html=report("results/summary.html", caption="../report/summary.rst", category="Summary"),
-        text="results/summary.txt",
+        html=report(SUMMARY, caption="../report/summary.rst", category="Summary"),
+        text=SUMMARY_TEXT,
     params:
         config=config,
         code=code("report.page"),
@@ -81,4 +71,4 @@ rule summary:
 onsuccess:
     from bayesbach.report.page import print_summary
 
-    print_summary("results/summary.txt")
+    print_summary(SUMMARY_TEXT)

@@ -4,6 +4,6 @@ from bayesbach.core import logs
 from bayesbach.report.figures import make
 
 logs.setup(snakemake.log[0])
-files = {k: v for k, v in snakemake.input.items() if k != "histories"}
-dirs = sorted({str(Path(p).parent) for p in snakemake.input.get("histories", [])})
+files = {k: v for k, v in snakemake.input.items() if k != "model_dirs"}
+dirs = sorted({str(Path(p).parent) for p in snakemake.input.get("model_dirs", [])})
 make(snakemake.params.name, snakemake.output.png, model_dirs=dirs, example_steps=snakemake.params.example_steps, **files)

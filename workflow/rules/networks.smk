@@ -5,13 +5,13 @@
 
 rule train_network:
     input:
-        events="results/dataset/events.parquet",
-        pieces="results/dataset/pieces.parquet",
+        events=f"{DATASET_DIR}/events.parquet",
+        pieces=f"{DATASET_DIR}/pieces.parquet",
     output:
-        decoder=MODEL_DIR + "/decoder.pt",
-        probe=MODEL_DIR + "/probe.pt",
-        history=MODEL_DIR + "/history.parquet",
-        meta=MODEL_DIR + "/meta.json",
+        decoder=f"{MODEL_DIR}/decoder.pt",
+        probe=f"{MODEL_DIR}/probe.pt",
+        history=f"{MODEL_DIR}/history.parquet",
+        meta=f"{MODEL_DIR}/meta.json",
     params:
         seed=config["seed"],
         gap=config["dataset"]["gap"],
