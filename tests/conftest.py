@@ -1,4 +1,11 @@
-"""Shared fixtures: synthetic MIDI files and Snakemake runs in throw-away working copies."""
+"""Shared test machinery: Snakemake runs in throw-away working copies, the fixture archive site, and the
+one place that decides which tests are slow.
+
+The folders mirror the package (tests/core for bayesbach/core, ...); tests/workflow holds every test
+that runs real Snakemake. Synthetic data (MIDI files, tiny corpora) comes from
+:mod:`bayesbach.dev.synthetic`. ``pythonpath = ["tests"]`` (pyproject.toml) lets any test module
+``from conftest import copy_workflow, snakemake, planned_jobs``.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +16,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pretty_midi
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = Path(__file__).resolve().parent / "configs"
+TESTS = Path(__file__).resolve().parent
+CONFIGS = TESTS / "configs"
+
+# Tests outside tests/workflow that are slow all the same: each spawns a long-running subprocess.
+SLOW = {
+    # trains one network in a CLI subprocess twice over (a whole run, then a killed and resumed one):
+    # about 20 s on 2 cores, and a torch import per process
+    "networks/test_checkpoint.py::test_a_job_killed_with_sigkill_resumes_bit_identically",
+}
 
 
-def write_midi(path: Path, *tracks: list[tuple[int, float, float]], drums: list | None = None, tempo: float = 120.0) -> Path:
-    """Write a MIDI file: each track is a list of (pitch, start s, end s); ``drums`` a drum track."""
-    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
-    for notes in tracks:
-        inst = pretty_midi.Instrument(program=0)
-        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for p, s, e in notes]
-        pm.instruments.append(inst)
-    if drums:
-        inst = pretty_midi.Instrument(program=0, is_drum=True)
-        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for p, s, e in drums]
-        pm.instruments.append(inst)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pm.write(str(path))
-    return path
+def pytest_collection_modifyitems(config, items):
+    """Mark as ``slow`` every test under tests/workflow (real Snakemake runs) and the few listed in SLOW.
+
+    ``pytest -m "not slow"`` is the fast lane (under two minutes on 2 cores)."""
+    workflow = TESTS / "workflow"
+    for item in items:
+        path = Path(str(item.path))
+        node = path.relative_to(TESTS).as_posix() + "::" + item.name.split("[")[0] if path.is_relative_to(TESTS) else ""
+        if path.is_relative_to(workflow) or node in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -67,3 +77,19 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
 @pytest.fixture
 def workflow_copy(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path)
+
+
+# The archive-like site of bayesbach.dev.fixture_site (the crawler's tests and the web-source workflow test).
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from bayesbach.dev.fixture_site import build_site
+
+    return build_site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture
+def server(site):
+    from bayesbach.dev.fixture_site import serve
+
+    with serve(site) as s:
+        yield s

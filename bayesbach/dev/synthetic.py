@@ -3,6 +3,8 @@
 - MIDI files written with pretty_midi (:func:`write_midi`);
 - tiny periodic corpora, in memory (:func:`periodic_pieces`) or in the contracted
   ``events.parquet`` / ``pieces.parquet`` form (:func:`write_dataset`);
+- small corpora drawn from a known first-order chain over all chords of a few units, where the
+  theory fixes what the reference models can reach (:func:`known_chain`, :func:`sample_chain`);
 - paper-scale random corpora for the benchmarks: independent units
   (:func:`random_corpus`) or one sparse first-order chord chain (:func:`chain_corpus`).
 """
@@ -58,6 +60,37 @@ def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
     pq.write_table(pa.Table.from_pylist(rows, schema=schemas.EVENTS), folder / "events.parquet")
     pq.write_table(pa.Table.from_pylist(pieces, schema=schemas.PIECES), folder / "pieces.parquet")
     return folder
+
+
+def known_chain(rng: np.random.Generator, units: int = 4, vocab: int = 8, successors: int = 3,
+                concentration: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
+    """A sparse first-order chain over the 2^units chords: (transition matrix, start distribution).
+
+    Chord ``i`` is the binary code of ``i`` (bit u = unit u, as ``chord_counts.all_chords``). Every chord
+    moves to one of ``successors`` chords of a ``vocab``-chord vocabulary; pieces start uniformly in it.
+    """
+    n = 2**units
+    words = rng.choice(n, vocab, replace=False)
+    matrix = np.zeros((n, n))
+    for i in range(n):
+        nxt = rng.choice(words, successors, replace=False)
+        matrix[i, nxt] = rng.dirichlet(np.full(successors, concentration))
+    initial = np.zeros(n)
+    initial[words] = 1 / len(words)
+    return matrix, initial
+
+
+def sample_chain(rng: np.random.Generator, matrix: np.ndarray, initial: np.ndarray, lengths, prefix: str) -> dict[str, np.ndarray]:
+    """Pieces drawn from the chain of :func:`known_chain`, keyed ``{prefix}000``, ``{prefix}001``, ..."""
+    units = int(np.log2(len(initial)))
+    chords = ((np.arange(len(initial))[:, None] >> np.arange(units)) & 1).astype(np.float32)
+    out = {}
+    for i, n in enumerate(lengths):
+        s = [rng.choice(len(initial), p=initial)]
+        for _ in range(int(n) - 1):
+            s.append(rng.choice(len(initial), p=matrix[s[-1]]))
+        out[f"{prefix}{i:03d}"] = chords[s]
+    return out
 
 
 def write_midi(path: Path, *tracks: list[tuple[int, float, float]], drums: list | None = None, tempo: float = 120.0) -> Path:

@@ -1,14 +1,11 @@
-"""The networks: shapes for both encodings, seeded initialisation, which parameters each stage trains."""
+"""The networks (bayesbach.networks.models): shapes for both encodings, seeded initialisation, freezing, loading."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
-from bayesbach.networks.models import FeedForward, RecurrentNet, build, probabilities, set_trainable
-from bayesbach.networks.training import Settings, Stage, fit, network_stages
-from synthetic_data import periodic_pieces
+from bayesbach.networks.models import FeedForward, NotTrained, RecurrentNet, build, load_network, probabilities, set_trainable
 
 torch.set_num_threads(1)
 
@@ -66,25 +63,23 @@ def test_set_trainable_freezes_everything_else():
         set_trainable(model, ("nothing",))
 
 
-def test_each_stage_trains_exactly_its_parameters():
-    """Decode moves the core and the observation head only; probe moves the prediction head only."""
-    rng = np.random.default_rng(0)
-    model = build(RecurrentNet("gru", 12, 6).spec, seed=0)
-    start = {k: v.clone() for k, v in model.state_dict().items()}
-    result = fit(model, network_stages(4, 4), periodic_pieces(4, rng), periodic_pieces(2, rng, prefix="v"),
-                 Settings(sigma=0.3, batch_size=4, chunk_length=8, val_every=1, gap=0), seed=0, identity=("t",))
-    decoder, probe = result.best["decode"], result.best["probe"]
-    moved = lambda a, b: {k for k in a if not torch.equal(a[k], b[k])}  # noqa: E731
-    assert moved(start, decoder) == {k for k in start if k.startswith(("core.", "heads.observe."))}
-    assert moved(decoder, probe) == {"heads.predict.weight", "heads.predict.bias"}
-    assert [r["stage"] for r in result.history] == ["decode"] * 4 + ["probe"] * 4
+def test_load_network_reads_a_trained_folder_on_the_cpu_in_eval_mode(tmp_path):
+    import json
+
+    from bayesbach.core.atomic import write_torch
+
+    model = build(RecurrentNet("lstm", 12, 3).spec, seed=4)
+    write_torch(tmp_path / "probe.pt", model.state_dict())
+    (tmp_path / "meta.json").write_text(json.dumps({"model": model.spec, "run": 2}))
+    loaded, meta = load_network(tmp_path, "probe")
+    assert meta["run"] == 2 and not loaded.training
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in loaded.state_dict().items())
+    with pytest.raises(NotTrained, match=r"holds no trained network \(decoder.pt missing\)"):
+        load_network(tmp_path, "decoder")
 
 
-def test_a_reference_stage_trains_a_feedforward_net_on_clean_inputs():
-    rng = np.random.default_rng(1)
-    model = build(FeedForward(12, [16]).spec, seed=0)
-    stage = Stage("markov_low", "predict", "next", ("core", "heads.predict"), 60, inputs="clean")
-    result = fit(model, [stage], periodic_pieces(6, rng), periodic_pieces(2, rng, prefix="v"),
-                 Settings(sigma=1.0, batch_size=8, chunk_length=16, val_every=20, gap=0), seed=0, identity=("ff",))
-    # With clean inputs the period-3 sequence is deterministic one step ahead.
-    assert result.best_val["markov_low"] < 0.05
+def test_unknown_architectures_and_kinds_are_named():
+    with pytest.raises(ValueError, match="unknown architecture 'transformer'"):
+        RecurrentNet("transformer", 12, 4)
+    with pytest.raises(ValueError, match="unknown model kind 'tree'"):
+        build({"kind": "tree"})

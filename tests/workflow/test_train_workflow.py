@@ -17,7 +17,6 @@ from conftest import copy_workflow, planned_jobs, snakemake
 TINY = "tests/configs/tiny.yaml"
 CELL = "results/models/gru/h4/s0.5/r0"
 FILES = ["decoder.pt", "probe.pt", "history.parquet", "meta.json"]
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +54,26 @@ def test_a_changed_training_budget_reruns_only_training(trained: Path):
     assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "cadence.yaml") == {}
 
 
-@pytest.mark.parametrize("module", ["train", "noise"])  # the trainer and its deepest import
+@pytest.mark.parametrize("module", ["networks/training.py", "networks/job.py", "dataset/noise.py"])  # the loop, the job, a deep import
 def test_editing_the_training_code_reruns_only_training(trained: Path, module: str):
-    source = trained / "bayesbach" / f"{module}.py"
+    source = trained / "bayesbach" / module
     saved = source.read_text()
     try:
         source.write_text(saved + "\n# an edit\n")
         assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {"train_network": 1}
     finally:
         source.write_text(saved)
+
+
+def test_a_figure_colour_in_the_registry_reruns_no_training(trained: Path):
+    registry = trained / "bayesbach/core/registry.py"
+    saved = registry.read_text()
+    try:
+        assert '"Ideal Bayesian observer", "#000000"' in saved
+        registry.write_text(saved.replace('"Ideal Bayesian observer", "#000000"', '"Ideal Bayesian observer", "#111111"'))
+        assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {}
+    finally:
+        registry.write_text(saved)
 
 
 def test_noise_paths_are_python_float_reprs(trained: Path):

@@ -95,6 +95,15 @@ def test_spans_read_ranges_single_numbers_and_dashes():
     assert bwv_spans("no catalogue number here, only 846") == []
 
 
+@pytest.mark.parametrize(
+    "name,bwv",
+    [("bwv1.6.mid", 1), ("bwv248.12-2.mid", 248), ("BWV_565_Toccata.mid", 565), ("bwv1006a.mid", 1006),
+     ("bwv0772.mid", 772), ("riemenschneider001.rntxt", None), ("prelude.mid", None)],
+)
+def test_bwv_from_file_name(name, bwv):
+    assert bwv_from_name(name) == bwv
+
+
 @pytest.mark.parametrize("name,piece", [("004207b_.mid", "bwv0042"), ("web/host/bwv0846-prelude01.mid", "bwv0846"),
                                         ("988-v01.mid", "bwv0988"), ("prelude.mid", "prelude")])
 def test_files_name_their_composition(name, piece):

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach.references import counted as exact
+from bayesbach.references.counted import score_counted
 from bayesbach.core import schemas
 from bayesbach.cli import main as cli
 from bayesbach.dataset.loader import load_split
@@ -58,7 +58,7 @@ def test_every_reference_writes_per_piece_test_errors_in_the_long_format(built: 
 
 def test_counted_job_equals_the_library_on_the_same_splits(built: Path):
     data = {s: load_split(built / "results/dataset", s) for s in ("train", "validation", "test")}
-    scores, _ = exact.score("bayes", data["train"], data["validation"], data["test"], 0.5, seed=0)  # tiny.yaml's seed
+    scores, _ = score_counted("bayes", data["train"], data["validation"], data["test"], 0.5, seed=0)  # tiny.yaml's seed
     df = pq.read_table(built / "results/references/s0.5/bayes/errors.parquet").to_pandas()
     for task, values in scores.items():
         got = df[df["task"] == task].set_index("piece")["bce"]
@@ -79,14 +79,15 @@ def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path
     "module,expected",
     [
         # the counted jobs (seconds each) share one rule, hence one code digest
-        ("observer", {"reference_counted": 3}),
-        ("markov", {"reference_counted": 3}),
-        ("references", {"reference_network": 4}),
-        ("train", {"reference_network": 4}),  # the network references train with it
+        ("references/observer.py", {"reference_counted": 3}),
+        ("references/chord_counts.py", {"reference_counted": 3}),
+        ("references/trained.py", {"reference_network": 4}),
+        ("networks/training.py", {"reference_network": 4}),  # the network references train with it
+        ("networks/scoring.py", {"reference_counted": 3, "reference_network": 4}),  # both write the errors table
     ],
 )
 def test_editing_a_module_reruns_exactly_the_references_using_it(built: Path, module: str, expected: dict):
-    source = built / "bayesbach" / f"{module}.py"
+    source = built / "bayesbach" / module
     saved = source.read_text()
     try:
         source.write_text(saved + "\n# an edit\n")

@@ -1,8 +1,9 @@
 """The web source: the real spider against a generated archive site on 127.0.0.1 (no internet).
 
 Each crawl runs in a subprocess (Twisted's reactor starts once per process);
-the site is served from a thread of the test process, which records every
-request it gets.
+the site (bayesbach.dev.fixture_site, the ``site`` and ``server`` fixtures of
+tests/conftest.py) is served from a thread of the test process, which records
+every request it gets.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import pytest
 import yaml
 
 from bayesbach.corpus.crawl import CrawlOptions
-from bayesbach.dev.fixture_site import build_site, midi_bytes, serve, zip_bytes
 from bayesbach.corpus.crawl.zips import ZipRejected, midi_members
-from conftest import REPO, copy_workflow, planned_jobs, snakemake
+from bayesbach.dev.fixture_site import midi_bytes, zip_bytes
+from conftest import REPO
 
 START = "/bach/index.html"
 # (file in data/raw/web, BWV, path of the URL it came from): what the fixture site must give, exactly.
@@ -87,17 +88,6 @@ def rejects(out: Path, base: str) -> set[tuple[str, str]]:
     found = {(r["file"].removeprefix(base), r["reason"]) for r in rows}
     return {(f, prefix) for f, prefix in EXPECTED_REJECTS if any(g == f and why.startswith(prefix) for g, why in found)} \
         | {(f, why) for f, why in found if not any(f == e and why.startswith(p) for e, p in EXPECTED_REJECTS)}
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return build_site(tmp_path_factory.mktemp("site"))
-
-
-@pytest.fixture
-def server(site):
-    with serve(site) as s:
-        yield s
 
 
 def test_crawl_keeps_exactly_the_bach_midi_of_the_site(server, tmp_path):
@@ -214,35 +204,6 @@ def test_schema_defaults_are_the_crawlers_defaults():
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     web = schema["properties"]["corpus"]["properties"]["web"]["properties"]
     assert {k: v["default"] for k, v in web.items()} == dataclasses.asdict(CrawlOptions())
-
-
-@pytest.mark.slow
-def test_workflow_with_the_web_source(server, tmp_path):
-    work = copy_workflow(tmp_path)
-    config = {
-        "seed": 0,
-        "corpus": {"sources": ["web"], "web": {"start_urls": [server.base_url + START], "delay_s": 0,
-                                               "autothrottle": False, "backoff_s": 0, "max_file_mb": 1}},
-        "dataset": {"split": {"train": 0.5, "validation": 0.25, "test": 0.25}},
-    }
-    (work / "config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(work, "results/dataset/pieces.parquet")
-
-    events = pq.read_table(work / "results/dataset/events.parquet")
-    assert set(events.column("piece").to_pylist()) == {f"bwv{b:04d}" for _, b, _ in EXPECTED}
-    assert set(events.column("file").to_pylist()) == {f"web/{f}" for f, _, _ in EXPECTED} - {"web/127.0.0.1/bwv0847-broken.mid"}
-    reasons = dict(zip(*pq.read_table(work / "results/dataset/rejects.parquet").to_pydict().values()))
-    assert "truncated" in reasons["web/127.0.0.1/bwv0847-broken.mid"]  # the converter judged the broken file
-    assert reasons[f"web/{server.base_url}/bach/fake/bwv0846.mid"].startswith("not a MIDI file")  # the crawl's rejects carried over
-    assert pq.read_table(work / "results/dataset/pieces.parquet").num_rows == 15
-
-    # Politeness settings do not decide what is kept: changing them redoes nothing; the depth does.
-    config["corpus"]["web"].update(delay_s=5.0, retries=1, timeout_s=5.0)
-    (work / "config.yaml").write_text(yaml.safe_dump(config))
-    assert planned_jobs(work, "results/dataset/pieces.parquet") == {}
-    config["corpus"]["web"]["depth"] = 1
-    (work / "config.yaml").write_text(yaml.safe_dump(config))
-    assert planned_jobs(work, "results/dataset/pieces.parquet") == {"crawl_web": 1, "convert": 1, "split": 1}
 
 
 def test_retries_back_off_doubling_and_honour_retry_after(monkeypatch):

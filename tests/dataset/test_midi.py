@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from bayesbach.dataset import midi
 from bayesbach.core import schemas
-from conftest import write_midi
+from bayesbach.dataset import midi
+from bayesbach.dev.synthetic import write_midi
 
 C4, E4, G4, B4 = 60, 64, 67, 71
 
@@ -211,16 +211,3 @@ def test_cli_convert_writes_tables_and_reports_rejects(tmp_path):
     ev = pq.read_table(out / "events.parquet").to_pylist()
     assert [(r["piece"], r["pitches"]) for r in ev] == [("bwv0846", [C4]), ("bwv0846", [G4])]
     assert pq.read_table(out / "rejects.parquet").column("file").to_pylist() == ["broken.mid"]
-
-
-def test_bench_convert_prints_one_json_line(tmp_path):
-    import json
-
-    for i in range(3):
-        write_midi(tmp_path / f"bwv{i + 1}.mid", [(C4 + i, 0, 1), (G4, 0.5, 1)])
-    proc = subprocess.run([sys.executable, "-m", "bayesbach.cli", "bench", "convert", str(tmp_path), "--repeats", "1"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    figures = json.loads(proc.stdout)
-    assert figures["files"] == 3 and figures["events"] == 6  # two chords per file
-    assert figures["files_per_s"] > 0 and 0 < figures["parse_share"] <= 1.5

@@ -1,0 +1,55 @@
+"""The network evaluation job (bayesbach.evaluation.jobs) on a synthetic dataset: each task scored with its own
+state on the test split, the encoding table beside it, and a readable error for an untrained folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from bayesbach.core import schemas
+from bayesbach.core.atomic import write_torch
+from bayesbach.dataset.loader import load_split
+from bayesbach.dev.synthetic import write_dataset
+from bayesbach.evaluation.jobs import evaluate_network
+from bayesbach.networks.models import build, load_network
+from bayesbach.networks.scoring import score_pieces
+
+torch.set_num_threads(1)
+
+
+def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_path: Path):
+    data = write_dataset(tmp_path / "dataset", {"train": 4, "validation": 1, "test": 3})
+    spec = {"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 6, "layers": 1}
+    decoder, probe = build(spec, seed=1), build(spec, seed=2)  # distinct states: each task must use its own
+    cell = tmp_path / "models/gru/h6/s0.4/r1"
+    write_torch(cell / "decoder.pt", decoder.state_dict())
+    write_torch(cell / "probe.pt", probe.state_dict())
+    (cell / "meta.json").write_text(json.dumps({"model": spec, "arch": "gru", "hidden": 6, "noise": 0.4, "run": 1,
+                                                "encoding": "pc12", "gap": 20}))
+    evaluate_network(data, cell, tmp_path / "errors.parquet", tmp_path / "encoding.parquet", seed=5)
+
+    errors = pq.read_table(tmp_path / "errors.parquet")
+    assert errors.schema == schemas.ERRORS
+    df = errors.to_pandas()
+    assert set(df["model"]) == {"gru"} and set(df["run"]) == {1} and set(df["noise"]) == {0.4}
+    test = load_split(data, "test")
+    for task, model in (("decode", decoder), ("predict", probe)):
+        expected = score_pieces(model, test, 0.4, 5, (task,))[task]
+        got = df[df["task"] == task].set_index("piece")["bce"].to_dict()
+        assert got == pytest.approx(expected)
+    enc = pq.read_table(tmp_path / "encoding.parquet")
+    assert enc.schema == schemas.ENCODING and sorted(enc.column("piece").to_pylist()) == sorted(test)
+    assert load_network(cell, "probe")[1]["run"] == 1
+
+
+def test_evaluating_a_folder_without_a_trained_network_is_a_readable_error(tmp_path: Path, capsys):
+    from bayesbach.cli import main
+
+    repo = Path(__file__).resolve().parents[2]
+    assert main(["evaluate", str(tmp_path / "models/gru/h4/s0.5/r0"), "--dataset", str(tmp_path),
+                 "--config", str(repo / "config.yaml"), "--schema", str(repo / "workflow/schemas/config.schema.yaml")]) == 1
+    assert "holds no trained network (meta.json, decoder.pt missing)" in capsys.readouterr().err
