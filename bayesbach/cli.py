@@ -1,22 +1,142 @@
-"""The ``bayesbach`` command: every stage by hand, and ``bench`` for performance figures."""
+"""The bayesbach command: every stage by hand, and bench for performance figures.
+
+Each stage command calls the library function its workflow rule's script calls
+(workflow/scripts/*.py) with the same arguments, read from the same study config
+(--config FILE, repeatable: layered like snakemake --configfile A B), and the
+workflow's paths as defaults (bayesbach.core.registry); --results DIR moves every
+default path from results/ to DIR. A missing input or a bad config ends the
+command with one line saying so.
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 from bayesbach.core import logs
 from bayesbach.core.exceptions import StudyError
+from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES,
+                                     FIGURES_DIR, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, NETWORK_EVALUATION_DIR,
+                                     REFERENCE_DIR, REFERENCES, SOURCE_DIR, SUMMARY, example_network, figure_names,
+                                     model_dir, network_evaluation_dir, noise_label, reference_dir)
 
 log = logging.getLogger("bayesbach")
 
+# The workflow's own files (relative to the folder a study runs in, like Snakemake's).
+CONFIG = "config.yaml"
+SCHEMA = "workflow/schemas/config.schema.yaml"
+CAPTIONS = "workflow/report"  # one {figure}.rst per figure, as the figure rules' report() captions
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+class MissingInput(StudyError):
+    """An input file of a stage is not there (an earlier stage has not run)."""
+
+
+def under(results: Path, path: str) -> Path:
+    """A workflow path (``results/...``) under the ``--results`` folder instead of ``results/``."""
+    parts = Path(path).parts
+    if parts[0] != "results":
+        raise ValueError(f"{path} is not a results path")
+    return Path(results, *parts[1:])
+
+
+def glob_template(results: Path, template: str, file: str) -> list[Path]:
+    """Every existing ``file`` in the folders a registry path template names (each {wildcard} any value)."""
+    pattern = Path(*Path(re.sub(r"\{\w+\}", "*", template)).parts[1:], file)  # below results/
+    return sorted(Path(results).glob(str(pattern)))
+
+
+def workflow_file(path: str) -> Path:
+    """A workflow file (schema, captions): the study folder's own, else this checkout's."""
+    here = Path(path)
+    return here if here.exists() or not (CHECKOUT / path).exists() else CHECKOUT / path
+
+
+def require(*paths: Path, hint: str = "") -> None:
+    """Raise :class:`MissingInput` naming the first missing input file, and how many are missing."""
+    missing = [p for p in map(Path, paths) if not p.exists()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise MissingInput(f"missing input: {missing[0]}{more}" + (f"; {hint}" if hint else ""))
+
+
+def study_config(args) -> dict:
+    """The validated study config: the ``--config`` files layered in order (the one way every command loads it)."""
+    from bayesbach.core.config import load_config
+
+    paths = [*getattr(args, "configs", []), *(args.config or [])] or [Path(CONFIG)]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise MissingInput(f"config file not found: {missing[0]}")
+    return load_config(paths, args.schema or workflow_file(SCHEMA))
+
+
+def dataset_of(args) -> Path:
+    """The dataset folder (``--dataset``, else RESULTS/dataset), its tables checked."""
+    dataset = args.dataset or under(args.results, DATASET_DIR)
+    require(dataset / "events.parquet", dataset / "pieces.parquet", hint="bayesbach convert and split write them")
+    return dataset
+
+
+def sweep_cells(sweep: dict):
+    """(arch, hidden, noise, run) of every network of the sweep, in the workflow's order."""
+    return itertools.product(sweep["arch"], sweep["hidden"], sweep["noise"], range(sweep["runs"]))
+
+
+def figure_inputs(name: str, config: dict, results: Path) -> dict:
+    """The files figure ``name`` is drawn from, as its rule gives them (registry.FIGURE_INPUTS)."""
+    return {key: [under(results, model_dir(*cell)) for cell in sweep_cells(config["sweep"])] if path == MODEL_DIR
+            else under(results, path) for key, path in FIGURE_INPUTS[name].items()}
+
+
+# ---- corpus and dataset -------------------------------------------------------------------------
+
+
+def cmd_export(args) -> int:
+    from bayesbach.corpus.bundled import export_bundled
+
+    max_works = args.max_works if args.max_works is not None else study_config(args)["corpus"]["max_works"]
+    kept = export_bundled(args.out, max_works, args.workers)
+    print(f"{kept} bundled scores exported to {args.out}")
+    return 0 if kept else 1
+
+
+def cmd_crawl(args) -> int:
+    from dataclasses import replace
+
+    from bayesbach.corpus.crawl import CrawlOptions, crawl
+    from bayesbach.corpus.crawl.run import format_summary
+
+    if args.start_url:  # a crawl of one's own: the command line alone
+        options = CrawlOptions(start_urls=args.start_url)
+    else:  # the study's crawl, as its rule runs it
+        options = CrawlOptions.from_config(study_config(args)["corpus"]["web"])
+    options = replace(options, **{k: v for k, v in (
+        ("depth", args.depth), ("follow", args.follow), ("max_file_mb", args.max_file_mb)) if v is not None})
+    summary = crawl(args.out, options.impolite() if args.no_delay else options)
+    print(json.dumps(summary) if args.json else format_summary(summary, args.out))
+    return 0
+
 
 def cmd_convert(args) -> int:
-    from bayesbach.dataset.midi import convert, midi_files, write_tables
+    from bayesbach.dataset.midi import convert, convert_sources, midi_files, write_tables
 
+    if not args.paths:  # the study's sources, as the convert rule reads them (their manifests and rejects)
+        sources = [Path(SOURCE_DIR.format(source=s)) for s in study_config(args)["corpus"]["sources"]]
+        require(*(folder / "manifest.parquet" for folder in sources), hint="bayesbach export (or crawl) writes it")
+        out = args.out or under(args.results, DATASET_DIR)
+        kept, rejected = convert_sources(sources, out, args.workers)
+        print(f"{kept} files -> events, {rejected} rejected; written to {out}")
+        return 0
+    if args.out is None:
+        raise StudyError("convert PATH... needs --out (the study's dataset is converted from its sources: "
+                         "bayesbach convert without paths)")
     files = midi_files(args.paths)
     if not files:
         log.error("no .mid or .midi files in %s", ", ".join(map(str, args.paths)))
@@ -30,41 +150,202 @@ def cmd_convert(args) -> int:
     return 0 if events.num_rows else 1
 
 
-def cmd_export(args) -> int:
-    from bayesbach.corpus.bundled import export_bundled
-
-    kept = export_bundled(args.out, args.max_works, args.workers)
-    print(f"{kept} bundled scores exported to {args.out}")
-    return 0 if kept else 1
-
-
 def cmd_split(args) -> int:
     from bayesbach.dataset.split import split_dataset
 
-    ratios = dict(zip(("train", "validation", "test"), args.ratios))
-    table = split_dataset(args.dataset / "events.parquet", args.dataset / "pieces.parquet", args.seed, ratios)
+    config = study_config(args)
+    dataset = args.dataset or under(args.results, DATASET_DIR)
+    require(dataset / "events.parquet", hint="bayesbach convert writes it")
+    ratios = dict(zip(("train", "validation", "test"), args.ratios)) if args.ratios else dict(config["dataset"]["split"])
+    seed = config["seed"] if args.seed is None else args.seed
+    table = split_dataset(dataset / "events.parquet", dataset / "pieces.parquet", seed, ratios)
     print(table.group_by("split").aggregate([("piece", "count")]).to_pandas().to_string(index=False))
     return 0
 
 
-def cmd_train(args) -> int:
-    import yaml
+# ---- networks and references --------------------------------------------------------------------
 
-    from bayesbach.core.config import check_config
+
+def cmd_train(args) -> int:
     from bayesbach.networks.job import train_network
 
-    config = check_config(yaml.safe_load(args.config.read_text()) or {}, args.schema)
+    config = study_config(args)
+    dataset = dataset_of(args)
     train = config["train"]
     for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every", "encoding"):
         if getattr(args, key) is not None:
             train[key] = getattr(args, key)
-    out = args.out or Path(f"results/models/{args.arch}/h{args.hidden}/s{args.noise!r}/r{args.run}")
-    meta = train_network(args.dataset, out, arch=args.arch, hidden=args.hidden, noise=args.noise, run=args.run,
+    out = args.out or under(args.results, model_dir(args.arch, args.hidden, args.noise, args.run))
+    meta = train_network(dataset, out, arch=args.arch, hidden=args.hidden, noise=args.noise, run=args.run,
                          seed=config["seed"], train=train, gap=config["dataset"]["gap"],
                          device=args.device or config["device"], threads=args.threads or train["threads"],
                          progress=not args.no_progress)
     print(f"best validation BCE: decode {meta['best_val']['decode']:.5f}, probe {meta['best_val']['probe']:.5f}; "
           f"written to {out}")
+    return 0
+
+
+def cmd_reference(args) -> int:
+    config = study_config(args)
+    dataset = dataset_of(args)
+    out = args.out or under(args.results, reference_dir(args.name, args.noise))
+    common = {"name": args.name, "noise": args.noise, "seed": config["seed"], "gap": config["dataset"]["gap"]}
+    kind = REFERENCES[args.name].kind
+    if kind == "counted":
+        from bayesbach.references.counted import counted_reference
+
+        meta = counted_reference(dataset, out, encoding=config["train"]["encoding"], **common)
+    elif kind == "trained":
+        from bayesbach.references.trained import network_reference
+
+        refs = config["references"]
+        meta = network_reference(dataset, out, refs=refs, train=config["train"],
+                                 device=args.device or config["device"], threads=args.threads or refs["threads"], **common)
+    else:
+        raise ValueError(f"reference {args.name!r} has an unknown kind {kind!r}")
+    print(f"{args.name} at sigma={args.noise!r}: {meta['seconds']:.1f} s; written to {out}")
+    return 0
+
+
+def cmd_estimate(args) -> int:
+    from bayesbach.core.resources import study_hours
+
+    config = study_config(args)
+    hours = study_hours(config, args.device)
+    print(json.dumps({"device": args.device, **{f"{k}_hours": round(v, 1) for k, v in hours.items()}}))
+    return 0
+
+
+# ---- evaluation ---------------------------------------------------------------------------------
+
+
+def cmd_evaluate(args) -> int:
+    from bayesbach.evaluation.jobs import evaluate_network
+    from bayesbach.networks.models import load_network
+
+    _, meta = load_network(args.model, "decoder")  # NotTrained, naming what is missing, before anything runs
+    config = study_config(args)
+    dataset = dataset_of(args)
+    out = args.out or under(args.results, network_evaluation_dir(meta["arch"], meta["hidden"], meta["noise"], meta["run"]))
+    summary = evaluate_network(dataset, args.model, out / "errors.parquet", out / "encoding.parquet",
+                               seed=config["seed"], threads=args.threads)
+    print(f"test BCE: decode {summary['decode']:.5f}, predict {summary['predict']:.5f}; written to {out}")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    import pyarrow.parquet as pq
+
+    from bayesbach.evaluation.collect import collect_evaluation
+
+    results = args.results
+    if args.sweep:  # exactly the workflow rule's inputs
+        config = study_config(args)
+        cells = [under(results, network_evaluation_dir(*cell)) for cell in sweep_cells(config["sweep"])]
+        networks, encodings = [d / "errors.parquet" for d in cells], [d / "encoding.parquet" for d in cells]
+        refs = [under(results, reference_dir(name, s)) / "errors.parquet"
+                for s in config["sweep"]["noise"] for name in config["references"]["models"]]
+        require(*networks, *encodings, *refs, hint="bayesbach evaluate and reference write them")
+    else:  # whatever has been evaluated
+        networks = glob_template(results, NETWORK_EVALUATION_DIR, "errors.parquet")
+        encodings = glob_template(results, NETWORK_EVALUATION_DIR, "encoding.parquet")
+        refs = glob_template(results, REFERENCE_DIR, "errors.parquet")
+        if not networks and not refs:
+            raise MissingInput(f"no evaluation tables under {results} (evaluation/networks/**/errors.parquet, "
+                               "references/*/*/errors.parquet); bayesbach evaluate and reference write them")
+    out = args.out or under(results, EVALUATION_DIR)
+    collect_evaluation(networks + refs, encodings, out / "errors.parquet", out / "encoding.parquet")
+    rows = {name: pq.read_metadata(out / f"{name}.parquet").num_rows for name in ("errors", "encoding")}
+    print(f"collected {len(networks)} network and {len(refs)} reference error tables ({rows['errors']} rows) and "
+          f"{len(encodings)} encoding tables ({rows['encoding']} rows); written to {out}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from bayesbach.evaluation.stats import write_stats
+
+    errors = args.errors or under(args.results, EVALUATION_DIR) / "errors.parquet"
+    out = args.out or under(args.results, EVALUATION_DIR) / "stats.csv"
+    require(errors, hint="bayesbach collect writes it")
+    table = write_stats(errors, out)
+    print(f"{len(table)} comparisons written to {out}")
+    return 0
+
+
+# ---- report -------------------------------------------------------------------------------------
+
+
+def cmd_listen(args) -> int:
+    from bayesbach.report.listening import listen
+
+    config = study_config(args)
+    dataset = dataset_of(args)
+    arch, hidden, run = example_network(config["sweep"])
+    networks = {float(s): under(args.results, model_dir(arch, hidden, s, run)) for s in config["sweep"]["noise"]}
+    require(*(d / f for d in networks.values() for f in ("decoder.pt", "probe.pt", "meta.json")),
+            hint=f"bayesbach train --arch {arch} --hidden {hidden} --run {run} --noise SIGMA writes it")
+    out = args.out or under(args.results, LISTEN_DIR)
+    piece = listen(dataset, networks, out, seed=config["seed"], step_seconds=config["report"]["listen_step_seconds"],
+                   max_steps=config["report"]["listen_max_steps"])
+    print(f"{piece} through {arch} h{hidden} run {run} at sigma {', '.join(map(noise_label, sorted(networks)))}: "
+          f"{len(networks) * len(LISTEN_KINDS)} MIDI files and example.parquet written to {out}")
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from bayesbach.report.figures import make
+
+    config = study_config(args)
+    names = args.names or figure_names(config["sweep"])
+    inputs = {name: figure_inputs(name, config, args.results) for name in names}
+    needed = []
+    for files in inputs.values():
+        for key, value in files.items():
+            needed += [d / f for d in value for f in ("history.parquet", "meta.json")] if key == "model_dirs" else [value]
+    require(*needed, hint="the earlier stages (bayesbach train, collect, stats, listen) write it")
+    out = args.out or under(args.results, FIGURES_DIR)
+    for name, files in inputs.items():
+        dirs = sorted({str(d) for d in files.pop("model_dirs", [])})
+        make(name, out / f"{name}.png", model_dirs=dirs, example_steps=config["report"]["example_steps"], **files)
+    print(f"{len(names)} figures ({', '.join(names)}) written to {out} as PNG and PDF")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from bayesbach.report.page import write_summary
+
+    config = study_config(args)
+    results = args.results
+    evaluation, listen = under(results, EVALUATION_DIR), under(results, LISTEN_DIR)
+    figures = [under(results, FIGURES_DIR) / f"{name}.png" for name in figure_names(config["sweep"])]
+    captions = args.captions or workflow_file(CAPTIONS)
+    pieces = under(results, DATASET_DIR) / "pieces.parquet"
+    midi = [listen / f"s{noise_label(s)}" / f"{kind}.mid" for s in config["sweep"]["noise"] for kind in LISTEN_KINDS]
+    require(pieces, evaluation / "errors.parquet", evaluation / "stats.csv", *figures, listen / "example.parquet", *midi,
+            hint="the earlier stages (bayesbach split, collect, stats, figures, listen) write it")
+    require(*(captions / f"{p.stem}.rst" for p in figures), hint="captions come from the workflow's report folder")
+    out = args.out or under(results, SUMMARY)
+    text = write_summary(config, pieces=pieces, errors=evaluation / "errors.parquet", stats=evaluation / "stats.csv",
+                         figures=figures, captions=captions, listen=listen, out_html=out,
+                         out_text=out.with_suffix(".txt"))
+    print("\n" + text, end="")
+    return 0
+
+
+# ---- benchmarks ---------------------------------------------------------------------------------
+
+
+def cmd_bench_convert(args) -> int:
+    from bayesbach.dev.bench import bench_convert
+
+    print(json.dumps(bench_convert(args.folder, args.workers, args.repeats)))
+    return 0
+
+
+def cmd_bench_crawl(args) -> int:
+    from bayesbach.dev.bench import bench_crawl
+
+    print(json.dumps(bench_crawl(args.pages, args.files_per_page, args.repeats)))
     return 0
 
 
@@ -76,80 +357,10 @@ def cmd_bench_train(args) -> int:
     return 0
 
 
-def cmd_crawl(args) -> int:
-    from bayesbach.corpus.crawl import CrawlOptions, crawl
-    from bayesbach.corpus.crawl.run import format_summary
-
-    options = CrawlOptions(start_urls=args.start_url, **{k: v for k, v in (
-        ("depth", args.depth), ("follow", args.follow), ("max_file_mb", args.max_file_mb)) if v is not None})
-    summary = crawl(args.out, options.impolite() if args.no_delay else options)
-    print(json.dumps(summary) if args.json else format_summary(summary, args.out))
-    return 0
-
-
-def cmd_bench_crawl(args) -> int:
-    from bayesbach.dev.bench import bench_crawl
-
-    print(json.dumps(bench_crawl(args.pages, args.files_per_page, args.repeats)))
-    return 0
-
-
-def cmd_reference(args) -> int:
-    import yaml
-
-    from bayesbach.core.config import check_config
-
-    config = check_config(yaml.safe_load(args.config.read_text()) or {}, args.schema)
-    out = args.out or Path(f"results/references/s{args.noise!r}/{args.name}")
-    common = {"name": args.name, "noise": args.noise, "seed": config["seed"], "gap": config["dataset"]["gap"]}
-    if args.name in ("global", "markov_counts", "bayes"):
-        from bayesbach.references.counted import counted_reference
-
-        meta = counted_reference(args.dataset, out, encoding=config["train"]["encoding"], **common)
-    else:
-        from bayesbach.references.trained import network_reference
-
-        refs = config["references"]
-        meta = network_reference(args.dataset, out, refs=refs, train=config["train"],
-                                 device=args.device or config["device"], threads=args.threads or refs["threads"], **common)
-    print(f"{args.name} at sigma={args.noise!r}: {meta['seconds']:.1f} s; written to {out}")
-    return 0
-
-
 def cmd_bench_bayes(args) -> int:
     from bayesbach.dev.bench import bench_bayes
 
     print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats)))
-    return 0
-
-
-def cmd_estimate(args) -> int:
-    from bayesbach.core.config import load_config
-    from bayesbach.core.resources import study_hours
-
-    config = load_config(args.configs, args.schema)
-    hours = study_hours(config, args.device)
-    print(json.dumps({"device": args.device, **{f"{k}_hours": round(v, 1) for k, v in hours.items()}}))
-    return 0
-
-
-def cmd_evaluate(args) -> int:
-    from bayesbach.core.config import load_config
-    from bayesbach.evaluation.jobs import evaluate_network
-
-    config = load_config([args.config], args.schema)
-    out = args.out or Path("results/evaluation/networks", *args.model.resolve().parts[-4:])  # ARCH/hH/sNOISE/rRUN
-    summary = evaluate_network(args.dataset, args.model, out / "errors.parquet", out / "encoding.parquet",
-                               seed=config["seed"], threads=args.threads)
-    print(f"test BCE: decode {summary['decode']:.5f}, predict {summary['predict']:.5f}; written to {out}")
-    return 0
-
-
-def cmd_stats(args) -> int:
-    from bayesbach.evaluation.stats import write_stats
-
-    table = write_stats(args.errors, args.out)
-    print(f"{len(table)} comparisons written to {args.out}")
     return 0
 
 
@@ -160,98 +371,171 @@ def cmd_bench_evaluate(args) -> int:
     return 0
 
 
-def cmd_bench_convert(args) -> int:
-    from bayesbach.dev.bench import bench_convert
-
-    print(json.dumps(bench_convert(args.folder, args.workers, args.repeats)))
-    return 0
+# ---- the parser ---------------------------------------------------------------------------------
 
 
-def _job_args(c: argparse.ArgumentParser, out: str, uses: str, threads: str) -> None:
-    """Options of the commands that run one workflow job by hand, with the study config."""
-    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
+def figure_name(name: str) -> str:
+    if name not in FIGURES:
+        raise argparse.ArgumentTypeError(f"unknown figure {name!r} (choose from {', '.join(FIGURES)})")
+    return name
+
+
+def config_args(c: argparse.ArgumentParser, uses: str) -> None:
+    """``--config`` (repeatable, layered) and ``--schema``: how every command that reads the study config gets it."""
+    c.add_argument("--config", type=Path, action="append", default=None, metavar="FILE",
+                   help=f"study config ({uses}); repeat to layer files like snakemake --configfile A B "
+                        f"(default: {CONFIG})")
+    c.add_argument("--schema", type=Path, default=None,
+                   help=f"config schema (default: {SCHEMA}, this checkout's where the folder has none)")
+
+
+def results_arg(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
+                   help="the study's results folder: every default path below results/ moves there (default: results)")
+
+
+def dataset_arg(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--dataset", type=Path, default=None, help="folder with events/pieces.parquet (default: RESULTS/dataset)")
+
+
+def job_args(c: argparse.ArgumentParser, out: str, uses: str, threads: str) -> None:
+    """Options of the commands that run one training or reference job by hand."""
+    dataset_arg(c)
     c.add_argument("--out", type=Path, default=None, help=f"default: {out}")
-    c.add_argument("--config", type=Path, default=Path("config.yaml"), help=f"study config ({uses})")
-    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    results_arg(c)
+    config_args(c, uses)
     c.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the config's device")
     c.add_argument("--threads", type=int, default=None, help=f"CPU threads (default: {threads})")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bayesbach", description=__doc__)
+    p = argparse.ArgumentParser(prog="bayesbach", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    c = sub.add_parser("convert", help="MIDI files to chord events (events.parquet, rejects.parquet)")
-    c.add_argument("--out", type=Path, required=True, help="folder for events.parquet and rejects.parquet")
-    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    c.add_argument("paths", type=Path, nargs="+", help="MIDI files or folders searched recursively")
-    c.set_defaults(func=cmd_convert)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("export", help="export music21's bundled Bach scores to MIDI with a manifest")
-    c.add_argument("--out", type=Path, default=Path("data/raw/bundled"))
-    c.add_argument("--max-works", type=int, default=None, help="only the first N compositions")
+    c.add_argument("--out", type=Path, default=Path(SOURCE_DIR.format(source="bundled")))
+    c.add_argument("--max-works", type=int, default=None,
+                   help="only the first N compositions (default: the config's corpus.max_works)")
     c.add_argument("--workers", type=int, default=None)
+    config_args(c, "corpus.max_works; not read with --max-works")
     c.set_defaults(func=cmd_export)
 
-    c = sub.add_parser("split", help="assign compositions of DATASET/events.parquet to splits")
-    c.add_argument("dataset", type=Path, help="folder with events.parquet; pieces.parquet is written there")
-    c.add_argument("--seed", type=int, default=2024)
-    c.add_argument("--ratios", type=float, nargs=3, default=(0.7, 0.1, 0.2), metavar=("TRAIN", "VAL", "TEST"))
-    c.set_defaults(func=cmd_split)
-
-    c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings")
-    c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
-    c.add_argument("--hidden", type=int, required=True, help="hidden units")
-    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
-    c.add_argument("--run", type=int, default=0, help="run number (seeds the initialisation and the batches)")
-    _job_args(c, "results/models/ARCH/hH/sNOISE/rRUN", "seed, dataset.gap, train:", "train.threads")
-    for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every"):
-        c.add_argument("--" + key.replace("_", "-"), type=int, default=None, help=f"override train.{key}")
-    c.add_argument("--encoding", choices=["pc12", "pitch"], default=None, help="override train.encoding")
-    c.add_argument("--no-progress", action="store_true", help="no progress bar")
-    c.set_defaults(func=cmd_train)
-
-    c = sub.add_parser("reference", help="fit and score one reference model at one noise level (the config's references:)")
-    c.add_argument("name", choices=["global", "markov_counts", "markov_low", "markov_high", "decoder_ff", "rnn_pred", "bayes"])
-    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
-    _job_args(c, "results/references/sNOISE/NAME", "seed, dataset, train:, references:", "references.threads")
-    c.set_defaults(func=cmd_reference)
-
     c = sub.add_parser("crawl", help="crawl web archives for Bach MIDI files into a source folder with its manifest")
-    c.add_argument("--out", type=Path, default=Path("data/raw/web"), help="the web source's folder")
-    c.add_argument("--start-url", action="append", required=True, help="a listing page to start from (repeatable)")
+    c.add_argument("--out", type=Path, default=Path(SOURCE_DIR.format(source="web")), help="the web source's folder")
+    c.add_argument("--start-url", action="append", default=None,
+                   help="a listing page to start from (repeatable); with it the crawl takes its options from the "
+                        "command line alone, without it from the config's corpus.web")
     c.add_argument("--depth", type=int, default=None, help="links to follow away from a start URL (default 3)")
     c.add_argument("--follow", action="append", default=None, metavar="REGEX",
                    help="follow page links whose URL matches (repeatable; default: bach, bwv)")
     c.add_argument("--max-file-mb", type=float, default=None, help="largest download kept (default 16)")
     c.add_argument("--no-delay", action="store_true", help="no pauses between requests: only for a server of your own")
     c.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    config_args(c, "corpus.web; not read with --start-url")
     c.set_defaults(func=cmd_crawl)
 
-    c = sub.add_parser("estimate", help="device-hours a study needs (its networks and recurrent reference)")
-    c.add_argument("configs", type=Path, nargs="*", default=[Path("config.yaml")],
-                   help="config files layered like snakemake --configfile (default: config.yaml)")
-    c.add_argument("--device", choices=["cuda", "cpu"], default="cuda", help="cpu: hours of one job's threads")
-    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
-    c.set_defaults(func=cmd_estimate)
+    c = sub.add_parser("convert", help="MIDI files to chord events (events.parquet, rejects.parquet)")
+    c.add_argument("paths", type=Path, nargs="*", metavar="PATH",
+                   help="MIDI files or folders searched recursively (needs --out); default: the config's corpus "
+                        "sources (data/raw/SOURCE/ with their manifests), as the workflow converts them")
+    c.add_argument("--out", type=Path, default=None,
+                   help="folder for events.parquet and rejects.parquet (default without PATH: RESULTS/dataset)")
+    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    results_arg(c)
+    config_args(c, "corpus.sources; not read with PATH")
+    c.set_defaults(func=cmd_convert)
+
+    c = sub.add_parser("split", help="assign the compositions of events.parquet to splits (pieces.parquet)")
+    c.add_argument("dataset", type=Path, nargs="?", default=None,
+                   help="folder with events.parquet; pieces.parquet is written there (default: RESULTS/dataset)")
+    c.add_argument("--seed", type=int, default=None, help="default: the config's seed")
+    c.add_argument("--ratios", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
+                   help="default: the config's dataset.split")
+    results_arg(c)
+    config_args(c, "seed, dataset.split")
+    c.set_defaults(func=cmd_split)
+
+    c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings")
+    c.add_argument("--arch", choices=ARCHS, default="gru")
+    c.add_argument("--hidden", type=int, required=True, help="hidden units")
+    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
+    c.add_argument("--run", type=int, default=0, help="run number (seeds the initialisation and the batches)")
+    job_args(c, "RESULTS/models/ARCH/hH/sNOISE/rRUN", "seed, dataset.gap, device, train:", "train.threads")
+    for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every"):
+        c.add_argument("--" + key.replace("_", "-"), type=int, default=None, help=f"override train.{key}")
+    c.add_argument("--encoding", choices=list(ENCODINGS), default=None, help="override train.encoding")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("reference", help="fit and score one reference model at one noise level (the config's references:)")
+    c.add_argument("name", choices=list(REFERENCES),
+                   help="; ".join(f"{kind}: {', '.join(n for n, r in REFERENCES.items() if r.kind == kind)}"
+                                  for kind in sorted({r.kind for r in REFERENCES.values()})))
+    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
+    job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap, device, train:, references:", "references.threads")
+    c.set_defaults(func=cmd_reference)
 
     c = sub.add_parser("evaluate", help="score one trained network on the test split (errors and encoding tables)")
     c.add_argument("model", type=Path, help="the network's folder (results/models/ARCH/hH/sNOISE/rRUN)")
-    c.add_argument("--dataset", type=Path, default=Path("results/dataset"), help="folder with events/pieces.parquet")
-    c.add_argument("--out", type=Path, default=None, help="default: results/evaluation/networks/ARCH/hH/sNOISE/rRUN")
-    c.add_argument("--config", type=Path, default=Path("config.yaml"), help="study config (seed)")
-    c.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    dataset_arg(c)
+    c.add_argument("--out", type=Path, default=None,
+                   help="default: RESULTS/evaluation/networks/ARCH/hH/sNOISE/rRUN, the network's cell (its meta.json)")
+    results_arg(c)
+    config_args(c, "seed")
     c.add_argument("--threads", type=int, default=None, help="CPU threads")
     c.set_defaults(func=cmd_evaluate)
 
+    c = sub.add_parser("collect", help="join the per-network and per-reference tables into errors.parquet and "
+                                       "encoding.parquet")
+    c.add_argument("--out", type=Path, default=None, help="folder for the two tables (default: RESULTS/evaluation)")
+    c.add_argument("--sweep", action="store_true",
+                   help="exactly the config's sweep cells and references, as the workflow does (a missing table is "
+                        "an error); default: every table found under RESULTS")
+    results_arg(c)
+    config_args(c, "sweep:, references.models; only with --sweep")
+    c.set_defaults(func=cmd_collect)
+
     c = sub.add_parser("stats", help="the comparisons of stats.csv from errors.parquet")
-    c.add_argument("--errors", type=Path, default=Path("results/evaluation/errors.parquet"))
-    c.add_argument("--out", type=Path, default=Path("results/evaluation/stats.csv"))
+    c.add_argument("--errors", type=Path, default=None, help="default: RESULTS/evaluation/errors.parquet")
+    c.add_argument("--out", type=Path, default=None, help="default: RESULTS/evaluation/stats.csv")
+    results_arg(c)
     c.set_defaults(func=cmd_stats)
 
+    c = sub.add_parser("listen", help="the example network's view of the example piece at each noise level, as MIDI")
+    dataset_arg(c)
+    c.add_argument("--out", type=Path, default=None, help=f"default: RESULTS/{Path(LISTEN_DIR).name}")
+    results_arg(c)
+    config_args(c, "seed, sweep:, report:")
+    c.set_defaults(func=cmd_listen)
+
+    c = sub.add_parser("figures", help="draw the study's figures (PNG and PDF)")
+    c.add_argument("names", nargs="*", type=figure_name, metavar="NAME",
+                   help=f"figures to draw, of {', '.join(FIGURES)} (default: all the study draws; architectures only "
+                        "when it sweeps several)")
+    c.add_argument("--out", type=Path, default=None, help="default: RESULTS/figures")
+    results_arg(c)
+    config_args(c, "sweep:, report.example_steps")
+    c.set_defaults(func=cmd_figures)
+
+    c = sub.add_parser("summary", help="the results page (summary.html) and the headline table (summary.txt)")
+    c.add_argument("--out", type=Path, default=None, help="the page; summary.txt is written beside it "
+                                                          "(default: RESULTS/summary.html)")
+    c.add_argument("--captions", type=Path, default=None, help=f"folder of the figure captions (default: {CAPTIONS})")
+    results_arg(c)
+    config_args(c, "the whole config is shown on the page")
+    c.set_defaults(func=cmd_summary)
+
+    c = sub.add_parser("estimate", help="device-hours a study needs (its networks and recurrent reference)")
+    c.add_argument("configs", type=Path, nargs="*", default=[], metavar="CONFIG",
+                   help="config files layered in order, the same as --config (default: config.yaml)")
+    c.add_argument("--device", choices=["cuda", "cpu"], default="cuda", help="cpu: hours of one job's threads")
+    config_args(c, "sweep:, train:, references:")
+    c.set_defaults(func=cmd_estimate)
+
     bench = sub.add_parser("bench", help="performance measurements (one JSON line each)")
-    bsub = bench.add_subparsers(dest="bench", required=True)
+    bsub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     c = bsub.add_parser("convert", help="converter speed over the MIDI files in a folder")
     c.add_argument("folder", type=Path)
     c.add_argument("--workers", type=int, default=None)
@@ -271,13 +555,13 @@ def parser() -> argparse.ArgumentParser:
     c = bsub.add_parser("evaluate", help="one network's evaluation job (test BCE + encoding) at paper scale")
     c.add_argument("--pieces", type=int, default=140, help="synthetic test compositions (median 200 steps)")
     c.add_argument("--train-pieces", type=int, default=490, help="synthetic training compositions (encoding fit)")
-    c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
+    c.add_argument("--arch", choices=ARCHS, default="gru")
     c.add_argument("--hidden", type=int, default=256)
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_bench_evaluate)
     c = bsub.add_parser("train", help="training step speed: real vs bare step, and validation cost")
-    c.add_argument("--arch", choices=["elman", "lstm", "gru"], default="gru")
+    c.add_argument("--arch", choices=ARCHS, default="gru")
     c.add_argument("--hidden", type=int, default=64)
     c.add_argument("--batch-size", type=int, default=64)
     c.add_argument("--chunk-length", type=int, default=256)
@@ -287,7 +571,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--val-every", type=int, default=100, help="validation cadence the val_fraction refers to")
     c.add_argument("--threads", type=int, default=None)
-    c.add_argument("--encoding", choices=["pc12", "pitch"], default="pc12")
+    c.add_argument("--encoding", choices=list(ENCODINGS), default="pc12")
     c.set_defaults(func=cmd_bench_train)
     return p
 

@@ -1,0 +1,202 @@
+"""The bayesbach command, in-process: every stage by hand on a tiny synthetic study (the workflow's paths as
+defaults), configs layered like snakemake --configfile, and one readable line when an input is missing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from bayesbach.cli import main, study_config
+from bayesbach.core.registry import figure_names
+from bayesbach.core import schemas
+from bayesbach.core.registry import (FIGURES, LISTEN_DIR, LISTEN_KINDS, example_network, model_dir,
+                                     network_evaluation_dir, reference_dir)
+from bayesbach.dataset.midi import convert_sources
+from bayesbach.dev.synthetic import write_dataset, write_midi
+from bayesbach.evaluation.stats import COLUMNS
+
+# Two architectures (so the architectures figure is drawn), one size, one noise level, budgets of a few batches.
+TINY = {
+    "seed": 0,
+    "device": "cpu",
+    "sweep": {"arch": ["elman", "gru"], "hidden": [3], "noise": [0.5], "runs": 1},
+    "train": {"batch_size": 4, "chunk_length": 16, "decode_batches": 4, "probe_batches": 3, "val_every": 2,
+              "checkpoint_every": 2},
+    "references": {"batches": 3, "ff_hidden": 4, "rnn_hidden": 3},
+    "report": {"example_steps": 16, "listen_max_steps": 32},
+}
+NOISE = 0.5
+REFERENCES = ("global", "markov_low")  # one counted, one trained
+
+
+def write_yaml(path: Path, data: dict) -> str:
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def ok(*argv: str) -> None:
+    assert main(list(argv)) == 0, argv
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """Every stage run by hand in a study folder of its own, with the commands' default paths (results/...)."""
+    root = tmp_path_factory.mktemp("study")
+    write_dataset(root / "results/dataset", {"train": 4, "validation": 2, "test": 3})
+    config = write_yaml(root / "tiny.yaml", TINY)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)  # no workflow/ here: the schema and the captions come from this checkout
+        for arch in TINY["sweep"]["arch"]:
+            ok("train", "--arch", arch, "--hidden", "3", "--noise", str(NOISE), "--config", config, "--no-progress")
+            ok("evaluate", model_dir(arch, 3, NOISE, 0), "--config", config)
+        for name in REFERENCES:
+            ok("reference", name, "--noise", str(NOISE), "--config", config)
+        ok("collect")
+        ok("stats")
+        ok("listen", "--config", config)
+        ok("figures", "--config", config)
+        ok("summary", "--config", config)
+    return root
+
+
+def test_train_and_evaluate_write_the_workflow_files_at_the_workflow_paths(study: Path):
+    for arch in TINY["sweep"]["arch"]:
+        cell = study / model_dir(arch, 3, NOISE, 0)
+        meta = json.loads((cell / "meta.json").read_text())
+        assert (meta["arch"], meta["hidden"], meta["noise"], meta["seed"]) == (arch, 3, NOISE, 0)
+        assert [s["batches"] for s in meta["stages"]] == [4, 3]  # the config's budgets
+        assert (cell / "decoder.pt").exists() and (cell / "probe.pt").exists()
+        assert pq.read_schema(cell / "history.parquet") == schemas.HISTORY
+        evaluation = study / network_evaluation_dir(arch, 3, NOISE, 0)
+        assert pq.read_schema(evaluation / "errors.parquet") == schemas.ERRORS
+        assert pq.read_schema(evaluation / "encoding.parquet") == schemas.ENCODING
+
+
+def test_references_of_both_kinds_write_their_errors(study: Path):
+    for name in REFERENCES:
+        folder = study / reference_dir(name, NOISE)
+        errors = pq.read_table(folder / "errors.parquet")
+        assert errors.schema == schemas.ERRORS and set(errors.column("model").to_pylist()) == {name}
+        assert json.loads((folder / "meta.json").read_text())["model"] == name
+    assert (study / reference_dir("markov_low", NOISE) / "model.pt").exists()  # trained, not counted
+
+
+def test_collect_and_stats_write_the_evaluation_tables(study: Path):
+    errors = pq.read_table(study / "results/evaluation/errors.parquet")
+    assert errors.schema == schemas.ERRORS
+    assert set(errors.column("model").to_pylist()) == {"elman", "gru", *REFERENCES}
+    encoding = pq.read_table(study / "results/evaluation/encoding.parquet")
+    assert encoding.schema == schemas.ENCODING and set(encoding.column("arch").to_pylist()) == {"elman", "gru"}
+    stats = pd.read_csv(study / "results/evaluation/stats.csv")
+    assert list(stats.columns) == COLUMNS and len(stats)
+    assert {"global", "markov_low"} <= set(stats["versus"])
+
+
+def test_listen_figures_and_summary_write_the_report(study: Path):
+    assert example_network(TINY["sweep"]) == ("gru", 3, 0)  # its files are the ones listened to
+    listen = study / LISTEN_DIR
+    assert pq.read_schema(listen / "example.parquet") == schemas.EXAMPLE
+    assert all((listen / f"s{NOISE!r}" / f"{kind}.mid").stat().st_size for kind in LISTEN_KINDS)
+    assert figure_names(TINY["sweep"]) == list(FIGURES)  # two architectures: the comparison is drawn too
+    for name in FIGURES:
+        assert (study / f"results/figures/{name}.png").stat().st_size and (study / f"results/figures/{name}.pdf").exists()
+    page = (study / "results/summary.html").read_text()
+    assert all(f"<figure id='{name}'>" in page for name in FIGURES) and "Listening" in page
+    assert "Mean test BCE" in (study / "results/summary.txt").read_text()
+
+
+def test_results_moves_the_default_paths_and_collect_globs_what_exists(study: Path, tmp_path: Path, capsys):
+    assert main(["collect", "--results", str(study / "results"), "--out", str(tmp_path)]) == 0
+    assert "2 network and 2 reference error tables" in capsys.readouterr().out
+    for table in ("errors.parquet", "encoding.parquet"):
+        assert pq.read_table(tmp_path / table).equals(pq.read_table(study / "results/evaluation" / table))
+
+
+def test_config_files_are_layered_in_order(study: Path, tmp_path: Path, monkeypatch):
+    base = write_yaml(tmp_path / "a.yaml", TINY)
+    refs = write_yaml(tmp_path / "b.yaml", {"references": {"models": list(REFERENCES)}, "sweep": {"arch": ["gru"]}})
+    config = study_config(argparse.Namespace(config=[Path(base), Path(refs)], schema=None))
+    assert config["references"]["models"] == list(REFERENCES) and config["references"]["batches"] == 3  # merged
+    assert config["sweep"] == {**TINY["sweep"], "arch": ["gru"]} and figure_names(config["sweep"]) == list(FIGURES[:-1])
+
+    monkeypatch.chdir(study)
+    # collect --sweep takes exactly the config's cells and references: with all seven references it lacks some ...
+    assert main(["collect", "--sweep", "--config", base, "--out", str(tmp_path / "all")]) == 1
+    # ... and with the layered config it finds them all (b's single arch leaves out the elman network)
+    assert main(["collect", "--sweep", "--config", base, "--config", refs, "--out", str(tmp_path)]) == 0
+    models = set(pq.read_table(tmp_path / "errors.parquet").column("model").to_pylist())
+    assert models == {"gru", *REFERENCES}
+
+    seed = write_yaml(tmp_path / "seed.yaml", {"seed": 7})
+    out = tmp_path / "net"
+    ok("train", "--hidden", "3", "--noise", str(NOISE), "--config", base, "--config", seed, "--out", str(out),
+       "--no-progress")
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["seed"] == 7 and [s["batches"] for s in meta["stages"]] == [4, 3]
+
+
+def test_convert_reads_the_config_sources_as_the_workflow_does(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "data/raw/bundled"
+    write_midi(source / "bwv1.1.mid", [(60, 0, 1), (64, 0.5, 1)])
+    (source / "bwv2.1.mid").write_bytes(b"MThd")  # truncated: rejected with a reason
+    manifest = [{"file": f, "bwv": b, "source": "bundled", "url": "", "sha256": "", "bytes": 0}
+                for f, b in (("bwv1.1.mid", 1), ("bwv2.1.mid", 2))]
+    pq.write_table(pa.Table.from_pylist(manifest, schema=schemas.MANIFEST), source / "manifest.parquet")
+    config = write_yaml(tmp_path / "c.yaml", {"corpus": {"sources": ["bundled"]}})
+    assert main(["convert", "--config", config, "--workers", "1"]) == 0
+    assert "1 files -> events, 1 rejected" in capsys.readouterr().out
+    convert_sources([source], tmp_path / "direct", 1)
+    for table in ("events.parquet", "rejects.parquet"):  # the rule's function, the rule's names (bundled/...)
+        assert pq.read_table(tmp_path / "results/dataset" / table).equals(pq.read_table(tmp_path / "direct" / table))
+    assert pq.read_table(tmp_path / "direct/events.parquet").column("file")[0].as_py() == "bundled/bwv1.1.mid"
+
+
+def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
+    base = write_yaml(tmp_path / "a.yaml", {**TINY, "train": {"decode_batches": 200_000}})
+    more = write_yaml(tmp_path / "b.yaml", {"sweep": {"runs": 4}})
+    assert main(["estimate", base]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(["estimate", base, "--config", more]) == 0
+    four = json.loads(capsys.readouterr().out)
+    assert one["networks_hours"] > 0 and four["networks_hours"] == pytest.approx(4 * one["networks_hours"], rel=0.1)
+
+
+@pytest.mark.parametrize(
+    "argv,with_dataset,message",
+    [
+        (["train", "--hidden", "3", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
+        (["reference", "bayes", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
+        (["split"], False, "missing input: results/dataset/events.parquet"),
+        (["convert"], False, "missing input: data/raw/bundled/manifest.parquet"),
+        (["convert", "some.mid"], False, "convert PATH... needs --out"),
+        (["evaluate", "results/models/gru/h3/s0.5/r0"], True, "holds no trained network"),
+        (["listen"], True, "missing input: results/models/gru/h3/s0.5/r0/decoder.pt"),
+        (["collect"], True, "no evaluation tables under results"),
+        (["collect", "--sweep"], True, "missing input: results/evaluation/networks/elman/h3/s0.5/r0/errors.parquet"),
+        (["stats"], True, "missing input: results/evaluation/errors.parquet"),
+        (["figures", "sweep"], True, "missing input: results/evaluation/stats.csv"),
+        (["figures", "training"], True, "missing input: results/models/elman/h3/s0.5/r0/history.parquet"),
+        (["summary"], True, "missing input: results/evaluation/errors.parquet"),
+        (["estimate", "--config", "nowhere.yaml"], True, "config file not found: nowhere.yaml"),
+        (["estimate", "--config", "typo.yaml"], True, "invalid config: unknown key 'sweeep'"),
+    ],
+)
+def test_a_missing_input_ends_the_command_with_one_line(tmp_path: Path, monkeypatch, capsys, argv, with_dataset,
+                                                        message):
+    monkeypatch.chdir(tmp_path)
+    write_yaml(tmp_path / "config.yaml", TINY)  # the default config
+    write_yaml(tmp_path / "typo.yaml", {"sweeep": {}})
+    if with_dataset:
+        write_dataset(tmp_path / "results/dataset", {"train": 2, "validation": 1, "test": 1})
+    assert main(argv) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1, out.err
+    assert message in out.err and "Traceback" not in out.err
