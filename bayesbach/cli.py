@@ -22,8 +22,9 @@ from bayesbach.core import logs
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES,
                                      FIGURES_DIR, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, NETWORK_EVALUATION_DIR,
-                                     REFERENCE_DIR, REFERENCES, SOURCE_DIR, SUMMARY, example_network, figure_names,
-                                     model_dir, network_evaluation_dir, noise_label, reference_dir)
+                                     REFERENCE_DIR, REFERENCES, SOURCE_DIR, SUMMARY, example_model_dirs,
+                                     example_network, figure_names, model_dir, network_evaluation_dir, noise_label,
+                                     reference_dir, references)
 
 log = logging.getLogger("bayesbach")
 
@@ -281,7 +282,7 @@ def cmd_listen(args) -> int:
     config = study_config(args)
     dataset = dataset_of(args)
     arch, hidden, run = example_network(config["sweep"])
-    networks = {float(s): under(args.results, model_dir(arch, hidden, s, run)) for s in config["sweep"]["noise"]}
+    networks = {s: under(args.results, d) for s, d in example_model_dirs(config["sweep"]).items()}
     require(*(d / f for d in networks.values() for f in ("decoder.pt", "probe.pt", "meta.json")),
             hint=f"bayesbach train --arch {arch} --hidden {hidden} --run {run} --noise SIGMA writes it")
     out = args.out or under(args.results, LISTEN_DIR)
@@ -471,8 +472,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("reference", help="fit and score one reference model at one noise level (the config's references:)")
     c.add_argument("name", choices=list(REFERENCES),
-                   help="; ".join(f"{kind}: {', '.join(n for n, r in REFERENCES.items() if r.kind == kind)}"
-                                  for kind in sorted({r.kind for r in REFERENCES.values()})))
+                   help="; ".join(f"{kind}: {', '.join(references(kind))}" for kind in ("counted", "trained")))
     c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
     job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap, device, train:, references:", "references.threads")
     c.set_defaults(func=cmd_reference)

@@ -123,6 +123,12 @@ def example_network(sweep: dict) -> tuple[str, int, int]:
     return arch, max(sweep["hidden"]), 0
 
 
+def example_model_dirs(sweep: dict) -> dict[float, str]:
+    """{noise: model folder} of the example network at each noise level of the sweep."""
+    arch, hidden, run = example_network(sweep)
+    return {float(s): model_dir(arch, hidden, s, run) for s in sweep["noise"]}
+
+
 def figure_names(sweep: dict) -> list[str]:
     """The figures a study draws: the architecture comparison only when it sweeps several."""
     return [n for n in FIGURES if n != "architectures" or len(sweep["arch"]) > 1]

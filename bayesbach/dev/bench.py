@@ -76,12 +76,10 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     from bayesbach.networks.scoring import Padded, piece_bce
     from bayesbach.networks.models import build, recurrent_spec
     from bayesbach.networks.batches import Sampler, batch_inputs
-    from bayesbach.networks.job import resolve_device
+    from bayesbach.networks.job import start
     from bayesbach.networks.training import network_stages, optimise
 
-    if threads:
-        torch.set_num_threads(threads)
-    dev = resolve_device(device)
+    dev = start(device, threads)
     units = ENCODINGS[encoding]
     if data is None:
         train, validation = synthetic.random_corpus(490, units, seed=1), synthetic.random_corpus(70, units, seed=2)

@@ -15,7 +15,6 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import torch
 
@@ -26,7 +25,7 @@ from bayesbach.core.registry import ENCODINGS
 from bayesbach.core.seeds import derive_seed
 from bayesbach.dataset.loader import load_splits
 from bayesbach.networks.models import build, recurrent_spec
-from bayesbach.networks.training import FitResult, Settings, Stage, fit, network_stages
+from bayesbach.networks.training import FitResult, Settings, fit, network_stages
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 
-log = logging.getLogger("bayesbach.networks.training")
+log = logging.getLogger("bayesbach.networks.training")  # the lines belong to the training run
 
 
 def clock(seconds: float) -> str:

@@ -82,7 +82,7 @@ def piece_bce(model, padded: Padded, head: str, target: str, sigma: float, input
 
 
 def score_pieces(model, pieces: dict[str, np.ndarray], sigma: float, seed: int, tasks=("decode", "predict"),
-             inputs: str = "noisy", device: str | torch.device = "cpu") -> dict[str, dict[str, float]]:
+                 inputs: str = "noisy", device: str | torch.device = "cpu") -> dict[str, dict[str, float]]:
     """``{task: {piece: mean BCE}}`` of a model on whole pieces with their CRN noise."""
     padded = Padded.build(pieces, seed, device)
     out = {}

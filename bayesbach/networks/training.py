@@ -23,6 +23,7 @@ One job around the loop (data, model, outputs) is :mod:`bayesbach.networks.job`.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -36,8 +37,10 @@ from bayesbach.core.seeds import derive_seed
 from bayesbach.networks.batches import Sampler, batch_inputs
 from bayesbach.networks.checkpoint import RunState, fingerprint
 from bayesbach.networks.models import set_trainable
-from bayesbach.networks.progress import Progress, log
+from bayesbach.networks.progress import Progress
 from bayesbach.networks.scoring import Padded, piece_bce
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

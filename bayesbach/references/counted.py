@@ -21,9 +21,9 @@ from typing import Iterator
 
 import numpy as np
 
-from bayesbach.dataset.loader import load_split
+from bayesbach.dataset.loader import load_splits
 from bayesbach.networks.scoring import errors_table
-from bayesbach.core.registry import REFERENCES
+from bayesbach.core.registry import REFERENCES, SPLITS
 from bayesbach.references.chord_counts import ChordModel, bce, count_chords, global_marginal, select_smoothing
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.references.observer import Observer
@@ -91,7 +91,7 @@ def counted_reference(dataset: Path, out: Path, *, name: str, noise: float, seed
                     encoding: str = "pc12") -> dict:
     """One job: fit and score ``name`` at ``noise``; writes ``errors.parquet`` and ``meta.json`` to ``out``."""
     t0 = time.perf_counter()
-    data = {split: load_split(dataset, split, encoding, gap) for split in ("train", "validation", "test")}
+    data = load_splits(dataset, SPLITS, encoding, gap)
     bce_by_task, meta = score_counted(name, data["train"], data["validation"], data["test"], float(noise), seed)
     seconds = time.perf_counter() - t0
     meta = {"model": name, "noise": float(noise), "seed": seed, "encoding": encoding, "gap": gap,

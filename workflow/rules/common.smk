@@ -7,8 +7,8 @@ from bayesbach.core.config import ConfigError, check_config
 from bayesbach.core.provenance import source_digest
 from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR,
                                      LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
-                                     NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_network,
-                                     figure_names, model_dir, noise_label, references)
+                                     NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_model_dirs,
+                                     figure_names, noise_label, references)
 from bayesbach.core.resources import train_job
 
 try:
@@ -109,12 +109,6 @@ def reference_job(wildcards, attempt):
 def evaluation_targets():
     """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
     return [f"{EVALUATION_DIR}/errors.parquet", f"{EVALUATION_DIR}/encoding.parquet", f"{EVALUATION_DIR}/stats.csv"]
-
-
-def example_model_dirs():
-    """{noise: model folder} of the example network (bayesbach.core.registry.example_network) at each noise level."""
-    arch, hidden, run = example_network(config["sweep"])
-    return {float(s): model_dir(arch, hidden, s, run) for s in config["sweep"]["noise"]}
 
 
 def listen_targets():

@@ -4,13 +4,13 @@ rule listen:
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
-        models=[f"{d}/{f}" for d in example_model_dirs().values() for f in ("decoder.pt", "probe.pt", "meta.json")],
+        models=[f"{d}/{f}" for d in example_model_dirs(config["sweep"]).values() for f in ("decoder.pt", "probe.pt", "meta.json")],
     output:
         example=f"{LISTEN_DIR}/example.parquet",
         midi=listen_targets(),
     params:
         seed=config["seed"],
-        networks=example_model_dirs(),
+        networks=example_model_dirs(config["sweep"]),
         step_seconds=config["report"]["listen_step_seconds"],
         max_steps=config["report"]["listen_max_steps"],
         code=code("report.listening"),
