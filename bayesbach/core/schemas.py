@@ -9,6 +9,10 @@ string, int32, int64, float64 = pa.string(), pa.int32(), pa.int64(), pa.float64(
 MANIFEST = pa.schema({"file": string, "bwv": int32, "source": string, "url": string, "sha256": string, "bytes": int64})
 # rejects.parquet (of a source, and of the dataset): one row per file not used, with the reason
 REJECTS = pa.schema({"file": string, "reason": string})
+# data/raw/web/report.parquet: one row per start URL of a crawl (what it gave and why), written on every run
+CRAWL_REPORT = pa.schema({"start_url": string, "site": string, "outcome": string, "reason": string, "pages": int32,
+                          "files_kept": int32, "files_new": int32, "skipped": pa.map_(string, int32),
+                          "errors": pa.list_(string)})
 # results/dataset/events.parquet: one row per chord event
 EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16()})
 # results/dataset/pieces.parquet: one row per composition, with its split

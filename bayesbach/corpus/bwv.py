@@ -1,9 +1,10 @@
 """BWV catalogue numbers: finding them in names, links and listings, and naming compositions by them.
 
 Everything that reads a BWV number lives here. :func:`bwv_from_name` reads a
-file name; :func:`match_bwv` weighs every clue a web archive gives about a
-downloaded file (its name, the link, the table row around the link, the page)
-and is a pure function, so its rules are tested as a table.
+file name, with the naming schemes of the archives (:data:`ABBREVIATIONS`);
+:func:`match_bwv` weighs every clue a web archive gives about a downloaded file
+(its name, the link, the table row around the link, the heading before it) and
+is a pure function, so its rules are tested as a table.
 """
 
 from __future__ import annotations
@@ -28,9 +29,32 @@ _CHORALE = re.compile(r"(\d{4})(\d{2})[a-z]?_?", re.IGNORECASE)
 # four digits, then a letter suffix, a separator or the end; shorter numbers are
 # track numbers far more often than BWV numbers.
 _LEADING = re.compile(r"(\d{3,4})[a-z]?(?=$|[\s_.\-])", re.IGNORECASE)
+# A name for a range of works ("846-869.zip", "bwv772-786"): it names no single work.
+_RANGE_NAME = re.compile(r"(?<![\d.])(?:bwv[\s_.\-]*)?0*(\d{3,4})[\s_]*[-\u2013][\s_]*(?:bwv[\s_.\-]*)?0*(\d{3,4})(?!\d)",
+                         re.IGNORECASE)
+# Where a work abbreviation may start: the name's start or after a separator ("bach-cs1-1pre").
+_START = r"(?:^|(?<=[\s_.\-]))"
+# piano-midi.de: the composer, then the number ("bach_846", "bach_846_format0").
+_BACH_NUMBER = re.compile(_START + r"bach[\s_\-]?(\d{3,4})(?!\d)", re.IGNORECASE)
 # In running text: "BWV 846", "BWV 846-869", "bwv. 1007 – 1012".
 _BWV_TEXT = re.compile(r"bwv\.?[\s_\-]*0*(\d{1,4})[a-z]?(?:\s*[-\u2013\u2014]\s*(?:bwv\.?\s*)?0*(\d{1,4}))?(?!\d)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+")
+
+# The archives' abbreviations of a set of works: (pattern, the set's BWV numbers). The pattern's
+# group counts through the set from 1 ("cs3" is the third cello suite, BWV 1009); a pattern without
+# a group names a single work. Each pattern is tried at the start of a name or after a separator.
+ABBREVIATIONS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    (r"cs(\d)(?!\d)", tuple(range(1007, 1013))),  # cello suites (jsbach.net: cs1-1pre ... cs6-6gig)
+    (r"vs(\d)(?!\d)", (1001, 1003, 1005)),  # violin sonatas (jsbach.net: vs1-1ada)
+    (r"vp(\d)(?!\d)", (1002, 1004, 1006)),  # violin partitas (jsbach.net: vp2-5cha)
+    (r"fp(?=[\s_\-]|$)", (1013,)),  # the flute partita (jsbach.net: fp-1all)
+    (r"inv(?:ention)?[\s_\-]?(\d{1,2})(?!\d)", tuple(range(772, 787))),  # two-part inventions: inv01 ... inv15
+    (r"sin(?:f|fonia)?[\s_\-]?(\d{1,2})(?!\d)", tuple(range(787, 802))),  # sinfonias: sinf01 ... sinf15
+    # the Well-Tempered Clavier by book and number: wtc1-01, wtc1p01, wtc2_f24
+    (r"wtc[\s_\-]?1[\s_\-]?(?:p|f|prel(?:ude)?|fug(?:ue)?)?[\s_\-]?(\d{1,2})(?!\d)", tuple(range(846, 870))),
+    (r"wtc[\s_\-]?2[\s_\-]?(?:p|f|prel(?:ude)?|fug(?:ue)?)?[\s_\-]?(\d{1,2})(?!\d)", tuple(range(870, 894))),
+)
+_ABBREVIATIONS = [(re.compile(_START + pattern, re.IGNORECASE), numbers) for pattern, numbers in ABBREVIATIONS]
 
 
 def _stem(name: str) -> str:
@@ -46,15 +70,35 @@ def _valid(n: int) -> int | None:
     return n if 1 <= n <= MAX_BWV else None
 
 
+def _abbreviation(stem: str) -> int | None:
+    for pattern, numbers in _ABBREVIATIONS:
+        if m := pattern.search(stem):
+            index = int(m.group(1)) if m.lastindex else 1
+            return numbers[index - 1] if 1 <= index <= len(numbers) else None
+    return None
+
+
+def name_range(name: str) -> tuple[int, int] | None:
+    """The range of works a name stands for (``846-869.zip`` -> (846, 869)), None for any other name."""
+    m = _RANGE_NAME.search(_stem(name))
+    if m and _valid(int(m.group(2))) and int(m.group(1)) < int(m.group(2)):
+        return int(m.group(1)), int(m.group(2))
+    return None
+
+
 def bwv_from_name(name: str) -> int | None:
     """The BWV number that a file name carries, or None when it carries none.
 
-    In order: the letters BWV and a number anywhere in the name
-    (``Bach_BWV_565_Toccata.mid``), the chorale archives' ``BBBBMMx_`` scheme
-    (``004207b_.mid``), a name that starts with a three- or four-digit number
-    (``988-v01.mid``).
+    In order: None for a name of a range of works (``846-869.zip``); the
+    letters BWV and a number anywhere in the name (``Bach_BWV_565_Toccata.mid``),
+    the chorale archives' ``BBBBMMx_`` scheme (``004207b_.mid``), a name that
+    starts with a three- or four-digit number (``988-v01.mid``), piano-midi.de's
+    ``bach_846.mid``, and the work abbreviations of :data:`ABBREVIATIONS`
+    (``cs1-1pre.mid``, ``inv01.mid``, ``wtc1-01.mid``).
     """
     base = PurePath(name).name
+    if name_range(base):
+        return None
     if m := _BWV.search(base):
         return int(m.group(1))
     stem = _stem(base)
@@ -62,7 +106,9 @@ def bwv_from_name(name: str) -> int | None:
         return _valid(int(m.group(1)))
     if m := _LEADING.match(stem):
         return _valid(int(m.group(1)))
-    return None
+    if m := _BACH_NUMBER.search(stem):
+        return _valid(int(m.group(1)))
+    return _abbreviation(stem)
 
 
 def url_file_name(url: str) -> str:
@@ -130,24 +176,34 @@ class Clues(NamedTuple):
     member: str | None = None  # the member's path when the file came out of a zip archive
     link_text: str = ""
     row_text: str = ""  # the table row (or list item) around the link
-    page_text: str = ""  # the page's title and headings
+    heading: str = ""  # the nearest heading or table caption before the link (else the page's title)
     position: tuple[int, int] | None = None  # (index, count) of the link among the row's file links
     other_urls: tuple[str, ...] = ()  # further addresses of the same file (the link before a redirect)
 
 
 class BwvMatch(NamedTuple):
     bwv: int
-    evidence: str  # which clue gave the number: "file name", "archive name", "link text", "url path", "table row", "page"
+    evidence: str  # which clue gave the number: "file name", "archive name", "link text", "url path", "table row", "heading"
+
+
+def _within(bwv: int | None, span: tuple[int, int] | None) -> bool:
+    return bwv is not None and (span is None or span[0] <= bwv <= span[1])
 
 
 def match_bwv(clues: Clues) -> BwvMatch | None:
-    """The BWV number of a downloaded file, from the most specific clue that names one; None when none does."""
+    """The BWV number of a downloaded file, from the most specific clue that names one; None when none does.
+
+    A file's own name first (a zip member's: its own name, then the archive's when that names one
+    work). An archive named for a range of works (``846-869.zip``) gives its members no number: it
+    only bounds them, so a number outside the range, from any clue, is no answer.
+    """
     urls = (clues.url, *clues.other_urls)
-    names = [url_file_name(u) for u in urls]
+    names = [n for n in map(url_file_name, urls) if n]
+    span = next((r for r in map(name_range, names) if r), None)
     if clues.member is not None:
-        found = bwv_from_name(clues.member)
-        if found is not None:
-            return BwvMatch(found, "file name")
+        own = bwv_from_name(clues.member)
+        if own is not None:
+            return BwvMatch(own, "file name") if _within(own, span) else None
         found = next((b for b in map(bwv_from_name, names) if b is not None), None)
         if found is not None:
             return BwvMatch(found, "archive name")
@@ -156,21 +212,16 @@ def match_bwv(clues: Clues) -> BwvMatch | None:
         found = next((b for b in map(bwv_from_name, names) if b is not None), None)
         if found is not None:
             return BwvMatch(found, "file name")
-        stems = (*(_stem(n) for n in names if n), clues.link_text)
-    found = bwv_from_text(clues.link_text, stems)
-    if found is not None:
-        return BwvMatch(found, "link text")
-    folders = {n for u in urls for seg in PurePosixPath(unquote(urlsplit(u).path)).parent.parts
-               for n in [m.group(1) for m in _BWV.finditer(seg)]}
-    if len(folders) == 1:
-        return BwvMatch(int(folders.pop()), "url path")
-    found = bwv_from_text(clues.row_text, stems, clues.position)
-    if found is not None:
-        return BwvMatch(found, "table row")
-    found = bwv_from_text(clues.page_text, stems)
-    if found is not None:
-        return BwvMatch(found, "page")
-    return None
+        stems = (*map(_stem, names), clues.link_text)
+    folders = {int(m.group(1)) for u in urls for seg in PurePosixPath(unquote(urlsplit(u).path)).parent.parts
+               for m in _BWV.finditer(seg)}
+    candidates = (
+        ("link text", bwv_from_text(clues.link_text, stems)),
+        ("url path", folders.pop() if len(folders) == 1 else None),
+        ("table row", bwv_from_text(clues.row_text, stems, clues.position)),
+        ("heading", bwv_from_text(clues.heading, stems)),
+    )
+    return next((BwvMatch(bwv, evidence) for evidence, bwv in candidates if _within(bwv, span)), None)
 
 
 def piece_id(bwv: int) -> str:

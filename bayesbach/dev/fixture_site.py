@@ -1,15 +1,26 @@
 """An archive-like Bach MIDI site, generated on disk and served on 127.0.0.1, for tests and benchmarks.
 
-It imitates what the real archives do: nested listing pages, a table whose rows
-name BWV ranges, query-string download links, zip archives (one with a ``../``
-member, one that unpacks far beyond its size), a redirect to a MIDI file, a
-robots.txt that forbids a folder, links to other domains, an HTML page served
-as ``.mid``, a broken MIDI file, the same MIDI under two names, a file that
-fails with 503 once, a file over the size limit the tests set, and pages
-beyond the crawl depth. ``extra_pages`` adds plain listing pages of distinct
-files (for the benchmark). Every request is recorded in ``server.requests``;
-requests for a path in ``server.hold`` wait until ``server.gate`` is set (a
-test can interrupt a crawl at a known point).
+Under ``/bach/`` it imitates what the real archives do: nested listing pages, a
+table whose rows name BWV ranges, query-string download links, zip archives (one
+with a ``../`` member, one that unpacks far beyond its size), a redirect to a
+MIDI file, a robots.txt that forbids a folder, links to other domains, an HTML
+page served as ``.mid``, a broken MIDI file, the same MIDI under two names, a
+file that fails with 503 once, a file over the size limit the tests set, and
+pages beyond the crawl depth. ``extra_pages`` adds plain listing pages of
+distinct files (for the benchmark).
+
+Beside it, replicas of two real archives' layouts (docs/crawling.md), each a start
+URL of its own (:data:`ARCHIVES`): ``/jsb/midi/`` after jsbach.net (a folder of
+listing pages; the cello suites under one heading each, ``cs1-1pre.mid``; the
+violin works, ``vp2-5cha.mid``; John Sankey's range-named zips ``772-786.zip``
+with ``inv01.mid`` members; a table caption naming the work), ``/pmd/bach.htm``
+after piano-midi.de (``bach_846.mid`` and its format-0 twin, no "BWV" on the
+page), and three start URLs that fail: a page answering 418, a page robots.txt
+forbids, and a host that does not resolve.
+
+Every request is recorded in ``server.requests``; requests for a path in
+``server.hold`` wait until ``server.gate`` is set (a test can interrupt a crawl
+at a known point).
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import mido
 import pretty_midi
 
 from bayesbach.core.seeds import derive_seed
@@ -46,6 +58,16 @@ def midi_bytes(seed: int, steps: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+def format0(data: bytes) -> bytes:
+    """The same MIDI file in format 0 (one track): other bytes, the same notes."""
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    single = mido.MidiFile(type=0, ticks_per_beat=midi.ticks_per_beat)
+    single.tracks.append(mido.merge_tracks(midi.tracks))
+    buffer = io.BytesIO()
+    single.save(file=buffer)
+    return buffer.getvalue()
+
+
 def zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
@@ -58,14 +80,90 @@ def _page(title: str, body: str) -> str:
     return f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>\n{body}\n</body></html>\n"
 
 
+# The start URLs of the site: the generic archive, then the replicas (paths on the server, or whole URLs).
+START = "/bach/index.html"
+ARCHIVES = {
+    "jsbach.net": "/jsb/midi/",
+    "piano-midi.de": "/pmd/bach.htm",
+    "418": "/teapot/bach.htm",  # answers "418 I'm a teapot", as piano-midi.de does to some networks
+    "robots.txt": "/private/bach.html",
+    "unresolvable": "http://no-such-archive.invalid/midi/",
+}
+CELLO_KEYS = ("G major", "D minor", "C major", "E-flat major", "C minor", "D major")
+# (heading, its BWV number, file, movement) of the violin page
+VIOLIN = (("Sonata No. 1 in G minor", 1001, "vs1-1ada.mid", "Adagio"),
+          ("Partita No. 1 in B minor", 1002, "vp1-1all.mid", "Allemanda"),
+          ("Sonata No. 2 in A minor", 1003, "vs2-2fug.mid", "Fuga"),
+          ("Partita No. 2 in D minor", 1004, "vp2-5cha.mid", "Ciaccona"),
+          ("Sonata No. 3 in C major", 1005, "vs3-3lar.mid", "Largo"),
+          ("Partita No. 3 in E major", 1006, "vp3-1pre.mid", "Preludio"))
+PIANO_MIDI = ((846, "C major"), (847, "C minor"), (850, "D major"))
+
+
+def start_urls(base_url: str) -> list[str]:
+    """Every start URL of the site served at ``base_url``: the generic archive, the replicas, the dead ones."""
+    return [u if "://" in u else base_url + u for u in (START, *ARCHIVES.values())]
+
+
+def _replicas(files: dict[str, bytes], midi) -> None:
+    """The layouts of jsbach.net and piano-midi.de, and the start pages that fail (module docstring)."""
+    files["jsb/index.html"] = _page("Dave's J.S. Bach Page", '<a href="midi/">MIDI</a> <a href="bcs/index.html">BCS</a>')
+    files["jsb/bcs/index.html"] = _page("Bach Central Station", '<a href="../midi/">MIDI files</a>')
+    files["jsb/midi/index.html"] = _page("MIDI Files", """
+<ul><li><a href="midi_solo_cello.html">Cello suites</a></li><li><a href="midi_solo_violin.html">Violin</a></li>
+<li><a href="midi_johnsankey.html">John Sankey</a></li>
+<li><a href="../index.html">Home</a></li><li><a href="../bcs/index.html">Bach Central Station</a></li></ul>""")
+    cello = []
+    for suite, key in enumerate(CELLO_KEYS, 1):
+        rows = [("1.", "Prelude", f"cs{suite}-1pre.mid"), ("6.", "Gigue", f"cs{suite}-6gig.mid")]
+        rows += [("5.", "Bourr\u00e9e", "bourree.mid")] if suite == 3 else []  # only the heading names its work
+        cello.append(f"<h2>Suite No. {suite} in {key}, BWV {1006 + suite}</h2><table>" + "".join(
+            f'<tr><td>{n}</td><td>{title}</td><td><a href="{f}">{f}</a></td></tr>' for n, title, f in rows) + "</table>")
+        for _, _, f in rows:
+            midi("jsb/midi/" + f)
+    files["jsb/midi/midi_solo_cello.html"] = _page("MIDI Files - Cello Suites", "\n".join(cello))
+    files["jsb/midi/midi_solo_violin.html"] = _page("MIDI Files - Sonatas and Partitas for Violin", "\n".join(
+        f'<h3>{work}, BWV {bwv}</h3><ul><li><a href="{f}">{movement}</a></li></ul>' for work, bwv, f, movement in VIOLIN))
+    for _, _, f, _ in VIOLIN:
+        midi("jsb/midi/" + f)
+    files["jsb/midi/midi_johnsankey.html"] = _page("John Sankey's harpsichord", """
+<h2>Keyboard works</h2>
+<table><tr><td>Two-part inventions, BWV 772-786</td><td><a href="sankey/772-786.zip">zip</a></td></tr>
+<tr><td>Well-Tempered Clavier I, BWV 846-869</td><td><a href="sankey/846-869.zip">zip</a></td></tr></table>
+<table><caption>Italian Concerto, BWV 971</caption>
+<tr><td><a href="sankey/italian1.mid">First movement</a></td></tr></table>""")
+    # A range names no work: inv01 is 772 by its own name; sinf01 (787) is outside the range, notes.mid has no number.
+    files["jsb/midi/sankey/772-786.zip"] = zip_bytes({name: midi(None) for name in (
+        "inv01.mid", "inv02.mid", "inv15.mid", "sinf01.mid", "notes.mid")})
+    files["jsb/midi/sankey/846-869.zip"] = zip_bytes({name: midi(None) for name in ("bwv846.mid", "bwv847.mid")})
+    midi("jsb/midi/sankey/italian1.mid")
+
+    rows = []
+    for bwv, key in PIANO_MIDI:
+        midi(f"pmd/midis/bach/bach_{bwv}.mid")
+        files[f"pmd/midis/bach/bach_{bwv}_format0.mid"] = format0(files[f"pmd/midis/bach/bach_{bwv}.mid"])
+        rows.append(f'<tr><td>Prelude and Fugue in {key}</td><td><a href="midis/bach/bach_{bwv}.mid">bach_{bwv}.mid</a> '
+                    f'<a href="midis/bach/bach_{bwv}_format0.mid">Format 0</a></td></tr>')
+    files["pmd/bach.htm"] = _page("Johann Sebastian Bach", "<table>" + "".join(rows) + "</table>"
+                                  '<p><a href="mozart.htm">Mozart</a> <a href="index.htm">Home</a></p>')
+    files["pmd/mozart.htm"] = _page("Mozart", "")
+    files["pmd/index.htm"] = _page("Classical Piano Midi Page", '<a href="bach.htm">Bach</a>')
+    files["teapot/bach.htm"] = _page("Bach", "never served")
+    files["private/bach.html"] = _page("Bach", "forbidden by robots.txt")
+
+
 def build_site(root: Path, extra_pages: int = 0, files_per_page: int = 20, big_file_mb: float = 1.5) -> Path:
-    """Write the site under ``root``; returns ``root``. Start URL: ``/bach/index.html``."""
+    """Write the site under ``root``; returns ``root``. Start URLs: :func:`start_urls`."""
     root = Path(root)
     files: dict[str, bytes] = {}
     seed = iter(range(1, 1_000_000))
 
-    def midi(path: str) -> None:
-        files[path] = midi_bytes(next(seed))
+    def midi(path: str | None) -> bytes:
+        """A new MIDI file, at ``path`` on the site (or returned only)."""
+        data = midi_bytes(next(seed))
+        if path is not None:
+            files[path] = data
+        return data
 
     files["robots.txt"] = b"User-agent: *\nDisallow: /private/\n"
     extra_links = "".join(f'<li><a href="more/page{p}.html">More Bach, page {p}</a></li>' for p in range(extra_pages))
@@ -129,6 +227,8 @@ def build_site(root: Path, extra_pages: int = 0, files_per_page: int = 20, big_f
     # A zip bomb: about 80 kB that would unpack to 80 MiB, beyond the default limit of 64.
     files["bach/zips/big.zip"] = zip_bytes({"bwv0851.mid": midi_bytes(next(seed)) + b"\0" * (80 * 1024 * 1024)})
 
+    _replicas(files, midi)
+
     for p in range(extra_pages):
         links = []
         for f in range(files_per_page):
@@ -145,7 +245,8 @@ def build_site(root: Path, extra_pages: int = 0, files_per_page: int = 20, big_f
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """Static files, plus the archives' dynamic habits: download.php, a redirect, an HTML error page, a 503."""
+    """Static files, plus the archives' dynamic habits: download.php, a redirect, an HTML error page, a 503,
+    a folder answering 418."""
 
     def do_GET(self):
         self.server.requests.append(self.path)
@@ -160,6 +261,8 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._answer(302, b"", [("Location", "/bach/files/Bach_BWV_565_Toccata.mid")])
         elif parts.path == "/bach/fake/bwv0846.mid":
             return self._answer(200, HTML_AS_MIDI, [("Content-Type", "text/html")])
+        elif parts.path.startswith("/teapot/"):
+            return self._answer(418, b"I'm a teapot", [("Content-Type", "text/plain")])
         elif parts.path == "/bach/flaky/bwv0849.mid" and self.path not in self.server.failed_once:
             self.server.failed_once.add(self.path)
             return self._answer(503, b"busy", [("Retry-After", "0")])

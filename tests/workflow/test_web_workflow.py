@@ -1,22 +1,23 @@
-"""The web source in the workflow: the crawl of the fixture site feeds the dataset stages, and only the crawl
-options that decide what is kept redo the crawl."""
+"""The web source in the workflow: the crawl of the fixture site feeds the dataset stages, a dead start URL
+costs only its own files, and only the crawl options that decide what is kept redo the crawl."""
 
 from __future__ import annotations
 
 import pyarrow.parquet as pq
 import yaml
 
+from bayesbach.dev.fixture_site import ARCHIVES, START  # tests/corpus/test_crawl.py checks the crawl itself
 from conftest import copy_workflow, planned_jobs, snakemake
-
-START = "/bach/index.html"  # the fixture site's listing page (tests/corpus/test_crawl.py checks the crawl itself)
 
 
 def test_workflow_with_the_web_source(server, tmp_path):
     work = copy_workflow(tmp_path)
     config = {
         "seed": 0,
-        "corpus": {"sources": ["web"], "web": {"start_urls": [server.base_url + START], "delay_s": 0,
-                                               "autothrottle": False, "backoff_s": 0, "max_file_mb": 1}},
+        "corpus": {"sources": ["web"], "web": {
+            # the fixture's listing pages, beside a start page answering 418 and a host that does not resolve
+            "start_urls": [server.base_url + START, server.base_url + ARCHIVES["418"], ARCHIVES["unresolvable"]],
+            "delay_s": 0, "autothrottle": False, "backoff_s": 0, "max_file_mb": 1}},
         "dataset": {"split": {"train": 0.5, "validation": 0.25, "test": 0.25}},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
@@ -32,6 +33,10 @@ def test_workflow_with_the_web_source(server, tmp_path):
     assert "truncated" in reasons["web/127.0.0.1/bwv0847-broken.mid"]  # the converter judged the broken file
     assert reasons[f"web/{server.base_url}/bach/fake/bwv0846.mid"].startswith("not a MIDI file")  # the crawl's rejects carried over
     assert pq.read_table(work / "results/dataset/pieces.parquet").num_rows == 15
+    # The rule succeeded, and its report names the dead start URLs.
+    report = pq.read_table(work / "data/raw/web/report.parquet").to_pylist()
+    assert [(r["outcome"], r["files_kept"]) for r in report] == [("ok", 18), ("start page failed", 0), ("unreachable", 0)]
+    assert "HTTP status 418" in (work / "data/raw/web/report.txt").read_text()
 
     # Politeness settings do not decide what is kept: changing them redoes nothing; the depth does.
     config["corpus"]["web"].update(delay_s=5.0, retries=1, timeout_s=5.0)

@@ -22,9 +22,13 @@ rule crawl_web:
     # Crawls the archives of corpus.web (network access needed; runs on the submitting host, where a
     # cluster's compute nodes may have none). Files, ledger and Scrapy's job state stay in data/raw/web/
     # between runs, so a failed or interrupted crawl resumes and a repeated one downloads nothing it has.
+    # A start URL that fails costs only its files; the job fails when none gave a file (or any failed,
+    # with corpus.web.require_all). report.parquet says what each gave (report.txt, not an output, also
+    # outlives a failed job).
     output:
         manifest="data/raw/web/manifest.parquet",
         rejects="data/raw/web/rejects.parquet",
+        report="data/raw/web/report.parquet",
     params:
         # only what decides the files kept: changing the pauses or retries must not redo the study
         web={k: v for k, v in config["corpus"]["web"].items() if k in CRAWL_RESULT_KEYS},

@@ -2,7 +2,8 @@
 
 A normal Scrapy layout (``spider``, ``items``, ``pipelines``, ``settings``,
 ``middlewares``) plus ``store`` (the source folder, its ledger and manifest),
-``zips`` (safe extraction) and ``run`` (one crawl, start to finish). The
+``zips`` (safe extraction), ``report`` (what each start URL gave) and ``run``
+(one crawl, start to finish). docs/crawling.md describes the archives. The
 archive-like site the tests and the benchmark crawl is ``bayesbach.dev.fixture_site``
 (developer tooling: no rule runs it, so editing it does not redo a real crawl).
 """

@@ -22,10 +22,11 @@ DEFAULT_START_URLS = [
     "https://www.classicalarchives.com/prs/free.html",
     *(f"https://suzumidi.com/en/bach{i}.htm" for i in range(1, 7)),
 ]
-# Links to pages are followed only when the whole URL matches one of these
-# (case-insensitive regular expressions): listing pages of these archives name Bach.
+# Links to pages are followed only when their path and query (never the host: "bach" is in jsbach.net)
+# match one of these case-insensitive regular expressions, or lie below a start URL that is a folder:
+# listing pages of these archives name Bach (docs/crawling.md).
 DEFAULT_FOLLOW = ["bach", "bwv"]
-# ... and never when it matches one of these: pages that list nothing or change state.
+# ... and never when they match one of these: pages that list nothing or change state.
 DEFAULT_DENY = [r"log-?in", r"log-?out", r"sign-?up", r"register", r"cart", r"basket", r"account", r"search", r"forum"]
 USER_AGENT = (f"bayesbach/{__version__} (research crawler collecting J. S. Bach MIDI files for a study of "
               "perception and prediction; obeys robots.txt, one request at a time)")
@@ -54,6 +55,7 @@ class CrawlOptions:
     timeout_s: float = 30.0
     retries: int = 3  # on 5xx, 408, 429 and connection errors
     backoff_s: float = 2.0  # wait before the first retry, doubled at each further one
+    require_all: bool = False  # fail the crawl when any start URL fails (by default only when none gave a file)
 
     @classmethod
     def from_config(cls, web: dict) -> CrawlOptions:
@@ -94,6 +96,8 @@ def scrapy_settings(options: CrawlOptions, state_dir: Path) -> dict:
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "bayesbach.corpus.crawl.middlewares.BackoffRetryMiddleware": 550,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "bayesbach.corpus.crawl.middlewares.RobotsTxtForAll": 100,
         },
         "ITEM_PIPELINES": {"bayesbach.corpus.crawl.pipelines.StorePipeline": 300},
         # Resumable: the queue of pending requests and the requests seen live in

@@ -1,4 +1,8 @@
-"""The spider: listing pages of each start URL's own site, down to a depth, and the files they link."""
+"""The spider: listing pages of each start URL's own site, down to a depth, and the files they link.
+
+Each request carries the start URL it was found from (``origin``): what a start URL gives, and what
+goes wrong with it, is counted for it alone (report.py), so a dead site costs that site only.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,15 @@ from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError,
 
 from bayesbach.corpus.bwv import FILE_SUFFIXES, url_file_name
 from .items import Download
+from .report import ROBOTS, START_FAILED, UNREACHABLE, Tally
 from .settings import CrawlOptions
 from .store import Store, site_of
 
 NETWORK_ERRORS = (CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError, DownloadFailedError,
                   ResponseDataLossError, DNSLookupError, ConnectError, ConnectionLost, TwistedTimeout)
+# The nearest heading before a link, or the caption of the table it is in when that is nearer.
+HEADING = ("(ancestor::table[1]/caption | preceding::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 "
+           "or self::h6][1])[last()]")
 
 log = logging.getLogger(__name__)
 
@@ -45,87 +53,117 @@ def _text(selector) -> str:
     return " ".join(" ".join(selector.xpath(".//text()").getall()).split())
 
 
+class Scope:
+    """Which page links a crawl follows (files of the start URL's site are always fetched).
+
+    Patterns are searched in the link's path and query, never its host (``bach`` must not match every
+    page of jsbach.net): a page is followed when one of ``follow`` matches or it lies below a start URL
+    that is a folder (``/midi/`` lists what is under it), and never when one of ``deny`` matches.
+    Scrapy's LinkExtractor matches its allow and deny patterns against the whole URL, host included.
+    """
+
+    def __init__(self, follow: list[str], deny: list[str]):
+        self.follow = [re.compile(p, re.IGNORECASE) for p in follow]
+        self.deny = [re.compile(p, re.IGNORECASE) for p in deny]
+
+    def follows(self, url: str, start_url: str) -> bool:
+        parts, folder = urlsplit(url), urlsplit(start_url).path
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if any(p.search(target) for p in self.deny):
+            return False
+        below = folder.endswith("/") and parts.path.startswith(folder)
+        return below or any(p.search(target) for p in self.follow)
+
+
 class BachSpider(scrapy.Spider):
     name = "bach"
 
-    def __init__(self, store: Store, options: CrawlOptions, **kwargs):
+    def __init__(self, store: Store, tally: Tally, options: CrawlOptions, starts: list[str], **kwargs):
         super().__init__(**kwargs)
         self.store = store
+        self.tally = tally
         self.options = options
-        self.follow = [re.compile(p, re.IGNORECASE) for p in options.follow]
-        self.deny = [re.compile(p, re.IGNORECASE) for p in options.deny]
-        self.pages = 0
-        self.unreachable: dict[str, str] = {}  # start URL -> why it could not be fetched
+        self.starts = starts  # the start URLs whose hosts answered
+        self.scope = Scope(options.follow, options.deny)
+
+    @property
+    def pages(self) -> int:
+        return sum(site.pages for site in self.tally.sites.values())
 
     async def start(self):
-        for url in self.options.start_urls:
+        for url in self.starts:
             yield Request(url, callback=self.parse, errback=self.failed, dont_filter=True,
-                          meta={"site": site_of(url), "start": True})
-
-    def _wanted_page(self, url: str) -> bool:
-        return any(p.search(url) for p in self.follow) and not any(p.search(url) for p in self.deny)
+                          meta={"origin": url, "start": True})
 
     def parse(self, response: Response):
         if not isinstance(response, TextResponse):  # a page link that served a file (a redirect to a MIDI file)
             yield from self.parse_file(response)
             return
-        self.pages += 1
-        site, depth = response.meta["site"], response.meta.get("depth", 0)
-        page_text = _text(response.xpath("//title | //h1 | //h2 | //h3"))
+        origin, depth = response.meta["origin"], response.meta.get("depth", 0)
+        site = site_of(origin)
+        self.tally[origin].pages += 1
+        title = _text(response.xpath("//title"))
+        rows: dict[str, list[str]] = {}  # the file links of each table row, in order, by the row's path in the page
         files = pages = 0
-        rows: dict[int, list[str]] = {}  # the file links of each table row, in order
         for a in response.xpath("//a[@href]"):
             url = urldefrag(response.urljoin(a.attrib["href"].strip()))[0]
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
             if not same_site(url, site):
-                self.store.skipped["off-site link"] += 1
+                self.tally.skip(origin, "off-site link")
                 continue
             link_text = " ".join([_text(a), a.attrib.get("title", "")]).strip()
             if is_file_link(url):
                 if self.store.known(url):
-                    self.store.skipped["already have"] += 1
+                    self.tally.skip(origin, "already have")
                     continue
                 row = a.xpath("ancestor::tr[1] | ancestor::li[1]")
                 row = row[-1] if row else None
                 position = None
                 if row is not None:
-                    links = rows.setdefault(id(row.root), [
+                    links = rows.setdefault(row.root.getroottree().getpath(row.root), [
                         u for u in (urldefrag(response.urljoin(h.strip()))[0] for h in row.xpath(".//a/@href").getall())
                         if is_file_link(u)])
                     position = (links.index(url), len(links)) if url in links else None
+                heading = a.xpath(HEADING)
                 files += 1
                 yield Request(url, callback=self.parse_file, errback=self.failed, meta={
-                    "site": site, "link_text": link_text, "row_text": _text(row) if row is not None else "",
-                    "page_text": page_text, "position": position})
-            elif depth < self.options.depth and self._wanted_page(url):
+                    "origin": origin, "link_text": link_text, "row_text": _text(row) if row is not None else "",
+                    "heading": _text(heading) if heading else title, "position": position})
+            elif depth < self.options.depth and self.scope.follows(url, origin):
                 pages += 1
-                yield Request(url, callback=self.parse, errback=self.failed,
-                              meta={"site": site, "link_text": link_text, "page_text": page_text})
+                yield Request(url, callback=self.parse, errback=self.failed, meta={"origin": origin})
         log.info("page %d (depth %d) %s: %d file links, %d pages to follow", self.pages, depth, response.url, files, pages)
 
     def parse_file(self, response: Response):
         meta = response.meta
         yield Download(
-            site=meta["site"], url=meta.get("redirect_urls", [response.url])[0], final_url=response.url,
-            body=response.body, link_text=meta.get("link_text", ""), row_text=meta.get("row_text", ""),
-            page_text=meta.get("page_text", ""), position=tuple(meta["position"]) if meta.get("position") else None)
+            site=site_of(meta["origin"]), origin=meta["origin"], url=meta.get("redirect_urls", [response.url])[0],
+            final_url=response.url, body=response.body, link_text=meta.get("link_text", ""),
+            row_text=meta.get("row_text", ""), heading=meta.get("heading", ""),
+            position=tuple(meta["position"]) if meta.get("position") else None)
 
     def failed(self, failure):
         request = failure.request
-        url = request.url
+        url, origin = request.url, request.meta["origin"]
+        outcome = START_FAILED
         if failure.check(HttpError):
             category, reason = "HTTP error", f"HTTP status {failure.value.response.status}"
         elif failure.check(IgnoreRequest):
-            category, reason = "forbidden by robots.txt", "forbidden by the site's robots.txt"
+            category, reason, outcome = "forbidden by robots.txt", "forbidden by the site's robots.txt", ROBOTS
         elif failure.check(*NETWORK_ERRORS):
             category, reason = "network error", f"unreachable ({failure.getErrorMessage() or type(failure.value).__name__})"
+            outcome = UNREACHABLE
         elif failure.check(DownloadCancelledError, CancelledError):
             category, reason = "too large", f"larger than the limit of {self.options.max_file_mb:g} MB"
         else:
             category, reason = "download failed", f"download failed ({type(failure.value).__name__}: {failure.getErrorMessage()})"
-        if request.meta.get("start") and category != "forbidden by robots.txt":
-            self.unreachable[url] = reason
-        self.store.skip(category, request.meta["site"], url if is_file_link(url) else None, reason)
-        if not is_file_link(url):
+        if request.meta.get("start"):  # the start URL's outcome says it all
+            self.tally[origin].fail(outcome, reason)
+            log.warning("start URL %s: %s", url, reason)
+        elif is_file_link(url):
+            self.store.skip(category, origin, url, reason)
+        else:
+            self.tally.skip(origin, category)
+            self.tally[origin].errors.append(f"{url}: {reason}")
             log.warning("page %s: %s", url, reason)
