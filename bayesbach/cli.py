@@ -159,7 +159,8 @@ def cmd_split(args) -> int:
     require(dataset / "events.parquet", hint="bayesbach convert writes it")
     ratios = dict(zip(("train", "validation", "test"), args.ratios)) if args.ratios else dict(config["dataset"]["split"])
     seed = config["seed"] if args.seed is None else args.seed
-    table = split_dataset(dataset / "events.parquet", dataset / "pieces.parquet", seed, ratios)
+    table = split_dataset(dataset / "events.parquet", dataset / "pieces.parquet", seed, ratios,
+                          **config["dataset"]["families"])
     print(table.group_by("split").aggregate([("piece", "count")]).to_pandas().to_string(index=False))
     return 0
 

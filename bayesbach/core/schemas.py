@@ -15,8 +15,9 @@ CRAWL_REPORT = pa.schema({"start_url": string, "site": string, "outcome": string
                           "errors": pa.list_(string)})
 # results/dataset/events.parquet: one row per chord event
 EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16()})
-# results/dataset/pieces.parquet: one row per composition, with its split
-PIECES = pa.schema({"piece": string, "bwv": int32, "n_files": int32, "n_events": int64, "split": string})
+# results/dataset/pieces.parquet: one row per composition, with its family (named by a member piece) and split
+PIECES = pa.schema({"piece": string, "bwv": int32, "n_files": int32, "n_events": int64, "family": string,
+                    "split": string})
 # results/models/.../history.parquet: one row per validation point of a training run
 HISTORY = pa.schema({"stage": string, "batch": int32, "train_loss": float64, "val_loss": float64})
 # results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task, piece

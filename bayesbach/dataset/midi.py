@@ -3,7 +3,9 @@
 A file becomes a sequence of chords: a new step starts whenever the set of
 sounding pitches changes (tempo and rhythm dropped), silent steps are dropped,
 drums are ignored, all tracks and channels are merged and zero-length notes are
-ignored. The sweep over note boundaries is vectorised with NumPy.
+ignored. The sweep over note boundaries is vectorised with NumPy. A file is kept
+once: a copy (the same bytes) or a twin (the same chord events in the same
+composition) of an earlier file goes to the rejects, naming it.
 """
 
 from __future__ import annotations
@@ -137,7 +139,9 @@ def convert(files: list[tuple[str, Path]], workers: int | None = None) -> tuple[
 
     ``name`` is what the tables record for the file and what its piece is derived
     from. Files are taken in name order; a file whose bytes equal an earlier
-    one's is rejected as a duplicate of it.
+    one's is rejected as a duplicate of it, and so is a file whose chord events
+    (the pitches of every step) equal those of an earlier file of the same
+    composition: its twin.
     """
     jobs, rejects, seen = [], [], {}
     for name, path in sorted(files):
@@ -153,12 +157,18 @@ def convert(files: list[tuple[str, Path]], workers: int | None = None) -> tuple[
         seen[digest] = name
         jobs.append((name, data))
 
-    kept = []
-    for result in pmap(_convert_one, jobs, workers):
-        if isinstance(result, FileEvents):
-            kept.append(result)
-        else:
+    kept, first = [], {}
+    for result in pmap(_convert_one, jobs, workers):  # in name order, whatever the workers' order
+        if not isinstance(result, FileEvents):
             rejects.append(result)
+            continue
+        # One recording stored twice (MIDI format 0 and 1) differs in bytes, not in its chords.
+        chords = (piece_for_file(result.name), result.offsets.tobytes(), result.values.tobytes())
+        if chords in first:
+            rejects.append((result.name, f"same chord events as {first[chords]} (one recording, another format)"))
+            continue
+        first[chords] = result.name
+        kept.append(result)
     return events_table(kept), schemas.rejects_table(rejects)
 
 

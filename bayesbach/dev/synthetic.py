@@ -54,7 +54,8 @@ def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
                 rows += [{"piece": piece, "file": f"{piece}_{f}.mid", "step": t, "pitches": list(c),
                           "pcs": sum(1 << (p % 12) for p in set(c))} for t, c in enumerate(seq)]
                 n_events += len(seq)
-            pieces.append({"piece": piece, "bwv": bwv, "n_files": 2, "n_events": n_events, "split": split})
+            pieces.append({"piece": piece, "bwv": bwv, "n_files": 2, "n_events": n_events, "family": piece,
+                           "split": split})
             bwv += 1
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=schemas.EVENTS), folder / "events.parquet")

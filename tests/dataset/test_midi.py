@@ -171,6 +171,31 @@ def test_every_bad_file_is_rejected_with_its_reason_and_the_good_one_kept(tmp_pa
     assert len(reasons) == 8
 
 
+def format0(src: Path, dest: Path, name: str = "") -> Path:
+    """``src`` in MIDI format 0: every track merged into one (a track name makes the bytes differ)."""
+    mf = mido.MidiFile(src)
+    out = mido.MidiFile(type=0, ticks_per_beat=mf.ticks_per_beat)
+    out.tracks.append(mido.merge_tracks(mf.tracks))
+    out.tracks[0].insert(0, mido.MetaMessage("track_name", name=name))
+    out.save(dest)
+    return dest
+
+
+def test_one_recording_in_two_formats_is_kept_once_in_name_order(tmp_path):
+    melody, bass = [(C4, 0, 1), (E4, 1, 2), (G4, 2, 3)], [(48, 0, 2), (43, 2, 3)]
+    type1 = write_midi(tmp_path / "bwv0846_type1.mid", melody, bass)  # pretty_midi: format 1, a track per part
+    type0 = format0(type1, tmp_path / "bwv0846_type0.mid")
+    other = format0(type1, tmp_path / "bwv0847.mid", "BWV 847")  # the same chords under another number
+    changed = write_midi(tmp_path / "bwv0846_type1b.mid", melody[:2], bass)
+    files = [(p.name, p) for p in (type1, type0, other, changed)]
+    assert len({p.read_bytes() for _, p in files}) == 4 and mido.MidiFile(type0).type == 0
+    for workers in (1, 2):
+        ev, rej = midi.convert(files, workers=workers)
+        assert rej.to_pylist() == [{"file": "bwv0846_type1.mid",
+                                    "reason": "same chord events as bwv0846_type0.mid (one recording, another format)"}]
+        assert sorted(set(ev.column("file").to_pylist())) == ["bwv0846_type0.mid", "bwv0846_type1b.mid", "bwv0847.mid"]
+
+
 def test_convert_sources_fails_clearly_when_no_file_survives(tmp_path):
     from bayesbach.corpus.manifest import manifest_row, write_manifest
 

@@ -1,7 +1,9 @@
 """Compositions and their split (bayesbach.dataset.split): one row per BWV number, a split that depends on
-the seed and the piece alone."""
+the seed and the family's name alone."""
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pyarrow as pa
@@ -14,9 +16,14 @@ from bayesbach.dataset import split
 RATIOS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 
 
-def fake_events(files: dict[str, int]) -> pa.Table:
-    """An events table with ``n`` one-note steps for each file name."""
-    rows = [(piece_for_file(f), f, i, [60 + i % 12], 1 << (i % 12)) for f, n in files.items() for i in range(n)]
+def fake_events(files: dict[str, int | list[int]]) -> pa.Table:
+    """An events table: for each file name, its pitch-class masks, or a number of random chords (drawn from
+    the name, so that no two files share chord content by chance); pitches in the octave above C4."""
+    rows = []
+    for f, steps in files.items():
+        if isinstance(steps, int):
+            steps = np.random.default_rng(zlib.crc32(f.encode())).integers(1, 4096, steps).tolist()
+        rows += [(piece_for_file(f), f, i, [60 + b for b in range(12) if m >> b & 1], m) for i, m in enumerate(steps)]
     return pa.table(
         {k: [r[j] for r in rows] for j, k in enumerate(["piece", "file", "step", "pitches", "pcs"])},
         schema=schemas.EVENTS,
@@ -27,8 +34,8 @@ def test_pieces_group_files_by_bwv_and_count_events():
     ev = fake_events({"bwv1.6.mid": 5, "bwv1.2.mid": 3, "bwv2.1.mid": 4, "fugue.mid": 2})
     table = split.make_pieces(ev, 0, {"train": 1.0, "validation": 0.0, "test": 0.0})
     assert table.schema == schemas.PIECES
-    assert [(r["piece"], r["bwv"], r["n_files"], r["n_events"]) for r in table.to_pylist()] == [
-        ("bwv0001", 1, 2, 8), ("bwv0002", 2, 1, 4), ("fugue", None, 1, 2)]
+    assert [(r["piece"], r["bwv"], r["n_files"], r["n_events"], r["family"]) for r in table.to_pylist()] == [
+        ("bwv0001", 1, 2, 8, "bwv0001"), ("bwv0002", 2, 1, 4, "bwv0002"), ("fugue", None, 1, 2, "fugue")]
 
 
 def test_split_is_a_function_of_seed_and_piece_alone():
@@ -62,6 +69,29 @@ def test_no_composition_is_in_two_splits():
 def test_an_empty_split_is_a_clear_error():
     with pytest.raises(split.EmptySplit, match="validation split is empty"):
         split.make_pieces(fake_events({"bwv1.mid": 1, "bwv2.mid": 1}), 0, {"train": 0.9, "validation": 0.1, "test": 0.0})
+
+
+def test_a_split_is_empty_when_families_leave_too_few():
+    # 40 compositions, one family: one split, whatever the ratios ask.
+    ev = fake_events({f"bwv{b}.mid": [1 << (i % 12) for i in range(30)] for b in range(1, 41)})
+    with pytest.raises(split.EmptySplit, match=r"split is empty: 40 compositions in 1 families"):
+        split.make_pieces(ev, 0, RATIOS)
+
+
+def test_a_family_goes_to_the_split_of_its_smallest_bwv_number():
+    shared = list(range(1, 41))  # bwv175.7 is bwv59.3: one chord sequence under two numbers
+    files = {"bwv175.7.mid": shared, "bwv59.3.mid": shared, "bwv59.1.mid": 25}
+    files |= {f"bwv{b}.mid": 25 for b in range(200, 260)}  # unrelated compositions
+    moved = 0
+    for seed in range(12):
+        rows = {r["piece"]: r for r in split.make_pieces(fake_events(files), seed, RATIOS).to_pylist()}
+        assert rows["bwv0175"]["family"] == rows["bwv0059"]["family"] == "bwv0059"
+        assert rows["bwv0175"]["split"] == rows["bwv0059"]["split"] == split.split_of("bwv0059", seed, RATIOS)
+        moved += split.split_of("bwv0175", seed, RATIOS) != rows["bwv0175"]["split"]
+        # A composition alone in its family keeps the split of its own name.
+        assert all(r["family"] == p and r["split"] == split.split_of(p, seed, RATIOS)
+                   for p, r in rows.items() if p not in ("bwv0059", "bwv0175"))
+    assert moved  # on its own, bwv175 would have gone elsewhere for some seeds
 
 
 def test_the_split_stage_writes_pieces_parquet(tmp_path):

@@ -26,6 +26,7 @@ rule split:
     params:
         seed=config["seed"],
         ratios=config["dataset"]["split"],
+        families=config["dataset"]["families"],
         code=code("dataset.split"),
     log:
         "results/logs/dataset/split.log",
