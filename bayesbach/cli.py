@@ -191,7 +191,7 @@ def cmd_reference(args) -> int:
     config = study_config(args)
     dataset = dataset_of(args)
     out = args.out or under(args.results, reference_dir(args.name, args.noise))
-    common = {"name": args.name, "noise": args.noise, "seed": config["seed"], "gap": config["dataset"]["gap"]}
+    common = {"name": args.name, "noise": args.noise, "seed": config["seed"]}
     kind = REFERENCES[args.name].kind
     if kind == "counted":
         from bayesbach.references.counted import counted_reference
@@ -201,7 +201,7 @@ def cmd_reference(args) -> int:
         from bayesbach.references.trained import network_reference
 
         refs = config["references"]
-        meta = network_reference(dataset, out, refs=refs, train=config["train"],
+        meta = network_reference(dataset, out, refs=refs, train=config["train"], gap=config["dataset"]["gap"],
                                  device=args.device or config["device"], threads=args.threads or refs["threads"], **common)
     else:
         raise ValueError(f"reference {args.name!r} has an unknown kind {kind!r}")
@@ -263,14 +263,27 @@ def cmd_collect(args) -> int:
     return 0
 
 
+def from_errors(args, filename: str, write):
+    """Run ``write(errors.parquet, out)`` for a table made from the errors alone; returns (table, out)."""
+    errors = args.errors or under(args.results, EVALUATION_DIR) / "errors.parquet"
+    out = args.out or under(args.results, EVALUATION_DIR) / filename
+    require(errors, hint="bayesbach collect writes it")
+    return write(errors, out), out
+
+
 def cmd_stats(args) -> int:
     from bayesbach.evaluation.stats import write_stats
 
-    errors = args.errors or under(args.results, EVALUATION_DIR) / "errors.parquet"
-    out = args.out or under(args.results, EVALUATION_DIR) / "stats.csv"
-    require(errors, hint="bayesbach collect writes it")
-    table = write_stats(errors, out)
+    table, out = from_errors(args, "stats.csv", write_stats)
     print(f"{len(table)} comparisons written to {out}")
+    return 0
+
+
+def cmd_orders(args) -> int:
+    from bayesbach.evaluation.effective_order import write_orders
+
+    table, out = from_errors(args, "orders.csv", write_orders)
+    print(f"{len(table)} network cells placed on the ladder of ideal observers; written to {out}")
     return 0
 
 
@@ -304,7 +317,7 @@ def cmd_figures(args) -> int:
     for files in inputs.values():
         for key, value in files.items():
             needed += [d / f for d in value for f in ("history.parquet", "meta.json")] if key == "model_dirs" else [value]
-    require(*needed, hint="the earlier stages (bayesbach train, collect, stats, listen) write it")
+    require(*needed, hint="the earlier stages (bayesbach train, collect, stats, orders, listen) write it")
     out = args.out or under(args.results, FIGURES_DIR)
     for name, files in inputs.items():
         dirs = sorted({str(d) for d in files.pop("model_dirs", [])})
@@ -323,13 +336,23 @@ def cmd_summary(args) -> int:
     captions = args.captions or workflow_file(CAPTIONS)
     pieces = under(results, DATASET_DIR) / "pieces.parquet"
     midi = [listen / f"s{noise_label(s)}" / f"{kind}.mid" for s in config["sweep"]["noise"] for kind in LISTEN_KINDS]
-    require(pieces, evaluation / "errors.parquet", evaluation / "stats.csv", *figures, listen / "example.parquet", *midi,
-            hint="the earlier stages (bayesbach split, collect, stats, figures, listen) write it")
+    require(pieces, evaluation / "errors.parquet", evaluation / "stats.csv", evaluation / "orders.csv", *figures,
+            listen / "example.parquet", *midi,
+            hint="the earlier stages (bayesbach split, collect, stats, orders, figures, listen) write it")
     require(*(captions / f"{p.stem}.rst" for p in figures), hint="captions come from the workflow's report folder")
     out = args.out or under(results, SUMMARY)
+    crawl = ""
+    if "web" in config["corpus"]["sources"]:
+        import pyarrow.parquet as pq
+
+        from bayesbach.corpus.crawl.report import report_html
+
+        report = Path(SOURCE_DIR.format(source="web")) / "report.parquet"
+        require(report, hint="bayesbach crawl writes it")
+        crawl = report_html(pq.read_table(report))
     text = write_summary(config, pieces=pieces, errors=evaluation / "errors.parquet", stats=evaluation / "stats.csv",
-                         figures=figures, captions=captions, listen=listen, out_html=out,
-                         out_text=out.with_suffix(".txt"))
+                         orders=evaluation / "orders.csv", figures=figures, captions=captions, listen=listen, out_html=out,
+                         out_text=out.with_suffix(".txt"), crawl=crawl)
     print("\n" + text, end="")
     return 0
 
@@ -475,7 +498,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("name", choices=list(REFERENCES),
                    help="; ".join(f"{kind}: {', '.join(references(kind))}" for kind in ("counted", "trained")))
     c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
-    job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap, device, train:, references:", "references.threads")
+    job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap (trained ones), device, train:, references:", "references.threads")
     c.set_defaults(func=cmd_reference)
 
     c = sub.add_parser("evaluate", help="score one trained network on the test split (errors and encoding tables)")
@@ -498,11 +521,15 @@ def parser() -> argparse.ArgumentParser:
     config_args(c, "sweep:, references.models; only with --sweep")
     c.set_defaults(func=cmd_collect)
 
-    c = sub.add_parser("stats", help="the comparisons of stats.csv from errors.parquet")
-    c.add_argument("--errors", type=Path, default=None, help="default: RESULTS/evaluation/errors.parquet")
-    c.add_argument("--out", type=Path, default=None, help="default: RESULTS/evaluation/stats.csv")
-    results_arg(c)
-    c.set_defaults(func=cmd_stats)
+    for name, func, filename, text in (
+            ("stats", cmd_stats, "stats.csv", "the comparisons of stats.csv from errors.parquet"),
+            ("orders", cmd_orders, "orders.csv", "each network cell's effective order on the ladder of ideal observers "
+                                                 "(orders.csv from errors.parquet)")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("--errors", type=Path, default=None, help="default: RESULTS/evaluation/errors.parquet")
+        c.add_argument("--out", type=Path, default=None, help=f"default: RESULTS/evaluation/{filename}")
+        results_arg(c)
+        c.set_defaults(func=func)
 
     c = sub.add_parser("listen", help="the example network's view of the example piece at each noise level, as MIDI")
     dataset_arg(c)

@@ -60,6 +60,7 @@ def study(tmp_path_factory) -> Path:
             ok("reference", name, "--noise", str(NOISE), "--config", config)
         ok("collect")
         ok("stats")
+        ok("orders")
         ok("listen", "--config", config)
         ok("figures", "--config", config)
         ok("summary", "--config", config)
@@ -182,6 +183,7 @@ def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
         (["collect"], True, "no evaluation tables under results"),
         (["collect", "--sweep"], True, "missing input: results/evaluation/networks/elman/h3/s0.5/r0/errors.parquet"),
         (["stats"], True, "missing input: results/evaluation/errors.parquet"),
+        (["orders"], True, "missing input: results/evaluation/errors.parquet"),
         (["figures", "sweep"], True, "missing input: results/evaluation/stats.csv"),
         (["figures", "training"], True, "missing input: results/models/elman/h3/s0.5/r0/history.parquet"),
         (["summary"], True, "missing input: results/evaluation/errors.parquet"),

@@ -26,7 +26,9 @@ ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": f
 # results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
 ENCODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
                       "corr_state": float64, "corr_change": float64, "mse_state": float64, "mse_change": float64,
-                      "mse_baseline": float64, "gain_state": float64, "gain_change": float64})
+                      "mse_input": float64, "mse_joint": float64, "mse_baseline": float64, "gain_state": float64,
+                      "gain_change": float64, "gain_input": float64, "gain_joint": float64,
+                      "gain_over_input": float64})
 # results/listen/example.parquet: the example piece's chord sequences per noise level and kind
 EXAMPLE = pa.schema({"noise": float64, "piece": string, "kind": string, "step": int32, "values": pa.list_(pa.float32())})
 

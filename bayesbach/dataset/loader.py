@@ -1,4 +1,4 @@
-"""The loader: chord events of one split as arrays, one per composition.
+"""The loader: chord events of one split, one list of file arrays per composition.
 
 Both encodings are derived from the stored events: ``pc12`` (12 pitch classes,
 C = 0) and ``pitch`` (128 MIDI pitches); ``bayesbach.core.registry.ENCODINGS``
@@ -37,20 +37,22 @@ def encode(events: pa.Table, encoding: str) -> np.ndarray:
     return out
 
 
-def load_split(dataset_dir: Path, split: str, encoding: str = "pc12", gap: int = 20) -> dict[str, np.ndarray]:
-    """Each composition of a split as one array (steps x units, float32), keyed by piece in name order.
+def load_split(dataset_dir: Path, split: str, encoding: str = "pc12") -> dict[str, list[np.ndarray]]:
+    """Each composition of a split as its files, keyed by piece in name order.
 
-    The files of a composition are concatenated in natural name order
-    (movement 2 before 10), separated by ``gap`` silent steps.
+    A composition is a list of arrays (steps x units, float32), one per file in
+    natural name order (movement 2 before 10). Files are never joined here: every
+    model scores each file on its own (SCIENCE.md, "Evaluation"); only the
+    trainer's sampler strings them together, with silent steps that carry no loss.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     dataset_dir = Path(dataset_dir)
     pieces = pq.read_table(dataset_dir / "pieces.parquet", columns=["piece", "split"])
     names = sorted(pieces.filter(pc.equal(pieces["split"], split)).column("piece").to_pylist())
-    events = pq.read_table(dataset_dir / "events.parquet", filters=[("piece", "in", names)] if names else None)
     if not names:
         return {}
+    events = pq.read_table(dataset_dir / "events.parquet", filters=[("piece", "in", names)])
     # Order rows by (piece, file in natural order, step), then cut per piece and file.
     files = sorted(set(events.column("file").to_pylist()), key=_natural_key)
     rank = pc.index_in(events["file"], value_set=pa.array(files))
@@ -58,18 +60,18 @@ def load_split(dataset_dir: Path, split: str, encoding: str = "pc12", gap: int =
     x = encode(events, encoding)
     piece_col = events.column("piece").to_numpy(zero_copy_only=False)
     rank_col = events.column("_rank").to_numpy()
-    out = {}
+    out: dict[str, list[np.ndarray]] = {}
     bounds = np.flatnonzero((piece_col[1:] != piece_col[:-1]) | (rank_col[1:] != rank_col[:-1])) + 1
-    starts, ends = np.r_[0, bounds], np.r_[bounds, len(x)]
-    silence = np.zeros((gap, x.shape[1]), np.float32)
-    for s, e in zip(starts, ends):
-        parts = out.setdefault(piece_col[s], [])
-        if parts:
-            parts.append(silence)
-        parts.append(x[s:e])
-    return {piece: np.concatenate(parts) for piece, parts in out.items()}
+    for s, e in zip(np.r_[0, bounds], np.r_[bounds, len(x)]):
+        out.setdefault(piece_col[s], []).append(x[s:e])
+    return out
 
 
-def load_splits(dataset_dir: Path, splits: tuple[str, ...], encoding: str = "pc12", gap: int = 20) -> dict[str, dict[str, np.ndarray]]:
-    """:func:`load_split` for several splits: ``{split: {piece: array}}``."""
-    return {split: load_split(dataset_dir, split, encoding, gap) for split in splits}
+def load_splits(dataset_dir: Path, splits: tuple[str, ...], encoding: str = "pc12") -> dict[str, dict[str, list[np.ndarray]]]:
+    """:func:`load_split` for several splits: ``{split: {piece: [file arrays]}}``."""
+    return {split: load_split(dataset_dir, split, encoding) for split in splits}
+
+
+def n_steps(pieces: dict[str, list[np.ndarray]]) -> int:
+    """Chord events in a split (all files of all compositions)."""
+    return sum(len(f) for files in pieces.values() for f in files)

@@ -1,8 +1,9 @@
-"""Prediction-error encoding (SCIENCE.md, "Prediction-error encoding").
+"""Prediction-error encoding (SCIENCE.md, "Prediction-error encoding"), with an input control.
 
 With the network's prediction p_t = sigmoid(prediction head(h_t)), the prediction
 error is e_t = x_{t+1} - p_t, measured against the noisy input (the only thing
-the network sees). Per test piece:
+the network sees). Each file is run on its own (state from zero, as in scoring);
+its steps t = 0 .. n-2 are pooled per test piece:
 
 - ``corr_state``: Pearson correlation over steps of ||e_t||^2 with ||h_{t+1}||^2,
 - ``corr_change``: the same with the state change ||h_{t+1} - h_t||^2
@@ -14,7 +15,14 @@ the network sees). Per test piece:
   and ``gain_state`` / ``gain_change`` = 1 - mse / mse_baseline (the fraction of
   the baseline error the state explains; > 0 means the state encodes e).
 
-Public interface: ``Trace`` (aligned h_{t+1}, dh, e of one piece), ``traces``
+The control: h_{t+1} is computed from x_{t+1}, which holds the noise part of e_t,
+so a map from h to e can succeed by plain input encoding. The same regression from
+the input x_{t+1} alone (``mse_input``, ``gain_input``) and from [x_{t+1}, h_{t+1}]
+(``mse_joint``, ``gain_joint``) separate the two: ``gain_over_input`` = 1 - mse_joint /
+mse_input is the fraction of what the input leaves unexplained that the state adds,
+and only that is called prediction-error coding.
+
+Public interface: ``Trace`` (aligned h_{t+1}, dh, x_{t+1}, e of one piece), ``traces``
 (from a model and pieces, with the study's CRN noise), ``fit_maps``, ``measures``,
 ``encoding_rows``.
 """
@@ -28,22 +36,29 @@ import torch
 
 from bayesbach.networks.scoring import Padded
 
-# Pieces per forward pass are bounded by this many hidden-state numbers (memory, not speed).
+# Files per forward pass are bounded by this many hidden-state numbers (memory, not speed).
 MAX_ELEMENTS = 2**24
+# The regressors of e_t, each fitted by least squares with an intercept.
+REGRESSORS = ("state", "change", "input", "joint")
 
 
 @dataclass
 class Trace:
-    state: np.ndarray  # (T-1, n) h_{t+1}
-    change: np.ndarray  # (T-1, n) h_{t+1} - h_t
-    error: np.ndarray  # (T-1, U) e_t = x_{t+1} - p_t
+    state: np.ndarray  # (S, n) h_{t+1}
+    change: np.ndarray  # (S, n) h_{t+1} - h_t
+    input: np.ndarray  # (S, U) x_{t+1}
+    error: np.ndarray  # (S, U) e_t = x_{t+1} - p_t
+
+    @property
+    def joint(self) -> np.ndarray:
+        return np.hstack([self.input, self.state])
 
 
-def _batches(pieces: dict[str, np.ndarray], per_step: int):
-    names = sorted(pieces, key=lambda p: (-len(pieces[p]), p))
+def _batches(pieces: dict[str, list[np.ndarray]], per_step: int):
+    names = sorted(pieces, key=lambda p: (-max((len(f) for f in pieces[p]), default=0), p))
     batch, size = [], 0
     for name in names:
-        n = len(pieces[name]) * per_step
+        n = sum(len(f) for f in pieces[name]) * per_step
         if batch and size + n > MAX_ELEMENTS:
             yield batch
             batch, size = [], 0
@@ -54,8 +69,9 @@ def _batches(pieces: dict[str, np.ndarray], per_step: int):
 
 
 @torch.no_grad()
-def traces(model, pieces: dict[str, np.ndarray], sigma: float, seed: int) -> dict[str, Trace]:
-    """Hidden states and prediction errors of every piece (whole, with its CRN noise), in ``pieces``' order."""
+def traces(model, pieces: dict[str, list[np.ndarray]], sigma: float, seed: int) -> dict[str, Trace]:
+    """Hidden states, inputs and prediction errors of every piece (each file on its own, with its CRN
+    noise, steps pooled over the files), in ``pieces``' order."""
     model.eval()
     hidden = model.spec["hidden"]
     out = {}
@@ -64,10 +80,13 @@ def traces(model, pieces: dict[str, np.ndarray], sigma: float, seed: int) -> dic
         x = padded.inputs(sigma)
         h = model.features(x)
         p = torch.sigmoid(model.heads["predict"](h))
-        for i, name in enumerate(names):
-            n = len(pieces[name])
-            hi, pi, xi = (a[i, :n].double().numpy() for a in (h, p, x))
-            out[name] = Trace(hi[1:], hi[1:] - hi[:-1], xi[1:] - pi[:-1])
+        parts: dict[str, list] = {name: [] for name in names}
+        for row, i in enumerate(padded.owner.tolist()):
+            n = int(padded.mask[row].sum())
+            hi, pi, xi = (a[row, :n].double().numpy() for a in (h, p, x))
+            parts[names[i]].append((hi[1:], hi[1:] - hi[:-1], xi[1:], xi[1:] - pi[:-1]))
+        for name, files in parts.items():
+            out[name] = Trace(*(np.concatenate([f[k] for f in files]) for k in range(4)))
     return {name: out[name] for name in pieces}
 
 
@@ -76,13 +95,13 @@ def _design(a: np.ndarray) -> np.ndarray:
 
 
 def fit_maps(train: list[Trace]) -> dict[str, np.ndarray]:
-    """Least-squares weights (with intercept) from state and from change to e, and the mean error."""
+    """Least-squares weights (with intercept) from each of ``REGRESSORS`` to e, and the mean error."""
     train = [t for t in train if len(t.error)]
     if not train:
         raise ValueError("no training steps to fit the encoding maps on")
     e = np.concatenate([t.error for t in train])
     maps = {"baseline": e.mean(0)}
-    for kind in ("state", "change"):
+    for kind in REGRESSORS:
         a = _design(np.concatenate([getattr(t, kind) for t in train]))
         maps[kind] = np.linalg.lstsq(a, e, rcond=None)[0]
     return maps
@@ -99,22 +118,23 @@ def measures(trace: Trace, maps: dict[str, np.ndarray]) -> dict[str, float]:
     e = trace.error
     if not len(e):
         nan = float("nan")
-        return dict(steps=0, corr_state=nan, corr_change=nan, mse_state=nan, mse_change=nan, mse_baseline=nan,
-                    gain_state=nan, gain_change=nan)
+        return dict(steps=0, corr_state=nan, corr_change=nan, mse_baseline=nan, gain_over_input=nan,
+                    **{f"{m}_{k}": nan for m in ("mse", "gain") for k in REGRESSORS})
     energy = (e**2).mean(1)
     out = {"steps": len(e),
            "corr_state": _corr(energy, (trace.state**2).mean(1)),
            "corr_change": _corr(energy, (trace.change**2).mean(1))}
     base = float(((e - maps["baseline"]) ** 2).mean())
-    for kind in ("state", "change"):
+    for kind in REGRESSORS:
         out[f"mse_{kind}"] = float(((e - _design(getattr(trace, kind)) @ maps[kind]) ** 2).mean())
     out["mse_baseline"] = base
-    for kind in ("state", "change"):
+    for kind in REGRESSORS:
         out[f"gain_{kind}"] = 1 - out[f"mse_{kind}"] / base if base > 0 else float("nan")
+    out["gain_over_input"] = 1 - out["mse_joint"] / out["mse_input"] if out["mse_input"] > 0 else float("nan")
     return out
 
 
-def encoding_rows(model, train: dict[str, np.ndarray], test: dict[str, np.ndarray], sigma: float,
+def encoding_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]], sigma: float,
                   seed: int) -> list[dict]:
     """One dict of measures per test piece (``piece`` included), maps fitted on the training pieces."""
     maps = fit_maps(list(traces(model, train, sigma, seed).values()))

@@ -32,6 +32,7 @@ from scipy.stats import wilcoxon
 
 from bayesbach.core.atomic import write_atomic
 from bayesbach.core.registry import ARCHS, COMPARED
+
 COLUMNS = ["task", "kind", "model", "hidden", "noise", "versus", "runs", "n_pieces", "mean_model", "mean_versus",
            "mean_diff", "wilcoxon_w", "p", "bonferroni_m", "p_bonferroni", "cohens_d"]
 
@@ -119,9 +120,10 @@ def comparisons(errors: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv(table: pd.DataFrame) -> bytes:
-    """The CSV bytes of a stats table: floats in full precision (17 significant digits), Unix line ends, so reruns are identical."""
+    """The CSV bytes of a table: each float as the shortest text that reads back to the same number (0.2,
+    not 0.20000000000000001), Unix line ends, so reruns are identical."""
     buf = io.StringIO()
-    table.to_csv(buf, index=False, lineterminator="\n", float_format="%.17g")
+    table.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode()
 
 

@@ -1,1 +1,1 @@
-"""Stage 3, the networks: the models, the training loop, the scoring of whole pieces, and one training job."""
+"""Stage 3, the networks: the models, the training loop, the scoring of every file, and one training job."""

@@ -85,7 +85,7 @@ def train_network(dataset: Path, out: Path, *, arch: str, hidden: int, noise: fl
     dev = start(device, threads)
     out = Path(out)
     encoding = train["encoding"]
-    data = load_splits(dataset, ("train", "validation"), encoding, gap)
+    data = load_splits(dataset, ("train", "validation"), encoding)
     identity = ("network", arch, hidden, float(noise), run)
     spec = recurrent_spec(arch, ENCODINGS[encoding], hidden, train["layers"])
     settings = Settings.from_config(train, noise, gap)

@@ -1,16 +1,21 @@
-"""Per-piece BCE of a model on whole pieces, all pieces as one padded batch with a mask.
+"""Per-piece BCE of a model, every file scored on its own, all files as one padded batch with a mask.
 
 Used by the trainer's validation, by the reference models and by the evaluation
-stage. Public interface (stable):
+stage. The scoring rule (SCIENCE.md, "Evaluation"): each file of a composition is
+a sequence of its own (the network's state starts from zero at its first step; no
+silent filler is scored), the prediction target past a file's last step is not
+scored, and a composition's error is the mean over all scored steps (and units)
+of its files. Public interface (stable):
 
 - ``HEADS``: task name -> (head, target): ``decode`` = observation head vs y_t,
   ``predict`` = prediction head vs y_{t+1}.
-- ``Padded.build(pieces, seed, device)``: the pieces (dict piece -> steps x units)
-  zero-padded to one tensor ``y`` (P, T, U) on the device with ``mask`` (P, T) and
+- ``Padded.build(pieces, seed, device)``: the files of the pieces (dict piece ->
+  list of steps x units arrays) zero-padded to one tensor ``y`` (F, T, U) on the
+  device, with ``mask`` (F, T), ``owner`` (F,) (the piece index of each file) and
   their common-random-numbers noise ``eps`` (bayesbach.dataset.noise), made once.
 - ``piece_bce(model, padded, head, target, sigma, inputs="noisy")``: tensor (P,)
-  of mean BCE per piece (over valid steps and units), inputs x = y + sigma * eps
-  (``"noisy"``) or y (``"clean"``).
+  of mean BCE per piece (pooled over its files' scored steps and units), inputs
+  x = y + sigma * eps (``"noisy"``) or y (``"clean"``).
 - ``score_pieces(model, pieces, sigma, seed, tasks, inputs, device)``: {task: {piece: bce}}.
 - ``errors_table(bce, model, arch, hidden, noise, run)``: that result as rows of
   ``results/evaluation/errors.parquet`` (schema ``schemas.ERRORS``).
@@ -33,24 +38,27 @@ HEADS = {"decode": ("observe", "current"), "predict": ("predict", "next")}
 
 @dataclass
 class Padded:
-    names: list[str]
-    y: torch.Tensor  # (P, T, U) float32, zero after each piece's end
-    eps: torch.Tensor  # (P, T, U) the pieces' CRN standard-normal noise
-    mask: torch.Tensor  # (P, T) bool, True on a piece's steps
+    names: list[str]  # the pieces
+    y: torch.Tensor  # (F, T, U) float32, one row per file, zero after each file's end
+    eps: torch.Tensor  # (F, T, U) the files' CRN standard-normal noise
+    mask: torch.Tensor  # (F, T) bool, True on a file's steps
+    owner: torch.Tensor  # (F,) long, the index in ``names`` of each file's piece
 
     @classmethod
-    def build(cls, pieces: dict[str, np.ndarray], seed: int, device: str | torch.device = "cpu") -> Padded:
+    def build(cls, pieces: dict[str, list[np.ndarray]], seed: int, device: str | torch.device = "cpu") -> Padded:
         names = list(pieces)
-        units = next(iter(pieces.values())).shape[1] if names else 0
-        steps = max((len(a) for a in pieces.values()), default=0)
-        y = np.zeros((len(names), steps, units), np.float32)
+        files = [(i, k, a) for i, name in enumerate(names) for k, a in enumerate(pieces[name])]
+        units = files[0][2].shape[1] if files else 0
+        steps = max((len(a) for _, _, a in files), default=0)
+        y = np.zeros((len(files), steps, units), np.float32)
         eps = np.zeros_like(y)
-        mask = np.zeros((len(names), steps), bool)
-        for i, name in enumerate(names):
-            n = len(pieces[name])
-            y[i, :n], eps[i, :n], mask[i, :n] = pieces[name], crn_eps(seed, name, pieces[name].shape), True
+        mask = np.zeros((len(files), steps), bool)
+        for row, (i, k, a) in enumerate(files):
+            n = len(a)
+            y[row, :n], eps[row, :n], mask[row, :n] = a, crn_eps(seed, names[i], a.shape, k), True
         as_t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
-        return cls(names, as_t(y), as_t(eps), as_t(mask))
+        owner = torch.tensor([i for i, _, _ in files], dtype=torch.long, device=device)
+        return cls(names, as_t(y), as_t(eps), as_t(mask), owner)
 
     def inputs(self, sigma: float, inputs: str = "noisy") -> torch.Tensor:
         if inputs == "clean":
@@ -58,6 +66,19 @@ class Padded:
         if inputs != "noisy":
             raise ValueError(f"unknown input kind {inputs!r}; expected 'noisy' or 'clean'")
         return self.y + sigma * self.eps
+
+    def scored(self, target: str) -> torch.Tensor:
+        """(F, T') bool: the steps scored for ``target`` (for ``next``, those whose y_{t+1} is in the file)."""
+        return self.mask[:, 1:] if target == "next" else self.mask
+
+    def per_piece(self, values: torch.Tensor, target: str) -> torch.Tensor:
+        """(P,) pooled mean of per-step ``values`` (F, T') over each piece's scored steps; NaN without any."""
+        scored = self.scored(target)
+        total = torch.zeros(len(self.names), dtype=values.dtype, device=values.device)
+        count = torch.zeros_like(total)
+        total.index_add_(0, self.owner, (values * scored).sum(1))
+        count.index_add_(0, self.owner, scored.sum(1).to(values.dtype))
+        return total / count
 
 
 def aligned(logits: torch.Tensor, y: torch.Tensor, target: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,19 +92,18 @@ def aligned(logits: torch.Tensor, y: torch.Tensor, target: str) -> tuple[torch.T
 
 @torch.no_grad()
 def piece_bce(model, padded: Padded, head: str, target: str, sigma: float, inputs: str = "noisy") -> torch.Tensor:
-    """Mean BCE per piece, (P,), over its valid steps and all units; NaN for a piece with no scored step."""
+    """Mean BCE per piece, (P,), pooled over its files' scored steps and all units; NaN for a piece with none."""
     was_training = model.training
     model.eval()
     logits, y = aligned(model.logits(padded.inputs(sigma, inputs), head), padded.y, target)
-    mask = padded.mask[:, 1:] if target == "next" else padded.mask  # t+1 inside the piece
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(-1)
     model.train(was_training)
-    return (bce * mask).sum(1) / mask.sum(1)
+    return padded.per_piece(bce, target)
 
 
-def score_pieces(model, pieces: dict[str, np.ndarray], sigma: float, seed: int, tasks=("decode", "predict"),
+def score_pieces(model, pieces: dict[str, list[np.ndarray]], sigma: float, seed: int, tasks=("decode", "predict"),
                  inputs: str = "noisy", device: str | torch.device = "cpu") -> dict[str, dict[str, float]]:
-    """``{task: {piece: mean BCE}}`` of a model on whole pieces with their CRN noise."""
+    """``{task: {piece: mean BCE}}`` of a model on every file of the pieces with their CRN noise."""
     padded = Padded.build(pieces, seed, device)
     out = {}
     for task in tasks:

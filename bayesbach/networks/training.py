@@ -11,7 +11,8 @@ The loop (:func:`fit`), per batch:
 
 1. a chunk of the training split, cut on the device (:mod:`bayesbach.networks.batches`),
    with fresh Gaussian noise drawn on the device;
-2. an Adam step on the stage's loss (BCE from logits, mean over steps and units);
+2. an Adam step on the stage's loss (BCE from logits, mean over units and the scored
+   steps: silent gap steps and targets past a file's end carry no loss);
 3. every ``val_every`` batches (and at the stage's end) the whole validation split
    is scored with its fixed CRN noise (:func:`validate`) and the best state is kept;
 4. every ``checkpoint_every`` batches the run's state is saved
@@ -88,9 +89,11 @@ class FitResult:
     timings: dict = field(default_factory=dict)
 
 
-def optimise(model, optimiser: torch.optim.Optimizer, x: torch.Tensor, target: torch.Tensor, head: str) -> torch.Tensor:
-    """One Adam step on the mean BCE of ``head``'s logits; returns the (detached) loss."""
-    loss = F.binary_cross_entropy_with_logits(model.logits(x, head), target)
+def optimise(model, optimiser: torch.optim.Optimizer, x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+             head: str) -> torch.Tensor:
+    """One Adam step on the mean BCE of ``head``'s logits over the steps of weight 1; returns the (detached) loss."""
+    bce = F.binary_cross_entropy_with_logits(model.logits(x, head), target, reduction="none").mean(-1)
+    loss = (bce * weight).sum() / weight.sum().clamp(min=1)
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()
@@ -104,7 +107,7 @@ def validate(model, val: Padded | None, stage: Stage, sigma: float) -> float:
     return float(torch.nanmean(piece_bce(model, val, stage.head, stage.target, sigma, stage.inputs)))
 
 
-def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: dict[str, np.ndarray],
+def fit(model, stages: list[Stage], train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]],
         settings: Settings, *, seed: int, identity: tuple, device: torch.device | str = "cpu",
         checkpoint: Path | None = None, progress: bool = False) -> FitResult:
     """Train ``model`` (already on ``device``) through ``stages``; see the module docstring.
@@ -137,8 +140,8 @@ def fit(model, stages: list[Stage], train: dict[str, np.ndarray], validation: di
         t_stage, first, val_seconds = time.perf_counter(), run.batch + 1, 0.0
         bar.start_stage()
         for b in range(first, stage.batches + 1):
-            x, target = batch_inputs(sampler.next_chunk(), stage, settings.sigma, g)
-            run.add_loss(optimise(model, optimiser, x, target, stage.head))
+            x, target, weight = batch_inputs(sampler.next_chunk(), stage, settings.sigma, g)
+            run.add_loss(optimise(model, optimiser, x, target, weight, stage.head))
             if b % settings.val_every == 0 or b == stage.batches:
                 tv = time.perf_counter()
                 v = validate(model, val, stage, settings.sigma)

@@ -66,13 +66,13 @@ def identity(name: str, sigma: float) -> tuple:
     return ("reference", name) if NETWORKS[name][1] == "clean" else ("reference", name, float(sigma))
 
 
-def fit_reference(name: str, train: dict[str, np.ndarray], validation: dict[str, np.ndarray], *, sigma: float,
+def fit_reference(name: str, train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]], *, sigma: float,
                   seed: int, settings: Settings, refs: dict, device: torch.device | str = "cpu",
                   checkpoint: Path | None = None) -> tuple[torch.nn.Module, FitResult]:
     """Train reference ``name`` (its best validation state loaded); ``refs`` as for :func:`spec` plus ``batches``."""
     if name not in NETWORKS:
         raise ValueError(f"unknown network reference {name!r}; expected one of {sorted(NETWORKS)}")
-    units = next(iter(train.values())).shape[1]
+    units = next(iter(train.values()))[0].shape[1]
     ident = identity(name, sigma)
     model = build(spec(name, units, refs), seed=derive_seed(seed, "init", *ident)).to(device)
     result = fit(model, [stage(name, refs["batches"])], train, validation, settings, seed=seed, identity=ident,
@@ -80,9 +80,9 @@ def fit_reference(name: str, train: dict[str, np.ndarray], validation: dict[str,
     return model, result
 
 
-def score_reference(name: str, model: torch.nn.Module, test: dict[str, np.ndarray], sigma: float, seed: int,
+def score_reference(name: str, model: torch.nn.Module, test: dict[str, list[np.ndarray]], sigma: float, seed: int,
                     device: torch.device | str = "cpu") -> dict[str, dict[str, float]]:
-    """``{task: {piece: bce}}`` on whole test pieces with their CRN noise."""
+    """``{task: {piece: bce}}`` on the test pieces, every file on its own, with their CRN noise."""
     task, inputs, _ = NETWORKS[name]
     return score_pieces(model, test, sigma, seed, (task,), inputs, device)
 
@@ -98,7 +98,7 @@ def network_reference(dataset: Path, out: Path, *, name: str, noise: float, seed
     dev = start(device, threads)
     out = Path(out)
     t0 = time.perf_counter()
-    data = load_splits(dataset, SPLITS, train["encoding"], gap)
+    data = load_splits(dataset, SPLITS, train["encoding"])
     settings = Settings.from_config(train, noise, gap)
     log.info("reference %s sigma=%r on %s (%d train / %d validation / %d test pieces)", name, float(noise), dev,
              *(len(d) for d in data.values()))

@@ -58,12 +58,15 @@ def network_means(errors: pd.DataFrame) -> pd.DataFrame:
 
 
 def _plain_log(ax, axis: str = "y") -> None:
-    """Log axis with plain numbers (0.4, 0.6) instead of powers of ten."""
-    from matplotlib.ticker import FormatStrFormatter
+    """Log axis labelled with plain numbers at 1, 2 and 5 times powers of ten (0.02, 0.05, 0.1), unlabelled
+    minor ticks between them: labels never collide, whatever the range."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(FormatStrFormatter("%g"))
-    target.set_minor_formatter(FormatStrFormatter("%g"))
+    target.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
+    target.set_minor_formatter(NullFormatter())
 
 
 def save(fig, out: Path) -> None:
@@ -131,6 +134,46 @@ def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
         ax.set_ylabel(f"Prediction {BCE}")
         ax.set_title(f"Noise sigma = {sigma:g}")
     fig.suptitle("Predicting the next chord on the test compositions", fontsize=9)
+    return fig
+
+
+# 1b. ----------------------------------------------------------------------------------------------
+def orders(table: pd.DataFrame):
+    """Networks on the ladder of ideal observers: each cell's effective order over hidden size, per noise
+    level (columns) and task (rows); ``table`` is orders.csv (bayesbach.evaluation.effective_order)."""
+    if not len(table):
+        return _empty("No network with a ladder of ideal observers at its noise level to show.")
+    tasks = [t for t in ("predict", "decode") if t in set(table["task"])]
+    noises = sorted(table["noise"].unique())
+    top = int(table["top_order"].max())
+    fig, axes = plt.subplots(len(tasks), len(noises), figsize=(WIDTH, 2.5 * len(tasks) + 0.6), squeeze=False,
+                             layout="constrained")
+    markers = {"elman": "^", "lstm": "s", "gru": "o"}
+    rungs = ["0: no context"] + [f"{k}: last {k} chord{'s' if k > 1 else ''}" for k in range(1, top + 1)]
+    hiddens = sorted(table["hidden"].unique())
+    for i, task in enumerate(tasks):
+        for j, sigma in enumerate(noises):
+            ax = axes[i][j]
+            for k in range(top + 1):
+                ax.axhline(k, color="#999999", lw=0.6, zorder=0)
+            for a, arch in enumerate(a for a in ARCHS if a in set(table["model"])):
+                g = table[(table["task"] == task) & (table["noise"] == sigma) & (table["model"] == arch)]
+                g = g.sort_values("hidden")
+                ax.plot(g["hidden"], g["effective_order"], "-", marker=markers.get(arch, "o"), color=OKABE_ITO[a], ms=5,
+                        lw=1.2, label=ARCH_LABELS[arch])
+                above = g[g["position"] == "above the top"]  # better than the top rung: an open marker at the top
+                ax.plot(above["hidden"], above["effective_order"], "^", color=OKABE_ITO[a], mfc="white", ms=9, lw=0)
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(hiddens, [str(int(h)) for h in hiddens])
+            ax.minorticks_off()
+            ax.set_ylim(-0.2, top + 0.3)
+            ax.set_yticks(range(top + 1), rungs if j == 0 else [str(k) for k in range(top + 1)])
+            ax.set_title(f"{'Prediction' if task == 'predict' else 'Decoding'}, sigma = {sigma:g}")
+            ax.set_ylabel("Effective order (observer's context)" if j == 0 else "Effective order")
+            if i == len(tasks) - 1:
+                ax.set_xlabel("Hidden units (log scale)")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    fig.suptitle("Networks on the ladder of ideal observers (effective order; higher is better)", fontsize=9)
     return fig
 
 
@@ -279,14 +322,19 @@ def encoding(enc: pd.DataFrame):
         return _empty("No prediction-error encoding to show.")
     arch = next(a for a in PRIMARY_ARCHS if a in set(enc["arch"]))
     enc = enc[enc["arch"] == arch]
-    cols = ["gain_state", "gain_change", "corr_state", "corr_change"]
+    panels = [
+        [("gain_state", "o-", "from h (all)"), ("gain_input", ":", "from the input x alone (control)"),
+         ("gain_over_input", "D-", "h beyond x: prediction-error coding")],
+        [("corr_state", "o-", "state h"), ("corr_change", "s--", "state change dh")],
+    ]
+    cols = [c for panel in panels for c, _, _ in panel]
     per_piece = enc.groupby(["hidden", "noise", "piece"], as_index=False)[cols].mean()  # runs first
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4), layout="constrained")
     for k, sigma in enumerate(sorted(per_piece["noise"].unique())):
         g = per_piece[per_piece["noise"] == sigma]
         colour = OKABE_ITO[k % 6]
-        for ax, (state, change) in zip(axes, (cols[:2], cols[2:])):
-            for col, style, what in ((state, "o-", "state h"), (change, "s--", "state change dh")):
+        for ax, panel in zip(axes, panels):
+            for col, style, what in panel:
                 pts = [(h, *_mean_sem(gh[col])) for h, gh in g.groupby("hidden")]
                 h, m, e = map(np.array, zip(*pts))
                 ax.errorbar(h, m, yerr=e, fmt=style, color=colour, ms=4, capsize=2, lw=1.2,
@@ -297,11 +345,12 @@ def encoding(enc: pd.DataFrame):
         ax.minorticks_off()
         ax.set_xlabel(f"Hidden units ({ARCH_LABELS[arch]}, log scale)")
         ax.axhline(0, color="#999999", lw=0.6)
-    axes[0].set_ylabel("Error variance explained\n1 - MSE / MSE of the mean (fraction)")
+    axes[0].set_ylabel("Error variance explained (fraction)")
     axes[0].set_title("Linear read-out of the prediction error e")
     axes[1].set_ylabel("Pearson r of ||e||^2 with the energy")
     axes[1].set_title("Error energy vs state energy")
-    axes[1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center", ncol=2, frameon=False, fontsize=7)
     return fig
 
 
@@ -347,11 +396,14 @@ def histories(model_dirs: list[Path]) -> pd.DataFrame:
 
 
 def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None = None, encoding_path: Path | None = None,
-         model_dirs: list[Path] | None = None, example_path: Path | None = None, example_steps: int = 48) -> None:
+         model_dirs: list[Path] | None = None, example_path: Path | None = None, orders_path: Path | None = None,
+         example_steps: int = 48) -> None:
     """Draw figure ``name`` from the stage files it needs and save it (PNG + PDF)."""
     read = pd.read_parquet
     if name == "ladder":
         fig = ladder(read(errors), pd.read_csv(stats))
+    elif name == "orders":
+        fig = orders(pd.read_csv(orders_path))
     elif name == "decoding":
         fig = decoding(read(errors))
     elif name == "sweep":

@@ -1,8 +1,8 @@
 """Listening to what a network perceives: one example test piece per noise level as chords and MIDI.
 
 For each noise level one network (the example network: :func:`bayesbach.core.registry.example_network`)
-runs over the example piece (the test piece of median length, ties by name) with
-the study's CRN noise. Four chord sequences come out, each a (steps x units) array:
+runs over the first file of the example piece (the test piece whose first file is of
+median length, ties by name) with the study's CRN noise. Four chord sequences come out, each a (steps x units) array:
 
 - ``clean``: the true chords y_t,
 - ``noisy``: the input x_t = y_t + sigma * eps_t,
@@ -39,17 +39,18 @@ log = logging.getLogger(__name__)
 LOWEST = 55  # G3: pitch classes sound between G3 and F#4, the middle of a singer's or a piano's range
 
 
-def example_piece(test: dict[str, np.ndarray]) -> str:
-    """The test piece of median length (the shorter of the two middle ones), ties broken by name."""
+def example_piece(test: dict[str, list[np.ndarray]]) -> str:
+    """The test piece whose first file (the one played) is of median length (the shorter of the two
+    middle ones), ties broken by name."""
     if not test:
         raise ValueError("the test split is empty: no example piece to listen to")
-    ranked = sorted(test, key=lambda p: (len(test[p]), p))
+    ranked = sorted(test, key=lambda p: (len(test[p][0]), p))
     return ranked[(len(ranked) - 1) // 2]
 
 
 @torch.no_grad()
 def perceive(decoder, probe, y: np.ndarray, sigma: float, seed: int, piece: str) -> dict[str, np.ndarray]:
-    """The four chord sequences of one piece (see the module text)."""
+    """The four chord sequences of a piece's first file (see the module text)."""
     x = crn_noisy(y, sigma, seed, piece)
     xt = torch.from_numpy(x)[None]
     decoded = torch.sigmoid(decoder.logits(xt, "observe"))[0].numpy()
@@ -86,9 +87,9 @@ def listen(dataset: Path, networks: dict[float, Path], out: Path, *, seed: int, 
     for sigma, model_dir in sorted(networks.items()):
         decoder, meta = load_network(model_dir, "decoder")
         probe, _ = load_network(model_dir, "probe")
-        test = load_split(dataset, "test", meta["encoding"], meta["gap"])
+        test = load_split(dataset, "test", meta["encoding"])
         piece = example_piece(test)
-        seqs = perceive(decoder, probe, test[piece][:max_steps], float(sigma), seed, piece)
+        seqs = perceive(decoder, probe, test[piece][0][:max_steps], float(sigma), seed, piece)
         for kind in LISTEN_KINDS:
             write_atomic(out / f"s{noise_label(sigma)}" / f"{kind}.mid", midi_bytes(seqs[kind], step_seconds))
             rows += [{"noise": float(sigma), "piece": piece, "kind": kind, "step": t, "values": v.tolist()}

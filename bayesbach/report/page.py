@@ -3,8 +3,11 @@
 The page is one self-contained HTML file: figures embedded as PNG data URIs,
 the listening MIDI files as download links with data URIs, no script, no
 external resource. It says what was run (the configuration, corpus size per
-split, software versions), shows the headline tables (mean test BCE per model
-and noise level; the key comparisons from ``stats.csv``) and every figure with
+split, the crawl's per-site table when the study crawled, software versions),
+how the comparison is kept fair (scoring, families, smoothing, the ladder of
+observers, the encoding control), shows the headline tables (mean test BCE per
+model and noise level; each network's effective order from ``orders.csv``; the
+key comparisons from ``stats.csv``, one table per task) and every figure with
 its caption. Captions are the ``workflow/report/*.rst`` files that
 ``snakemake --report`` uses too, so each is written once. Nothing on the page
 depends on the time or the machine: two runs of a study give the same page.
@@ -20,11 +23,14 @@ from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from bayesbach.core.atomic import write_atomic
+from bayesbach.dataset.families import family_summary
 from bayesbach.report.labels import model_label, network_label
-from bayesbach.core.registry import ARCH_LABELS, ARCHS, KEY_COMPARISONS, LISTEN_KINDS, REFERENCES, noise_label
+from bayesbach.core.registry import (ARCH_LABELS, ARCHS, KEY_COMPARISONS, LISTEN_KINDS, OBSERVER_LADDER, REFERENCES,
+                                     TASKS, noise_label)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
@@ -58,25 +64,42 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def key_comparisons(stats: pd.DataFrame, errors: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The comparisons that carry the argument, one row per (task, network cell), one column per reference:
-    "mean BCE difference (Cohen's d, Bonferroni p)"."""
+def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The comparisons that carry the argument for one task, one row per network cell, one column per
+    reference: "mean BCE difference (Cohen's d, Bonferroni p)"."""
     keep = pd.Series(False, index=stats.index)
-    for task, versus in KEY_COMPARISONS:
-        keep |= (stats["task"] == task) & (stats["versus"] == versus) & (stats["kind"] == "reference")
+    for key_task, versus in KEY_COMPARISONS:
+        if key_task == task:
+            keep |= (stats["task"] == task) & (stats["versus"] == versus) & (stats["kind"] == "reference")
     s = stats[keep]
-    cell = [f"{diff:+.4f} (d {d:+.2f}, p {p:.2g})" for diff, d, p in zip(s["mean_diff"], s["cohens_d"], s["p_bonferroni"])]
+    cell = [f"{diff:+.4f} (d {d:+.2f}, p {p:.1g})" for diff, d, p in zip(s["mean_diff"], s["cohens_d"], s["p_bonferroni"])]
     table = pd.DataFrame({
-        "task": s["task"], "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
-        "sigma": s["noise"].map("{:g}".format), "pieces": s["n_pieces"],
+        "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
+        "sigma": s["noise"].map("{:g}".format),
         "versus": s["versus"].map(lambda m: model_label(m, errors)), "cell": cell,
     })
     if not len(table):
         return table
-    wide = table.pivot_table(index=["task", "network", "sigma", "pieces"], columns="versus", values="cell",
+    wide = table.pivot_table(index=["network", "sigma"], columns="versus", values="cell",
                              aggfunc="first", sort=False)
     wide.columns.name = None
     return wide.fillna("-")
+
+
+def orders_table(orders: pd.DataFrame) -> pd.DataFrame:
+    """Effective order per network (rows) and (task, noise) (columns), from orders.csv; "> k" above the top rung,
+    "< 0" below the ladder."""
+    if not len(orders):
+        return pd.DataFrame()
+    marks = {"above the top": "> {top}", "below the ladder": "< 0"}
+    text = [marks[p].format(top=t) if p in marks else f"{o:.2f}"
+            for o, p, t in zip(orders["effective_order"], orders["position"], orders["top_order"])]
+    df = orders.assign(network=[network_label(a, h) for a, h in zip(orders["model"], orders["hidden"])], text=text,
+                       sigma=orders["noise"].map("{:g}".format))
+    df["order"] = [(ARCHS.index(a), h) for a, h in zip(df["model"], df["hidden"])]
+    wide = df.sort_values("order").pivot_table(index="network", columns=["task", "sigma"], values="text",
+                                               aggfunc="first", sort=False)
+    return wide.reindex(columns=sorted(wide.columns, key=lambda c: (TASKS.index(c[0]), float(c[1])))).fillna("-")
 
 
 def headline_text(errors: pd.DataFrame, page: Path) -> str:
@@ -89,8 +112,9 @@ def headline_text(errors: pd.DataFrame, page: Path) -> str:
 
 
 def _caption(rst: str) -> str:
-    """A caption file (a paragraph with **bold** lead-in) as HTML."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(rst.strip()))
+    """A caption file (a paragraph with a **bold** lead-in; a literal star escaped as \\*) as HTML."""
+    bold = re.sub(r"(?<!\\)\*\*(.+?)(?<!\\)\*\*", r"<strong>\1</strong>", html.escape(rst.strip()))
+    return bold.replace("\\*", "*")
 
 
 def _data_uri(path: Path, mime: str) -> str:
@@ -108,9 +132,54 @@ th{background:#f2f2f2}figure{margin:1.5rem 0}img{max-width:100%;height:auto;bord
 figcaption{font-size:.9rem}td{white-space:nowrap}pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;font-size:.8rem}"""
 
 
-def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats: pd.DataFrame,
-                 figures: list[tuple[str, Path, str]], listening: list[tuple[str, Path]], example_piece: str | None) -> str:
-    """The page; ``figures`` = (name, PNG path, caption rst), ``listening`` = (label, MIDI path)."""
+def _families(pieces: pd.DataFrame) -> str:
+    """The families paragraph: how many compositions were joined, and the largest families."""
+    if "family" not in pieces:
+        return ""
+    f = family_summary(pa.Table.from_pandas(pieces[["piece", "family", "split"]], preserve_index=False))
+    text = (f"<p>{f['compositions']} compositions form {f['families']} families: {f['joined']} compositions with "
+            f"shared chord content were joined into {f['joined_families']} families of two or more, each kept in "
+            "one split.")
+    if f["largest"]:
+        text += " The largest: " + "; ".join(f"{html.escape(', '.join(x['members']))} ({x['split']})"
+                                            for x in f["largest"]) + "."
+    return text + "</p>"
+
+
+def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
+    """What keeps the comparison fair, in a few sentences each (README, "How to read the results")."""
+    families = config["dataset"].get("families", {})
+    return [
+        "<h2>How the comparison is kept fair</h2>",
+        "<p><strong>Only music is scored.</strong> Each file of a composition is scored on its own: every model, "
+        "network or observer, starts afresh at the file's first chord, and the next-chord target past a file's last "
+        "step is not scored. A composition's error is the mean over all scored steps of its files. The silent steps "
+        "that join files in training carry no loss and are never scored, so no model gains by counting them.</p>",
+        "<p><strong>No composition is heard twice.</strong> Bach re-used harmonisations under other catalogue numbers. "
+        "Compositions with the same pitch-class sequence in any file, or sharing at least "
+        f"{families.get('share', 0.5):.0%} of their {families.get('ngram', 8)}-chord sequences, form one family, "
+        "and the split is by family. Two files of one composition with identical chord events (one recording in two "
+        "MIDI formats) are kept once (results/dataset/rejects.parquet names the twin).</p>",
+        _families(pieces),
+        "<p><strong>Smoothing chosen where it matters.</strong> The counted Markov models choose their smoothing on "
+        "clean validation prediction; each ideal observer chooses its own, at each noise level, on its noisy "
+        "validation decoding plus prediction error. The choices are in each reference's meta.json.</p>",
+        "<p><strong>A ladder of ideal observers.</strong> The observer of order k knows the counted statistics of the "
+        "next chord given the last k (smoothed down to lower orders) and filters the noisy input exactly with the "
+        "true noise level. Orders 1 to 3 make a ladder; a network's <em>effective order</em> is where its error falls "
+        "on it (table below, figure \u201cNetworks on the ladder of ideal observers\u201d). \u201cIdeal\u201d means "
+        "ideal for that order: a network can beat the first-order observer by using more context.</p>",
+        "<p><strong>Prediction-error coding, with a control.</strong> The network's state h<sub>t+1</sub> is computed "
+        "from the input x<sub>t+1</sub>, which holds the noise part of the prediction error. Only what h adds to a "
+        "read-out from x alone is called prediction-error coding (figure \u201cPrediction-error encoding\u201d).</p>",
+    ]
+
+
+def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats: pd.DataFrame, orders: pd.DataFrame,
+                 figures: list[tuple[str, Path, str]], listening: list[tuple[str, Path]], example_piece: str | None,
+                 crawl: str = "") -> str:
+    """The page; ``figures`` = (name, PNG path, caption rst), ``listening`` = (label, MIDI path), ``crawl`` the
+    per-site crawl table as HTML (empty when the study crawled nothing)."""
     sweep = config["sweep"]
     h = html.escape
     parts = [
@@ -122,28 +191,37 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         f"{', '.join(ARCH_LABELS[a] for a in sweep['arch'])} with {', '.join(map(str, sweep['hidden']))} hidden units, "
         f"noise sigma {', '.join(f'{s:g}' for s in sweep['noise'])}, {sweep['runs']} run(s) each; "
         f"references: {', '.join(h(model_label(m, errors)) for m in config['references']['models'])}. "
-        "All errors are binary cross-entropies in nats per pitch class and step, on whole test compositions "
-        "with one fixed noise draw per composition shared by every model.</p>",
-        "<h3>Corpus and splits (by composition)</h3>", _splits(pieces).to_html(),
+        "All errors are binary cross-entropies in nats per pitch class and step, on the test compositions, every "
+        "file scored on its own, with one fixed noise draw per file shared by every model.</p>",
+        "<h3>Corpus and splits (by family of compositions)</h3>", _splits(pieces).to_html(),
+        *([f"<h3>Retrieval from the web archives</h3>{crawl}"] if crawl else []),
         "<h3>Software</h3>", pd.Series(versions(), name="version").to_frame().to_html(),
         "<details><summary>Configuration</summary><pre>", h(yaml.safe_dump(config, sort_keys=True)), "</pre></details>",
+        *_controls(config, pieces),
         "<h2>Headline tables</h2>",
         "<h3>Mean test BCE per model and noise level</h3><p>Lower is better; for networks, per-composition "
         "errors are averaged over runs first.</p>",
         mean_table(errors).to_html(float_format="{:.4f}".format, na_rep="-"),
-        "<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the test "
-        "compositions (negative: the network is better), Cohen's d (pooled standard deviation) and the two-sided "
+        "<h3>Effective order on the ladder of ideal observers</h3><p>Where each network's mean test BCE falls between "
+        f"the observers of order 0 ({h(model_label(OBSERVER_LADDER[0], errors))}) to "
+        f"{len(OBSERVER_LADDER) - 1}, linearly interpolated; higher is better. Every value and the ladder's BCEs are in "
+        "results/evaluation/orders.csv.</p>",
+        orders_table(orders).to_html(),
+        f"<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the "
+        f"{stats['n_pieces'].max() if len(stats) else 0} test compositions (negative: the network is better), Cohen's d (pooled standard deviation) and the two-sided "
         "Wilcoxon signed-rank p, Bonferroni-corrected over the cells of the sweep. "
         "Every comparison is in results/evaluation/stats.csv.</p>",
-        key_comparisons(stats, errors).to_html(),
-        "<h2>Figures</h2>",
     ]
+    for task in TASKS[::-1]:  # prediction, the study's question, first
+        parts += [f"<h4>{'Prediction (probed networks)' if task == 'predict' else 'Decoding'}</h4>",
+                  key_comparisons(stats, task, errors).to_html()]
+    parts.append("<h2>Figures</h2>")
     for name, png, caption in figures:
         parts.append(f"<figure id='{h(name)}'><img alt='{h(name)} figure' src='{_data_uri(png, 'image/png')}'>"
                      f"<figcaption>{_caption(caption)}</figcaption></figure>")
     if listening:
-        parts.append(f"<h2>Listening</h2><p>The example composition {h(example_piece or '')} as MIDI files "
-                     "(results/listen/): what the network hears and what it makes of it, thresholded at 0.5.</p><ul>")
+        parts.append(f"<h2>Listening</h2><p>The first file of the example composition {h(example_piece or '')} as MIDI "
+                     "files (results/listen/): what the network hears and what it makes of it, thresholded at 0.5.</p><ul>")
         parts += [f"<li><a download='{h(Path(p).parent.name)}_{h(Path(p).name)}' href='{_data_uri(p, 'audio/midi')}'>"
                   f"{h(label)}</a></li>" for label, p in listening]
         parts.append("</ul>")
@@ -151,17 +229,17 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
     return "\n".join(parts)
 
 
-def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, figures: list[Path], captions: Path,
-                  listen: Path, out_html: Path, out_text: Path) -> str:
+def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, orders: Path, figures: list[Path],
+                  captions: Path, listen: Path, out_html: Path, out_text: Path, crawl: str = "") -> str:
     """The report stage: write the page and the terminal table; returns the table."""
     err = pd.read_parquet(errors)
     figs = [(Path(p).stem, Path(p), (Path(captions) / f"{Path(p).stem}.rst").read_text()) for p in figures]
     example = pd.read_parquet(Path(listen) / "example.parquet", columns=["piece"])
     listening = [(f"sigma = {s:g}: {kind}", Path(listen) / f"s{noise_label(s)}" / f"{kind}.mid")
                  for s in sorted(config["sweep"]["noise"]) for kind in LISTEN_KINDS]
-    page = summary_html(config, pd.read_parquet(pieces), err, pd.read_csv(stats), figs,
+    page = summary_html(config, pd.read_parquet(pieces), err, pd.read_csv(stats), pd.read_csv(orders), figs,
                         [(label, p) for label, p in listening if p.exists()],
-                        example["piece"].iloc[0] if len(example) else None)
+                        example["piece"].iloc[0] if len(example) else None, crawl)
     write_atomic(Path(out_html), page.encode())
     text = headline_text(err, out_html)
     write_atomic(Path(out_text), text.encode())

@@ -1,4 +1,4 @@
-"""The loader (bayesbach.dataset.loader): one array per composition, files in movement order, both encodings."""
+"""The loader (bayesbach.dataset.loader): one list of file arrays per composition, in movement order, both encodings."""
 
 from __future__ import annotations
 
@@ -26,17 +26,18 @@ def dataset_dir(tmp_path):
     return out
 
 
-def test_loader_joins_files_in_movement_order_with_silent_gaps(dataset_dir):
-    seqs = loader.load_split(dataset_dir, "train", "pc12", gap=3)
+def test_loader_keeps_each_file_on_its_own_in_movement_order(dataset_dir):
+    seqs = loader.load_split(dataset_dir, "train", "pc12")
     assert list(seqs) == ["bwv0010", "bwv0020"]
-    x = seqs["bwv0010"]
-    assert x.dtype == np.float32 and x.shape == (2 + 3 + 1, 12)
-    assert [np.flatnonzero(r).tolist() for r in x] == [[2], [6], [], [], [], [0]]
-    assert [np.flatnonzero(r).tolist() for r in seqs["bwv0020"]] == [[4]]  # E4 and E5: one pitch class
+    files = seqs["bwv0010"]
+    assert [f.dtype for f in files] == [np.float32] * 2 and [f.shape for f in files] == [(2, 12), (1, 12)]
+    assert [[np.flatnonzero(r).tolist() for r in f] for f in files] == [[[2], [6]], [[0]]]  # no silent filler
+    assert [np.flatnonzero(r).tolist() for r in seqs["bwv0020"][0]] == [[4]]  # E4 and E5: one pitch class
+    assert loader.n_steps(seqs) == 4
 
 
 def test_pitch_encoding_keeps_octaves(dataset_dir):
-    x = loader.load_split(dataset_dir, "train", "pitch", gap=0)["bwv0020"]
+    x = loader.load_split(dataset_dir, "train", "pitch")["bwv0020"][0]
     assert x.shape == (1, 128) and np.flatnonzero(x[0]).tolist() == [64, 76]
 
 
@@ -49,7 +50,8 @@ def test_loader_returns_nothing_for_an_empty_split(dataset_dir):
 
 
 def test_load_splits_is_load_split_per_split(dataset_dir):
-    both = loader.load_splits(dataset_dir, ("train", "test"), "pc12", gap=2)
+    both = loader.load_splits(dataset_dir, ("train", "test"), "pc12")
     assert list(both) == ["train", "test"] and both["test"] == {}
-    for piece, x in loader.load_split(dataset_dir, "train", "pc12", gap=2).items():
-        np.testing.assert_array_equal(both["train"][piece], x)
+    for piece, files in loader.load_split(dataset_dir, "train", "pc12").items():
+        for a, b in zip(both["train"][piece], files, strict=True):
+            np.testing.assert_array_equal(a, b)

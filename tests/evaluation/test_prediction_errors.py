@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 def linear_trace(rng, steps: int, a: np.ndarray, b: np.ndarray, noise: float = 0.0) -> Trace:
     h = rng.standard_normal((steps + 1, a.shape[0]))
     e = h[1:] @ a + b + noise * rng.standard_normal((steps, a.shape[1]))
-    return Trace(h[1:], h[1:] - h[:-1], e)
+    return Trace(h[1:], h[1:] - h[:-1], rng.standard_normal((steps, a.shape[1])), e)
 
 
 def test_an_error_linear_in_the_state_is_decoded_exactly_and_beats_the_mean_baseline():
@@ -51,32 +51,57 @@ def test_correlations_of_error_energy_with_state_and_change_energy():
     energy = np.sqrt((e**2).mean(1, keepdims=True))
     state = np.repeat(energy, 6, axis=1)  # ||h_{t+1}||^2 equals ||e_t||^2 exactly
     change = rng.standard_normal((500, 6))  # unrelated
-    maps = fit_maps([Trace(state, change, e)])
-    m = measures(Trace(state, change, e), maps)
+    x = rng.standard_normal((500, 12))
+    maps = fit_maps([Trace(state, change, x, e)])
+    m = measures(Trace(state, change, x, e), maps)
     assert m["corr_state"] == pytest.approx(1.0)
     assert abs(m["corr_change"]) < 0.15
     e2, s2 = (e**2).mean(1), (2 * state + 1) ** 2  # Pearson r against NumPy on an affine-then-squared state
-    assert measures(Trace(2 * state + 1, change, e), maps)["corr_state"] == pytest.approx(np.corrcoef(e2, s2.mean(1))[0, 1])
+    assert measures(Trace(2 * state + 1, change, x, e), maps)["corr_state"] == pytest.approx(np.corrcoef(e2, s2.mean(1))[0, 1])
 
 
 def test_a_piece_of_one_step_has_no_measures_instead_of_an_error():
     maps = fit_maps([linear_trace(np.random.default_rng(3), 50, np.ones((3, 12)), np.zeros(12))])
-    m = measures(Trace(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 12))), maps)
-    assert m["steps"] == 0 and np.isnan(m["corr_state"]) and np.isnan(m["gain_state"])
+    m = measures(Trace(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 12)), np.zeros((0, 12))), maps)
+    assert m["steps"] == 0 and np.isnan(m["corr_state"]) and np.isnan(m["gain_state"]) and np.isnan(m["gain_over_input"])
 
 
-def test_traces_align_states_with_the_prediction_error_of_each_whole_piece():
+def input_trace(rng, steps: int, from_input: float, from_memory: float) -> Trace:
+    """A state that copies its input x_{t+1} and holds one more feature m; e is linear in both."""
+    x, m = rng.standard_normal((steps, 12)), rng.standard_normal((steps, 1))
+    h = np.hstack([x, m])  # the state encodes the input, and m
+    e = from_input * x + from_memory * m + 0.1 * rng.standard_normal((steps, 12))
+    return Trace(h, np.vstack([h[:1], np.diff(h, axis=0)]), x, e)
+
+
+def test_the_input_control_tells_prediction_error_coding_from_input_encoding():
+    rng = np.random.default_rng(5)
+    # e is the input's noise part, nothing else: the state "encodes" it, the input alone does as well
+    maps = fit_maps([input_trace(np.random.default_rng(6), 3000, 1.0, 0.0)])
+    copy = measures(input_trace(rng, 2000, 1.0, 0.0), maps)
+    assert copy["gain_state"] > 0.9 and copy["gain_input"] > 0.9 and abs(copy["gain_over_input"]) < 0.01
+    # e also depends on what the state holds beyond the input: only then does h add to x
+    maps = fit_maps([input_trace(np.random.default_rng(6), 3000, 1.0, 1.0)])
+    memory = measures(input_trace(rng, 2000, 1.0, 1.0), maps)
+    assert memory["gain_over_input"] > 0.5 and memory["mse_joint"] < memory["mse_input"]
+    assert memory["gain_joint"] == pytest.approx(1 - memory["mse_joint"] / memory["mse_baseline"])
+
+
+def test_traces_align_states_with_the_prediction_error_of_each_file():
     rng = np.random.default_rng(4)
-    pieces = periodic_pieces(4, rng, 10, 40)
+    pieces = periodic_pieces(4, rng, 10, 40, files=2)
     model = build({"kind": "recurrent", "arch": "lstm", "units": 12, "hidden": 5, "layers": 1}, seed=1)
     out = traces(model, pieces, sigma=0.7, seed=9)
     assert list(out) == list(pieces)
-    for piece, y in pieces.items():  # one piece alone, no padding: the reference
-        x = torch.from_numpy(crn_noisy(y, 0.7, 9, piece))[None]
-        with torch.no_grad():
-            h = model.features(x)[0].double().numpy()
-            p = torch.sigmoid(model.logits(x, "predict"))[0].double().numpy()
-        t = out[piece]
-        np.testing.assert_allclose(t.state, h[1:], atol=1e-5)
-        np.testing.assert_allclose(t.change, h[1:] - h[:-1], atol=1e-5)
-        np.testing.assert_allclose(t.error, x[0, 1:].double().numpy() - p[:-1], atol=1e-5)
+    for piece, files in pieces.items():  # each file alone, from a zero state, no padding: the reference
+        ref = {"state": [], "change": [], "input": [], "error": []}
+        for k, y in enumerate(files):
+            x = torch.from_numpy(crn_noisy(y, 0.7, 9, piece, k))[None]
+            with torch.no_grad():
+                h = model.features(x)[0].double().numpy()
+                p = torch.sigmoid(model.logits(x, "predict"))[0].double().numpy()
+            xs = x[0].double().numpy()
+            ref["state"].append(h[1:]), ref["change"].append(h[1:] - h[:-1])
+            ref["input"].append(xs[1:]), ref["error"].append(xs[1:] - p[:-1])
+        for kind, parts in ref.items():
+            np.testing.assert_allclose(getattr(out[piece], kind), np.concatenate(parts), atol=1e-5)

@@ -6,27 +6,35 @@ import numpy as np
 import pytest
 import torch
 
-from bayesbach.networks.batches import EmptyTraining, Sampler, batch_inputs
+from bayesbach.networks.batches import Chunk, EmptyTraining, Sampler, batch_inputs
 from bayesbach.networks.training import Stage
+
+
+def coded_pieces(lengths: list[list[int]]) -> tuple[dict, dict]:
+    """Pieces of files whose rows encode (piece, file, step) uniquely in binary, and the codes."""
+    codes, pieces, k = {}, {}, 1
+    for i, files in enumerate(lengths):
+        pieces[f"p{i}"] = []
+        for f, n in enumerate(files):
+            rows = []
+            for t in range(n):
+                rows.append([(k >> b) & 1 for b in range(8)])
+                codes[k] = (i, f, t)
+                k += 1
+            pieces[f"p{i}"].append(np.array(rows, np.float32))
+    return pieces, codes
 
 
 def test_sampler_walks_lanes_through_compositions_and_jumps_at_their_ends():
     # Each row encodes (piece, step) uniquely in binary, so every sampled row can be traced back.
     lengths = [5, 9, 3, 14]
-    codes, pieces, k = {}, {}, 1
-    for i, n in enumerate(lengths):
-        rows = []
-        for t in range(n):
-            rows.append([(k >> b) & 1 for b in range(8)])
-            codes[k] = (i, t)
-            k += 1
-        pieces[f"p{i}"] = np.array(rows, np.float32)
+    pieces, codes = coded_pieces([[n] for n in lengths])
     g = torch.Generator().manual_seed(0)
     sampler = Sampler(pieces, batch_size=6, chunk_length=10, gap=0, device=torch.device("cpu"), generator=g)
-    decode = lambda row: codes[int(sum(int(v) << b for b, v in enumerate(row)))]  # noqa: E731
+    decode = lambda row: codes[int(sum(int(v) << b for b, v in enumerate(row)))][::2]  # noqa: E731
     previous_last = None
     for _ in range(5):
-        chunk = sampler.next_chunk()
+        chunk = sampler.next_chunk().y
         assert chunk.shape == (6, 11, 8)
         trace = [[decode(r) for r in lane] for lane in chunk.numpy()]
         for lane in trace:
@@ -39,17 +47,39 @@ def test_sampler_walks_lanes_through_compositions_and_jumps_at_their_ends():
     assert len({lane[0][0] for lane in trace}) > 1  # lanes play different pieces
 
 
-def test_sampler_separates_compositions_with_silence():
-    pieces = {"a": np.ones((4, 12), np.float32), "b": np.ones((6, 12), np.float32)}
+def test_sampler_separates_files_with_silence():
+    pieces = {"a": [np.ones((4, 12), np.float32), np.ones((3, 12), np.float32)], "b": [np.ones((6, 12), np.float32)]}
     sampler = Sampler(pieces, 3, 40, gap=2, device=torch.device("cpu"), generator=torch.Generator().manual_seed(1))
-    sounding = sampler.next_chunk().sum(-1).numpy() > 0
+    chunk = sampler.next_chunk()
+    sounding = chunk.y.sum(-1).numpy() > 0
+    assert np.array_equal(sounding, chunk.music.numpy())
     for lane in sounding:
         runs = np.diff(np.flatnonzero(np.diff(lane.astype(int)))) if lane.any() else []
-        assert (~lane).sum() >= 2 and all(r in (2, 4, 6) for r in runs)
+        assert (~lane).sum() >= 2 and all(r in (2, 3, 4, 6) for r in runs)
+
+
+@pytest.mark.parametrize("gap", [0, 3])
+def test_loss_weights_cover_file_steps_and_predictions_inside_a_file_only(gap):
+    pieces, codes = coded_pieces([[5, 4], [9], [3, 6, 2]])
+    sampler = Sampler(pieces, 5, 12, gap=gap, device=torch.device("cpu"), generator=torch.Generator().manual_seed(3))
+    decode_stage = Stage("decode", "observe", "current", ("core",), 1)
+    probe = Stage("probe", "predict", "next", ("heads.predict",), 1)
+    for _ in range(6):
+        chunk = sampler.next_chunk()
+        code = lambda row: codes.get(int(sum(int(v) << b for b, v in enumerate(row))))  # noqa: E731
+        trace = [[code(r) for r in lane] for lane in chunk.y.numpy()]
+        _, _, w_decode = batch_inputs(chunk, decode_stage, 0.5, torch.Generator())
+        _, _, w_next = batch_inputs(chunk, probe, 0.5, torch.Generator())
+        for lane, wd, wn in zip(trace, w_decode.numpy(), w_next.numpy()):
+            for t in range(12):
+                assert wd[t] == (lane[t] is not None)  # silent gap steps carry no loss
+                same_file = lane[t] is not None and lane[t + 1] is not None and lane[t + 1][:2] == lane[t][:2] \
+                    and lane[t + 1][2] == lane[t][2] + 1
+                assert wn[t] == same_file  # nor does a target past a file's end
 
 
 def test_a_sampler_restored_from_its_state_draws_the_same_chunks():
-    pieces = {f"p{i}": np.random.default_rng(i).random((7 + 3 * i, 12)).astype(np.float32) for i in range(4)}
+    pieces = {f"p{i}": [np.random.default_rng(i).random((7 + 3 * i, 12)).astype(np.float32)] for i in range(4)}
     a = Sampler(pieces, 4, 6, gap=1, device=torch.device("cpu"), generator=torch.Generator().manual_seed(2))
     a.next_chunk()
     lanes, rng = a.state_dict(), a.g.get_state()
@@ -57,26 +87,27 @@ def test_a_sampler_restored_from_its_state_draws_the_same_chunks():
     b = Sampler(pieces, 4, 6, gap=1, device=torch.device("cpu"), generator=torch.Generator().manual_seed(99))
     b.load_state_dict(lanes)
     b.g.set_state(rng)
-    assert all(torch.equal(x, b.next_chunk()) for x in expected)
+    assert all(torch.equal(x.y, b.next_chunk().y) for x in expected)
 
 
 def test_a_split_without_events_cannot_be_sampled():
     with pytest.raises(EmptyTraining, match="no chord events"):
-        Sampler({"a": np.zeros((0, 12), np.float32)}, 2, 4, 0, torch.device("cpu"), torch.Generator())
+        Sampler({"a": [np.zeros((0, 12), np.float32)]}, 2, 4, 0, torch.device("cpu"), torch.Generator())
 
 
 def test_batch_inputs_add_noise_to_noisy_stages_and_pick_the_target():
-    chunk = (torch.rand(3, 9, 12, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    y = (torch.rand(3, 9, 12, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    chunk = Chunk(y, torch.ones(3, 9, dtype=torch.bool), torch.ones(3, 9, dtype=torch.bool))
     decode = Stage("decode", "observe", "current", ("core",), 1)
     probe = Stage("probe", "predict", "next", ("heads.predict",), 1)
     clean = Stage("markov_low", "predict", "next", ("core",), 1, inputs="clean")
-    x, target = batch_inputs(chunk, decode, 0.5, torch.Generator().manual_seed(4))
-    assert torch.equal(target, chunk[:, :-1]) and x.shape == target.shape
-    noise = (x - chunk[:, :-1]) / 0.5
-    assert torch.allclose(noise, torch.randn(chunk[:, :-1].shape, generator=torch.Generator().manual_seed(4)), atol=1e-5)
-    x, target = batch_inputs(chunk, probe, 0.5, torch.Generator().manual_seed(4))
-    assert torch.equal(target, chunk[:, 1:]) and not torch.equal(x, chunk[:, :-1])
-    x, target = batch_inputs(chunk, clean, 0.5, torch.Generator().manual_seed(4))
-    assert torch.equal(x, chunk[:, :-1]) and torch.equal(target, chunk[:, 1:])
+    x, target, _ = batch_inputs(chunk, decode, 0.5, torch.Generator().manual_seed(4))
+    assert torch.equal(target, y[:, :-1]) and x.shape == target.shape
+    noise = (x - y[:, :-1]) / 0.5
+    assert torch.allclose(noise, torch.randn(y[:, :-1].shape, generator=torch.Generator().manual_seed(4)), atol=1e-5)
+    x, target, _ = batch_inputs(chunk, probe, 0.5, torch.Generator().manual_seed(4))
+    assert torch.equal(target, y[:, 1:]) and not torch.equal(x, y[:, :-1])
+    x, target, _ = batch_inputs(chunk, clean, 0.5, torch.Generator().manual_seed(4))
+    assert torch.equal(x, y[:, :-1]) and torch.equal(target, y[:, 1:])
     with pytest.raises(ValueError, match="unknown input kind"):
         batch_inputs(chunk, Stage("x", "predict", "next", ("core",), 1, inputs="blurred"), 0.5, torch.Generator())

@@ -9,6 +9,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from bayesbach.evaluation.effective_order import effective_orders
 from bayesbach.evaluation.stats import comparisons
 from bayesbach.report import figures
 
@@ -27,8 +28,8 @@ def tables():
                     for task in ("decode", "predict"):
                         rows += [(arch, arch, h, s, run, task, p, rng.uniform(0.01, 0.5)) for p in PIECES]
     refs = {"global": ("decode", "predict"), "markov_high": ("predict",), "markov_low": ("predict",),
-            "markov_counts": ("predict",), "bayes": ("decode", "predict"), "rnn_pred": ("predict",),
-            "decoder_ff": ("decode",)}
+            "markov_counts": ("predict",), "bayes": ("decode", "predict"), "bayes2": ("decode", "predict"),
+            "bayes3": ("decode", "predict"), "rnn_pred": ("predict",), "decoder_ff": ("decode",)}
     for ref, tasks in refs.items():
         for s in NOISE:
             for task in tasks:
@@ -36,7 +37,8 @@ def tables():
                           rng.uniform(0.01, 0.5)) for p in PIECES]
     errors = pd.DataFrame(rows, columns=["model", "arch", "hidden", "noise", "run", "task", "piece", "bce"])
     enc = pd.DataFrame([{"arch": a, "hidden": h, "noise": s, "run": r, "piece": p, "steps": 50,
-                         **{c: rng.uniform(-0.2, 0.8) for c in ("corr_state", "corr_change", "gain_state", "gain_change")}}
+                         **{c: rng.uniform(-0.2, 0.8) for c in ("corr_state", "corr_change", "gain_state", "gain_change",
+                                                                "gain_input", "gain_joint", "gain_over_input")}}
                         for a in ARCHS for h in HIDDEN for s in NOISE for r in (0, 1) for p in PIECES])
     history = pd.DataFrame([{"stage": st, "batch": b, "train_loss": 0.7 - b / 1000, "val_loss": 0.6 - b / 900,
                              "arch": a, "hidden": h, "noise": s, "run": r}
@@ -44,14 +46,15 @@ def tables():
                             for s in NOISE for r in (0, 1)])
     rolls = pd.DataFrame([{"noise": s, "piece": "bwv0003", "kind": k, "step": t, "values": rng.random(12).tolist()}
                           for s in NOISE for k in ("clean", "noisy", "decoded", "predicted") for t in range(60)])
-    return {"errors": errors, "stats": comparisons(errors), "encoding": enc, "history": history, "rolls": rolls}
+    return {"errors": errors, "stats": comparisons(errors), "encoding": enc, "history": history, "rolls": rolls,
+            "orders": effective_orders(errors)}
 
 
 def draw(name: str, t: dict) -> Figure:
     return {"ladder": lambda: figures.ladder(t["errors"], t["stats"]), "decoding": lambda: figures.decoding(t["errors"]),
             "sweep": lambda: figures.sweep(t["stats"]), "training": lambda: figures.training(t["history"]),
             "example": lambda: figures.example(t["rolls"], 48), "encoding": lambda: figures.encoding(t["encoding"]),
-            "architectures": lambda: figures.architectures(t["errors"])}[name]()
+            "architectures": lambda: figures.architectures(t["errors"]), "orders": lambda: figures.orders(t["orders"])}[name]()
 
 
 def texts(fig: Figure) -> str:
@@ -112,3 +115,24 @@ def test_one_architecture_gives_a_placeholder_not_an_error(tables):
     only_gru = tables["errors"][tables["errors"]["model"] != "elman"]
     assert "one architecture" in texts(figures.architectures(only_gru)) + "".join(
         t.get_text() for ax in figures.architectures(only_gru).axes for t in ax.texts)
+
+
+def test_log_axes_label_a_few_values_and_no_minor_ticks(tables):
+    fig = draw("decoding", tables)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    lo, hi = ax.get_ylim()
+    shown = [float(x) for x in labels if lo <= float(x) <= hi]
+    assert 2 <= len(shown) <= 8  # 0.02, 0.05, 0.1, 0.2 ... over decades; evenly spaced values over a narrow range
+    assert not any(t.get_text() for t in ax.get_yminorticklabels())  # the minor ticks that used to collide
+
+
+def test_the_ladder_of_observers_figure_places_each_network_at_its_effective_order(tables):
+    fig = draw("orders", tables)
+    row = tables["orders"].query("task == 'predict' and model == 'gru' and hidden == 16 and noise == 1.0").iloc[0]
+    panel = next(ax for ax in fig.axes if ax.get_title() == "Prediction, sigma = 1")
+    gru = next(line for line in panel.get_lines() if line.get_label() == "GRU")
+    assert dict(zip(gru.get_xdata(), gru.get_ydata()))[16] == pytest.approx(row["effective_order"])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0: no context", "1: last 1 chord",
+                                                                     "2: last 2 chords", "3: last 3 chords"]

@@ -27,9 +27,10 @@ def test_midi_voices_pitch_classes_in_one_octave_and_holds_repeated_chords():
     assert notes == [(55, 0.0, 1.5), (59, 1.0, 1.5), (60, 0.0, 1.0), (62, 1.0, 1.5), (64, 0.0, 1.0)]
 
 
-def test_example_piece_is_the_median_length_one():
-    test = {"a": np.zeros((5, 12)), "b": np.zeros((50, 12)), "c": np.zeros((9, 12)), "d": np.zeros((9, 12))}
-    assert example_piece(test) == "c"  # lengths 5, 9, 9, 50: the lower middle, ties by name
+def test_example_piece_is_the_one_whose_first_file_has_the_median_length():
+    test = {"a": [np.zeros((5, 12))], "b": [np.zeros((50, 12))], "c": [np.zeros((9, 12)), np.zeros((90, 12))],
+            "d": [np.zeros((9, 12))]}
+    assert example_piece(test) == "c"  # first files 5, 9, 9, 50: the lower middle, ties by name
 
 
 def test_perceive_places_each_prediction_at_the_step_it_predicts():

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bayesbach.core import schemas
+from bayesbach.core.registry import COMPARED, REFERENCES
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.stats import COLUMNS
 from conftest import copy_workflow, planned_jobs, snakemake
@@ -35,9 +36,7 @@ def test_errors_hold_every_network_and_reference_on_every_test_piece(study: Path
     assert errors.schema == schemas.ERRORS
     df = errors.to_pandas()
     test = set(load_split(study / "results/dataset", "test"))
-    expected = {"gru": {"decode", "predict"}, "global": {"decode", "predict"}, "bayes": {"decode", "predict"},
-                "markov_counts": {"predict"}, "markov_low": {"predict"}, "markov_high": {"predict"},
-                "rnn_pred": {"predict"}, "decoder_ff": {"decode"}}
+    expected = {"gru": {"decode", "predict"}, **{name: set(ref.tasks) for name, ref in REFERENCES.items()}}
     assert set(df["model"]) == set(expected)
     for model, tasks in expected.items():
         rows = df[df["model"] == model]
@@ -55,9 +54,12 @@ def test_stats_compare_the_network_with_the_ladder_and_the_decoders(study: Path)
     stats = pd.read_csv(study / "results/evaluation/stats.csv")
     assert list(stats.columns) == COLUMNS
     pairs = set(zip(stats["task"], stats["versus"]))
-    assert pairs == {("predict", r) for r in ("markov_high", "global", "markov_low", "markov_counts", "bayes", "rnn_pred")} | {
-        ("decode", "decoder_ff"), ("decode", "bayes")}
+    assert pairs == {(task, r) for task, refs in COMPARED.items() for r in refs}
+    assert {("predict", "bayes3"), ("decode", "bayes2")} <= pairs  # every order of the ladder of observers
     assert (stats["n_pieces"] == 2).all() and (stats["model"] == "gru").all()
+    orders = pd.read_csv(study / "results/evaluation/orders.csv")
+    assert set(orders["task"]) == {"decode", "predict"} and (orders["top_order"] == 3).all()
+    assert orders["effective_order"].between(0, 3).all()
 
 
 def test_adding_a_run_evaluates_that_run_alone(study: Path):
@@ -69,8 +71,8 @@ def test_adding_a_run_evaluates_that_run_alone(study: Path):
 
 def test_two_runs_from_clean_copies_give_byte_identical_errors_and_stats(study: Path, tmp_path: Path):
     again = copy_workflow(tmp_path / "again")  # no data/, no results/: everything is redone
-    snakemake(again, "results/evaluation/stats.csv", "--configfile", TINY)
-    for name in ("results/evaluation/errors.parquet", "results/evaluation/stats.csv"):
+    snakemake(again, "results/evaluation/stats.csv", "results/evaluation/orders.csv", "--configfile", TINY)
+    for name in ("results/evaluation/errors.parquet", "results/evaluation/stats.csv", "results/evaluation/orders.csv"):
         assert (again / name).read_bytes() == (study / name).read_bytes(), name
 
 
@@ -82,7 +84,7 @@ def test_figures_are_drawn_as_png_and_pdf_and_the_single_architecture_sweep_skip
     from PIL import Image
 
     figures = study / "results/figures"
-    names = {"ladder", "decoding", "sweep", "training", "example", "encoding"}
+    names = {"ladder", "orders", "decoding", "sweep", "training", "example", "encoding"}
     assert {p.stem for p in figures.glob("*.png")} == names == {p.stem for p in figures.glob("*.pdf")}
     for png in figures.glob("*.png"):
         assert Image.open(png).size[0] >= 900, png  # a page width at 150 dpi
@@ -118,9 +120,11 @@ def test_the_page_is_self_contained_and_says_what_ran(study: Path):
     page = (study / "results/summary.html").read_text()
     # nothing loaded from elsewhere (the config's crawler URLs appear as text only)
     assert not re.search(r"(src|href)=['\"]?(https?:|//|file:)", page) and "url(" not in page and "<script" not in page
-    assert page.count("<img ") == 6 and page.count("src='data:image/png;base64,") == 6
+    assert page.count("<img ") == 7 and page.count("src='data:image/png;base64,") == 7
     for text in ("Corpus and splits", "Software", "torch", "Mean test BCE per model and noise level",
-                 "Key comparisons", "Prediction ladder.", "Listening", "data:audio/midi;base64,"):
+                 "How the comparison is kept fair", "compositions form", "Effective order on the ladder",
+                 "Key comparisons", "<h4>Prediction (probed networks)</h4>", "<h4>Decoding</h4>", "Prediction ladder.",
+                 "Networks on the ladder of ideal observers.", "Listening", "data:audio/midi;base64,"):
         assert text in page, text
 
 
@@ -139,6 +143,8 @@ PROBE = """<script>window.addEventListener('load', () => {
   const ok = imgs.filter(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 100);
   document.body.setAttribute('data-images', imgs.length);
   document.body.setAttribute('data-visible', ok.length);
+  const wide = [...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().width > document.body.clientWidth + 1);
+  document.body.setAttribute('data-wide', wide.length);
 });</script>"""
 
 
@@ -157,7 +163,8 @@ def test_every_figure_of_the_page_loads_and_is_visible_in_chromium(study: Path, 
     images = re.search(r'data-images="(\d+)"', dom)
     visible = re.search(r'data-visible="(\d+)"', dom)
     assert images and visible, dom[:500]
-    assert int(images[1]) == 6 and int(visible[1]) == 6
+    assert int(images[1]) == 7 and int(visible[1]) == 7
+    assert re.search(r'data-wide="(\d+)"', dom)[1] == "0"  # every table fits the page's width
     shot = tmp_path / "page.png"
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", (study / "results/summary.html").as_uri()],
                    capture_output=True, timeout=120)

@@ -108,7 +108,8 @@ def reference_job(wildcards, attempt):
 
 def evaluation_targets():
     """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
-    return [f"{EVALUATION_DIR}/errors.parquet", f"{EVALUATION_DIR}/encoding.parquet", f"{EVALUATION_DIR}/stats.csv"]
+    return [f"{EVALUATION_DIR}/errors.parquet", f"{EVALUATION_DIR}/encoding.parquet", f"{EVALUATION_DIR}/stats.csv",
+            f"{EVALUATION_DIR}/orders.csv"]
 
 
 def listen_targets():

@@ -57,3 +57,19 @@ rule stats:
         "../envs/bayesbach.yaml"
     script:
         "../scripts/stats.py"
+
+
+rule orders:
+    localrule: True  # seconds of work: not worth a cluster queue
+    input:
+        errors=f"{EVALUATION_DIR}/errors.parquet",
+    output:
+        orders=f"{EVALUATION_DIR}/orders.csv",
+    params:
+        code=code("evaluation.effective_order"),
+    log:
+        "results/logs/evaluation/orders.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/orders.py"

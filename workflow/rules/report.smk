@@ -51,6 +51,9 @@ rule summary:
         pieces=f"{DATASET_DIR}/pieces.parquet",
         errors=f"{EVALUATION_DIR}/errors.parquet",
         stats=f"{EVALUATION_DIR}/stats.csv",
+        orders=f"{EVALUATION_DIR}/orders.csv",
+        # the per-site crawl table, when the study crawls
+        crawl=[rules.crawl_web.output.report] if "web" in config["corpus"]["sources"] else [],
         figures=expand(f"{FIGURES_DIR}/{{name}}.png", name=figure_names(config["sweep"])),
         captions=[workflow.source_path(f"../report/{name}.rst") for name in figure_names(config["sweep"])],
         listen=rules.listen.output,
@@ -60,6 +63,7 @@ rule summary:
     params:
         config=config,
         code=code("report.page"),
+        crawl_code=code("corpus.crawl"),  # the per-site table (corpus.crawl.report), drawn by the rule's script
     log:
         "results/logs/report/summary.log",
     conda:
