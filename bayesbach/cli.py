@@ -385,7 +385,7 @@ def cmd_bench_train(args) -> int:
 def cmd_bench_bayes(args) -> int:
     from bayesbach.dev.bench import bench_bayes
 
-    print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats)))
+    print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats, args.single, args.order, args.prune)))
     return 0
 
 
@@ -479,7 +479,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--ratios", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
                    help="default: the config's dataset.split")
     results_arg(c)
-    config_args(c, "seed, dataset.split")
+    config_args(c, "seed, dataset.split, dataset.families")
     c.set_defaults(func=cmd_split)
 
     c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings")
@@ -577,7 +577,11 @@ def parser() -> argparse.ArgumentParser:
     c = bsub.add_parser("bayes", help="ideal observer's filter over a paper-scale synthetic test split")
     c.add_argument("--pieces", type=int, default=140, help="test compositions (median 2,000 steps each)")
     c.add_argument("--sigma", type=float, default=1.0)
-    c.add_argument("--units", type=int, default=12, help="12 = pc12 (4,096 states); more: seen chords + other")
+    c.add_argument("--units", type=int, default=12, help="12 = pc12 (4,096 chords); more: seen chords + other")
+    c.add_argument("--order", type=int, choices=(1, 2, 3), default=1, help="the observer's order (bayes, bayes2, bayes3)")
+    c.add_argument("--prune", type=float, default=None,
+                   help="posterior mass a file may drop per step (0: exact; default: as a counted job decides)")
+    c.add_argument("--single", type=int, default=6, help="longest files also filtered one by one (0: skip)")
     c.add_argument("--repeats", type=int, default=3)
     c.set_defaults(func=cmd_bench_bayes)
     c = bsub.add_parser("evaluate", help="one network's evaluation job (test BCE + encoding) at paper scale")

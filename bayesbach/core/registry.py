@@ -45,18 +45,25 @@ REFERENCES = {  # in the order a study lists them by default (references.models)
     "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00"),
     "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73"),
     "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),  # never beside decoder_ff
-    "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer", "#000000"),
+    "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 1st order", "#000000"),
+    "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F"),
+    "markov_counts3": Reference("counted", ("predict",), "3rd-order Markov, counted (clean input)", "#6E1F57"),
+    "bayes2": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 2nd order", "#4D4D4D"),
+    "bayes3": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 3rd order", "#808080"),
 }
 # The references each network is compared with in stats.csv, per task, in the order of its rows.
 COMPARED = {
-    "predict": ("markov_high", "global", "markov_low", "markov_counts", "bayes", "rnn_pred"),
-    "decode": ("decoder_ff", "bayes"),
+    "predict": ("markov_high", "global", "markov_low", "markov_counts", "bayes", "bayes2", "bayes3", "rnn_pred"),
+    "decode": ("decoder_ff", "bayes", "bayes2", "bayes3"),
 }
-# The comparisons the results page shows as its key table (task, reference).
-KEY_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "rnn_pred"), ("decode", "decoder_ff"),
-                   ("decode", "bayes"))
+# The comparisons the results page shows as its key tables, one per task (task, reference).
+KEY_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "bayes3"), ("predict", "rnn_pred"),
+                   ("decode", "decoder_ff"), ("decode", "bayes"), ("decode", "bayes3"))
+# The ladder of ideal observers: position k is the model of order k (bayesbach.evaluation.effective_order).
+OBSERVER_LADDER = ("global", "bayes", "bayes2", "bayes3")
 # The prediction ladder of the figures, roughly worst to best.
-LADDER = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "rnn_pred")
+LADDER = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "markov_counts2", "bayes2", "markov_counts3",
+          "bayes3", "rnn_pred")
 
 
 def references(kind: str) -> tuple[str, ...]:
@@ -75,7 +82,7 @@ MODEL_DIR = "results/models/{arch}/h{hidden}/s{noise}/r{run}"  # one trained net
 MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")
 REFERENCE_DIR = "results/references/s{noise}/{name}"  # one reference at one noise level
 NETWORK_EVALUATION_DIR = "results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}"  # one network's test errors
-EVALUATION_DIR = "results/evaluation"  # errors.parquet, encoding.parquet, stats.csv
+EVALUATION_DIR = "results/evaluation"  # errors.parquet, encoding.parquet, stats.csv, orders.csv
 LISTEN_DIR = "results/listen"  # example.parquet, s{noise}/{kind}.mid
 FIGURES_DIR = "results/figures"  # {name}.png and {name}.pdf
 SUMMARY = "results/summary.html"  # the results page
@@ -106,6 +113,7 @@ def network_evaluation_dir(arch: str, hidden: int, noise: float, run: int) -> st
 # history.parquet and meta.json). The order is the page's order.
 FIGURE_INPUTS = {
     "ladder": {"errors": f"{EVALUATION_DIR}/errors.parquet", "stats": f"{EVALUATION_DIR}/stats.csv"},
+    "orders": {"orders_path": f"{EVALUATION_DIR}/orders.csv"},
     "decoding": {"errors": f"{EVALUATION_DIR}/errors.parquet"},
     "sweep": {"stats": f"{EVALUATION_DIR}/stats.csv"},
     "training": {"model_dirs": MODEL_DIR},

@@ -92,7 +92,7 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     g.manual_seed(0)
     sampler = Sampler(train, batch_size, chunk_length, 20, dev, g)
     val = Padded.build(validation, 0, dev)
-    x0, t0 = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+    x0, t0, w0 = batch_inputs(sampler.next_chunk(), stage, sigma, g)
 
     def sync():
         if dev.type == "cuda":
@@ -101,11 +101,11 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     acc = torch.zeros((), device=dev)
 
     def real():
-        x, target = batch_inputs(sampler.next_chunk(), stage, sigma, g)
-        acc.add_(optimise(model, optimiser, x, target, stage.head))
+        x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigma, g)
+        acc.add_(optimise(model, optimiser, x, target, weight, stage.head))
 
     def bare():
-        optimise(model, optimiser, x0, t0, stage.head)
+        optimise(model, optimiser, x0, t0, w0, stage.head)
 
     def timed(fn, *args):
         sync()
@@ -200,54 +200,74 @@ def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> 
     }
 
 
-def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats: int = 3, single: int = 6) -> dict:
-    """The ideal observer's forward filter over a paper-scale synthetic test split (``pieces`` compositions,
+def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats: int = 3, single: int = 6,
+                order: int = 1, prune: float | None = None) -> dict:
+    """The ideal observer of ``order`` over a paper-scale synthetic test split (``pieces`` compositions,
     with 3.5x as many for training, as in a 70/10/20 split); median of ``repeats`` passes.
 
-    The reference measured in the same run is the same filter run piece by piece on
-    the ``single`` longest pieces: ``batched_speedup`` is the gain of batching over pieces.
+    The model is counted on the training split with its smoothing chosen on clean validation
+    prediction (``markov_countsK``'s search, cheap; the observer's own search at sigma costs some
+    25 validation passes and is not part of a test pass). ``prune``: None decides as a counted job
+    does (exact dense beliefs up to ``counted.EXACT_STATES`` states, else sparse with the budget
+    ``counted.PRUNE``), 0 forces the exact filter, > 0 sets the budget. The reference measured in the
+    same run is the same filter run file by file on the ``single`` longest pieces: ``batched_speedup``
+    is the gain of batching over files (0: not measured).
     """
     import os
 
-    from bayesbach.references.chord_counts import count_chords, select_smoothing
+    from bayesbach.dataset.loader import n_steps
     from bayesbach.dataset.noise import crn_inputs
+    from bayesbach.references.chord_counts import count_alphabet, files_of
+    from bayesbach.references.contexts import count_contexts
+    from bayesbach.references.counted import EXACT_STATES, PRUNE
     from bayesbach.references.observer import Observer
+    from bayesbach.references.smoothing import select_clean
 
     data = synthetic.chain_corpus({"train": round(pieces * 3.5), "validation": max(1, pieces // 2), "test": pieces}, units)
     t0 = time.perf_counter()
-    model = count_chords(data["train"])
-    select_smoothing(model, data["validation"])
+    alphabet = count_alphabet(data["train"])
+    model = count_contexts(data["train"], alphabet, order)
+    smoothing, _ = select_clean(model, files_of(data["validation"]))
+    automaton = model.automaton(smoothing)
     fit_seconds = time.perf_counter() - t0
+    prune = (0.0 if model.n_states <= EXACT_STATES else PRUNE) if prune is None else float(prune)
     x = crn_inputs(data["test"], sigma, 0)
-    observer = Observer.from_model(model, sigma)
-    steps = sum(len(a) for a in x.values())
+    observer = Observer(alphabet, automaton, sigma, prune)
+    steps = n_steps(x)
     times, single_times = [], []
-    longest = sorted(x, key=lambda p: -len(x[p]))[:single]
+    longest = sorted(files_of(x), key=lambda f: -len(f))[:single]
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in observer.run(x):
             pass
         times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        for p in longest:
-            observer.filter([x[p]])
+        for f in longest:
+            observer.filter([f])
         single_times.append(time.perf_counter() - t0)
     seconds = statistics.median(times)
-    single_rate = sum(len(x[p]) for p in longest) / statistics.median(single_times)
+    single_rate = sum(len(f) for f in longest) / statistics.median(single_times) if longest else 0.0
     return {
         "bench": "bayes",
+        "order": order,
         "units": units,
-        "seen_chords": len(model.chords),
-        "transitions_nonzero": int(model.counts.nnz),
-        "train_steps": int(sum(len(a) for a in data["train"].values())),
+        "seen_chords": alphabet.n_seen,
+        "states": int(model.n_states),
+        "transitions_nonzero": int(automaton.A.nnz),
+        "smoothing": {k: float(f"{v:.4g}") for k, v in smoothing.items()},
+        "train_steps": n_steps(data["train"]),
         "test_pieces": pieces,
-        "test_steps": int(steps),
-        "longest_piece": int(max(len(a) for a in x.values())),
+        "test_steps": steps,
+        "longest_piece": max(len(f) for f in files_of(x)),
         "sigma": sigma,
+        "exact": prune == 0,
+        "prune_budget_per_step": prune,
+        "discarded_max_per_step": observer.discarded.max_step,
+        "mean_states_kept": round(observer.discarded.as_meta()["mean_states_kept"], 1) if prune else int(model.n_states),
         "fit_and_select_seconds": round(fit_seconds, 3),
         "seconds": round(seconds, 3),
         "steps_per_s": round(steps / seconds),
-        "batched_speedup": round(steps / seconds / single_rate, 1),
+        "batched_speedup": round(steps / seconds / single_rate, 1) if single_rate else 0,
         "runs": repeats,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
@@ -261,6 +281,7 @@ def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru"
     costs the same as this untrained one."""
     import torch
 
+    from bayesbach.dataset.loader import n_steps
     from bayesbach.evaluation.prediction_errors import encoding_rows
     from bayesbach.networks.scoring import score_pieces
     from bayesbach.networks.models import build, recurrent_spec
@@ -278,9 +299,9 @@ def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru"
         t2 = time.perf_counter()
         errors.append(t1 - t0)
         encoding.append(t2 - t1)
-    steps = sum(len(y) for y in test.values())
+    steps, train_steps = n_steps(test), n_steps(train)
     return {"bench": "evaluate", "arch": arch, "hidden": hidden, "test_pieces": pieces, "test_steps": steps,
-            "train_steps": sum(len(y) for y in train.values()), "errors_seconds": round(statistics.median(errors), 3),
+            "train_steps": train_steps, "errors_seconds": round(statistics.median(errors), 3),
             "encoding_seconds": round(statistics.median(encoding), 3),
             "test_steps_per_s": round(2 * steps / statistics.median(errors)), "runs": repeats,
             "threads": torch.get_num_threads()}

@@ -3,8 +3,9 @@
 - MIDI files written with pretty_midi (:func:`write_midi`);
 - tiny periodic corpora, in memory (:func:`periodic_pieces`) or in the contracted
   ``events.parquet`` / ``pieces.parquet`` form (:func:`write_dataset`);
-- small corpora drawn from a known first-order chain over all chords of a few units, where the
-  theory fixes what the reference models can reach (:func:`known_chain`, :func:`sample_chain`);
+- small corpora drawn from a known first- or second-order chain over all chords of a few units, where
+  the theory fixes what the reference models can reach (:func:`known_chain`, :func:`known_chain2`,
+  :func:`sample_chain`), and pitch-class chords voiced as MIDI pitches (:func:`voice`);
 - paper-scale random corpora for the benchmarks: independent units
   (:func:`random_corpus`) or one sparse first-order chord chain (:func:`chain_corpus`).
 """
@@ -35,9 +36,11 @@ def pc12(seq: list[tuple[int, ...]]) -> np.ndarray:
     return y
 
 
-def periodic_pieces(n: int, rng: np.random.Generator, lo: int = 20, hi: int = 60, prefix: str = "p") -> dict[str, np.ndarray]:
-    """``n`` pieces of random length and phase, keyed like the loader's output."""
-    return {f"{prefix}{i}": pc12(chords(int(rng.integers(lo, hi)), int(rng.integers(3)))) for i in range(n)}
+def periodic_pieces(n: int, rng: np.random.Generator, lo: int = 20, hi: int = 60, prefix: str = "p",
+                    files: int = 1) -> dict[str, list[np.ndarray]]:
+    """``n`` pieces of ``files`` files each, of random length and phase, in the loader's form."""
+    return {f"{prefix}{i}": [pc12(chords(int(rng.integers(lo, hi)), int(rng.integers(3)))) for _ in range(files)]
+            for i in range(n)}
 
 
 def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
@@ -49,7 +52,7 @@ def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
         for _ in range(count):
             piece = f"bwv{bwv:04d}"
             n_events = 0
-            for f in range(2):  # two files per composition: the loader joins them with a gap
+            for f in range(2):  # two files per composition, scored each on its own
                 seq = chords(int(rng.integers(15, 40)), int(rng.integers(3)))
                 rows += [{"piece": piece, "file": f"{piece}_{f}.mid", "step": t, "pitches": list(c),
                           "pcs": sum(1 << (p % 12) for p in set(c))} for t, c in enumerate(seq)]
@@ -81,16 +84,59 @@ def known_chain(rng: np.random.Generator, units: int = 4, vocab: int = 8, succes
     return matrix, initial
 
 
-def sample_chain(rng: np.random.Generator, matrix: np.ndarray, initial: np.ndarray, lengths, prefix: str) -> dict[str, np.ndarray]:
-    """Pieces drawn from the chain of :func:`known_chain`, keyed ``{prefix}000``, ``{prefix}001``, ..."""
+def known_chain2(rng: np.random.Generator, units: int = 3, successors: int = 2,
+                 concentration: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A second-order chain over the 2^units chords: (P(c | a, b) as an array [a, b, c], P(b | a), P(a)).
+
+    Each pair of chords moves to ``successors`` chords of its own (drawn independently per pair), so the
+    chord before the last matters: P(c | b) mixes over a and is much less certain than P(c | a, b). The
+    first chord is uniform, the second drawn from a dense first-order matrix.
+    """
+    n = 2**units
+    tensor = np.zeros((n, n, n))
+    for a in range(n):
+        for b in range(n):
+            tensor[a, b, rng.choice(n, successors, replace=False)] = rng.dirichlet(np.full(successors, concentration))
+    return tensor, rng.dirichlet(np.ones(n), size=n), np.full(n, 1 / n)
+
+
+def sample_chain(rng: np.random.Generator, matrix: np.ndarray, initial: np.ndarray, lengths, prefix: str,
+                 tensor: np.ndarray | None = None) -> dict[str, list[np.ndarray]]:
+    """One-file pieces drawn from the chain of :func:`known_chain`, keyed ``{prefix}000``, ``{prefix}001``, ...
+
+    With ``tensor`` (of :func:`known_chain2`) every chord from the third on is drawn from P(c | a, b) instead.
+    """
     units = int(np.log2(len(initial)))
     chords = ((np.arange(len(initial))[:, None] >> np.arange(units)) & 1).astype(np.float32)
     out = {}
     for i, n in enumerate(lengths):
         s = [rng.choice(len(initial), p=initial)]
         for _ in range(int(n) - 1):
-            s.append(rng.choice(len(initial), p=matrix[s[-1]]))
-        out[f"{prefix}{i:03d}"] = chords[s]
+            p = matrix[s[-1]] if tensor is None or len(s) < 2 else tensor[s[-2], s[-1]]
+            s.append(rng.choice(len(initial), p=p))
+        out[f"{prefix}{i:03d}"] = [chords[s]]
+    return out
+
+
+def voice(pieces: dict[str, list[np.ndarray]], rng: np.random.Generator, octaves=(4, 5, 6),
+          doubling: float = 0.3) -> dict[str, list[np.ndarray]]:
+    """Pitch-class chords (``pc12``) as MIDI pitches (``pitch``, 128 units): each sounding pitch class in one
+    octave of ``octaves`` (MIDI 12 * (octave + 1) + pc), doubled in another with probability ``doubling``.
+
+    The same pitch-class set comes in many voicings, so held-out pieces hold chords never seen in training.
+    """
+    out = {}
+    for piece, files in pieces.items():
+        voiced = []
+        for y in files:
+            steps, pcs = np.nonzero(y)
+            first = rng.choice(octaves, len(steps))
+            second = np.where(rng.random(len(steps)) < doubling, rng.choice(octaves, len(steps)), first)
+            x = np.zeros((len(y), 128), np.float32)
+            for octave in (first, second):
+                x[steps, 12 * (octave + 1) + pcs] = 1
+            voiced.append(x)
+        out[piece] = voiced
     return out
 
 
@@ -115,7 +161,7 @@ def random_corpus(pieces: int, units: int = 12, seed: int = 0, polyphony: float 
     and polyphony (independent units, ``polyphony`` sounding on average), for benchmarks."""
     rng = np.random.default_rng(seed)
     lengths = np.clip(rng.lognormal(np.log(200), 0.8, pieces), 20, 4000).astype(int)
-    return {f"syn{i:04d}": (rng.random((n, units)) < polyphony / units).astype(np.float32) for i, n in enumerate(lengths)}
+    return {f"syn{i:04d}": [(rng.random((n, units)) < polyphony / units).astype(np.float32)] for i, n in enumerate(lengths)}
 
 
 def chain_corpus(pieces: dict[str, int], units: int = 12, vocab: int = 1500, successors: int = 30,
@@ -138,5 +184,5 @@ def chain_corpus(pieces: dict[str, int], units: int = 12, vocab: int = 1500, suc
         for t in range(1, lengths.max()):  # all pieces at once, one step at a time
             pick = (rng.random((count, 1)) > cumulative[states[:, t - 1]]).sum(1)
             states[:, t] = table[states[:, t - 1], np.minimum(pick, successors - 1)]
-        out[split] = {f"{split[:2]}{i:04d}": chords[states[i, :n]] for i, n in enumerate(lengths)}
+        out[split] = {f"{split[:2]}{i:04d}": [chords[states[i, :n]]] for i, n in enumerate(lengths)}
     return out

@@ -1,25 +1,27 @@
-"""Exact first-order chord statistics: the ``global`` marginal and the counted ``markov_counts`` model.
+"""Chords as the counted models see them: the alphabet of seen chords, the lumped rest, the base measure.
 
-A chord is the set of active units of one step (pitch classes for ``pc12``).
-Transitions current -> next chord are counted on the clean training pieces and
-smoothed hierarchically, so that no chord and no transition has probability 0:
+A chord is the set of active units of one step (pitch classes for ``pc12``, MIDI
+pitches for ``pitch``). The chords seen in training are listed one by one; every
+other chord (4,096 - seen for ``pc12``, 2^128 - seen for ``pitch``) belongs to a
+*rest group* that stands for all its members at once. Lumping is exact, not an
+approximation: an unseen chord has no counts, so its prior probability is
+proportional to the base measure ``u`` and every member of a group predicts the
+same next chord; the models behave as if every chord were enumerated.
 
-    P(j | i) = (C_ij + alpha q_j) / (N_i + alpha)        N_i = sum_j C_ij
-    q_j      = (n_j + beta u_j) / (N + beta)             n_j = sum_i C_ij,  N = sum_j n_j
+The base measure: independent units with the (add-one-half smoothed) training
+frequency ``m`` of each unit, u(c) = prod_k m_k^c_k (1 - m_k)^(1 - c_k).
 
-``u`` is the base measure of chords never seen: independent units with the
-(add-one-half smoothed) training frequency ``m`` of each unit, u_j =
-prod_k m_k^c_jk (1 - m_k)^(1 - c_jk). Every chord is a state: the chords seen
-in training explicitly, all the others (4,096 - seen for ``pc12``, 2^128 - seen
-for ``pitch``) lumped into one ``rest`` state. Lumping is exact, not an
-approximation: unseen chords have no counts, so their prior is proportional to
-u and they all move on by q; the observer and the counted model behave as if
-every chord were enumerated. An unseen current chord falls back to ``q``.
-
-The matrix is sparse counts plus a rank-one term (``transition``); it is never
-made dense. ``alpha`` and ``beta`` are chosen on the validation split by the
-per-unit prediction BCE (``select_smoothing``); ``alpha = beta = 0`` gives the
-empirical conditional frequencies.
+Rest groups. With ``classes = None`` (``pc12``) there is one: every unseen chord.
+With ``classes = P`` (``pitch``: P = 12, unit k belongs to pitch class k mod 12)
+the unseen chords are grouped by their *class set* (pitch-class set): one group
+per class set of a seen chord, whose members back off to what that pitch-class set
+does in training (:mod:`bayesbach.references.contexts`), and one ``remainder``
+group for the class sets never seen. The sums over a group's members factorise
+over classes, so they cost O(units) per group, never a sum over 2^128 chords:
+for class set pi, sum over chords c with class set pi of u(c) prod_k l_k(c_k) =
+prod_{p in pi} (M_p - A_p) prod_{p not in pi} A_p, with A_p the product over the
+units of class p of (1 - m_k) l_k(0) (all off) and M_p that of (1 - m_k) l_k(0)
++ m_k l_k(1) (anything).
 """
 
 from __future__ import annotations
@@ -29,14 +31,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit, log_expit
 
 from bayesbach.core.exceptions import StudyError
 
 log = logging.getLogger(__name__)
 
-# Validation grid of the smoothing strengths (pseudo-counts); all > 0, so nothing is impossible.
-ALPHAS = tuple(np.logspace(-3, 4, 15).tolist())
-BETAS = tuple(np.logspace(-3, 4, 8).tolist())
 EPS = 1e-12  # probabilities are clipped to [EPS, 1 - EPS] before the log (float64 resolves 1 - EPS)
 
 
@@ -44,19 +44,35 @@ class TooFewSteps(StudyError):
     """The training split has no transition to count."""
 
 
+def files_of(pieces: dict[str, list[np.ndarray]]) -> list[np.ndarray]:
+    """Every file of every composition, in piece order (the loader's ``{piece: [file arrays]}``)."""
+    return [f for files in pieces.values() for f in files]
+
+
+def bce_sum(p: np.ndarray, y: np.ndarray) -> float:
+    """Summed binary cross-entropy of probabilities ``p`` for targets ``y`` (clipped to [EPS, 1 - EPS])."""
+    p = np.clip(p, EPS, 1 - EPS)
+    return float(-np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
 def bce(p: np.ndarray, y: np.ndarray) -> float:
     """Mean binary cross-entropy (over steps and units) of probabilities ``p`` for targets ``y``."""
-    p = np.clip(p, EPS, 1 - EPS)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+    return bce_sum(p, y) / np.size(y)
 
 
-def global_marginal(pieces: dict[str, np.ndarray]) -> np.ndarray:
-    """Per-unit frequency over every step of the training pieces: the optimal constant BCE predictor."""
-    total = sum(y.sum(0, dtype=np.float64) for y in pieces.values())
-    steps = sum(len(y) for y in pieces.values())
+def pooled_bce(ps: list[np.ndarray], ys: list[np.ndarray]) -> float:
+    """Mean BCE over every scored step and unit of several files (pooled, not a mean of means); NaN without any."""
+    size = sum(np.size(y) for y in ys)
+    return sum(bce_sum(p, y) for p, y in zip(ps, ys)) / size if size else float("nan")
+
+
+def global_marginal(pieces: dict[str, list[np.ndarray]]) -> np.ndarray:
+    """Per-unit frequency over every step of the training files: the optimal constant BCE predictor."""
+    files = files_of(pieces)
+    steps = sum(len(y) for y in files)
     if steps == 0:
         raise TooFewSteps("the training split has no steps to count a marginal frequency on")
-    return total / steps
+    return sum(y.sum(0, dtype=np.float64) for y in files) / steps
 
 
 def all_chords(units: int) -> np.ndarray:
@@ -70,182 +86,171 @@ def _keys(y: np.ndarray) -> np.ndarray:
     return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
 
 
-def rest_terms(chords: np.ndarray, marginal: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """Base measure of the seen chords (log u_j), the rest's mass 1 - sum u_j and its per-unit means."""
-    m = np.clip(marginal, 1e-12, 1 - 1e-12)
-    log_u = chords @ np.log(m) + (1 - chords) @ np.log1p(-m)
-    u = np.exp(log_u)
-    mass = max(1.0 - u.sum(), 0.0)
-    units = np.clip((m - u @ chords) / mass, 0, 1) if mass > 0 else m
-    return log_u, mass, units
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray, missing: int) -> np.ndarray:
+    """Position of each key in ``sorted_keys``; ``missing`` where it is absent."""
+    if len(sorted_keys) == 0:
+        return np.full(len(keys), missing, np.int64)
+    idx = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[idx] == keys, idx, missing)
 
 
 @dataclass
-class ChordModel:
-    """Counted first-order chord transitions with hierarchical smoothing (see the module text)."""
+class Alphabet:
+    """The chords seen in training (one state each) and the rest groups (one state per group).
 
-    chords: np.ndarray  # (K, U) float64 multi-hot: the chords seen in training
-    counts: sp.csr_matrix  # (S, S) current -> next counts, S = K + rest
-    marginal: np.ndarray  # (U,) smoothed unit frequency m, the base measure's parameter
-    rest: bool  # True: state K stands for every chord not seen (False only when all were seen)
-    alpha: float = 1.0
-    beta: float = 1.0
-    sorted_keys: np.ndarray = field(default=None, repr=False)  # the keys of ``chords``, which are in key order
+    Level-1 index of a chord: its row in ``chords`` if seen, else ``len(chords) + its group``.
+    """
 
-    @property
-    def n_states(self) -> int:
-        return len(self.chords) + int(self.rest)
+    chords: np.ndarray  # (V, U) float64 multi-hot, in key order
+    marginal: np.ndarray  # (U,) m, the base measure's parameter
+    classes: int | None = None  # pitch classes the units fold onto (unit k -> k mod classes); None: one rest group
+    keys: np.ndarray = field(default=None, repr=False)  # sorted keys of ``chords``
+    class_sets: np.ndarray = field(default=None, repr=False)  # (G0, P) bool: class set of each class group
+    chord_group: np.ndarray = field(default=None, repr=False)  # (V,) group of each seen chord's class set; -1: none
+    log_u: np.ndarray = field(default=None, repr=False)  # (V,) log u of the seen chords
+    group_mass: np.ndarray = field(default=None, repr=False)  # (G,) u-mass of each group's unseen members
+    group_units: np.ndarray = field(default=None, repr=False)  # (G, U) their u-weighted mean chord
+
+    def __post_init__(self):
+        self.chords = np.asarray(self.chords, np.float64)
+        self.marginal = np.clip(np.asarray(self.marginal, np.float64), 1e-12, 1 - 1e-12)
+        order = np.argsort(_keys(self.chords), kind="stable")
+        self.chords = self.chords[order]
+        self.keys = _keys(self.chords)
+        self.sparse = sp.csr_matrix(self.chords)  # few units sound at once: products with chords cost their notes
+        m = self.marginal
+        self.log_u = self.chords @ np.log(m) + (1 - self.chords) @ np.log1p(-m)
+        if self.classes is None:
+            self.class_sets = np.zeros((0, 0), bool)
+            self.chord_group = np.full(len(self.chords), -1)
+        else:
+            self._unit_class = np.eye(self.classes, dtype=bool)[np.arange(self.units) % self.classes]  # (U, P)
+            codes, self.chord_group = np.unique(self._class_codes(self.chords), return_inverse=True)
+            self._codes = codes
+            self.class_sets = ((codes[:, None] >> np.arange(self.classes)) & 1).astype(bool)
+            self._in_group = sp.csr_matrix((np.ones(self.n_seen), (np.arange(self.n_seen), self.chord_group)),
+                                           shape=(self.n_seen, len(codes)))  # (V, G0) one-hot
+        # the groups' base measure: their mixtures at z = logit(m), no evidence (log-likelihood 0)
+        z = np.log(m) - np.log1p(-m)
+        terms = self.mixtures(z[None], np.zeros((1, len(self.chords))), 0.0)
+        self.group_mass = np.maximum(terms.rest[0], 0.0)
+        eye = np.eye(self.n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = np.where(self.group_mass > 0, 1.0 / self.group_mass, 0.0)[:, None] * eye
+        self.group_units = np.clip(self.group_numerators(rho, terms), 0, 1)
+
+    # ---- sizes and indices ----------------------------------------------------------------------
 
     @property
     def units(self) -> int:
         return self.chords.shape[1]
 
+    @property
+    def n_seen(self) -> int:
+        return len(self.chords)
+
+    @property
+    def n_groups(self) -> int:
+        """Rest groups: 1 without classes; one per seen class set plus the remainder with classes."""
+        return 1 if self.classes is None else len(self.class_sets) + 1
+
+    @property
+    def size(self) -> int:
+        """Level-1 states: seen chords and rest groups."""
+        return self.n_seen + self.n_groups
+
+    def _class_codes(self, y: np.ndarray) -> np.ndarray:
+        """Each chord's class set as an integer (bit p: some unit of class p is on)."""
+        on = (np.asarray(y) > 0.5) @ self._unit_class
+        return on.astype(np.int64) @ (1 << np.arange(self.classes))
+
     def index(self, y: np.ndarray) -> np.ndarray:
-        """State index of each row of ``y`` (unseen chords: the ``rest`` state)."""
-        keys = _keys(y)
-        idx = np.minimum(np.searchsorted(self.sorted_keys, keys), len(self.sorted_keys) - 1)
-        return np.where(self.sorted_keys[idx] == keys, idx, len(self.chords))
+        """Level-1 index of each row of ``y``: the seen chord, or the rest group it falls in."""
+        seen = _lookup(self.keys, _keys(y), -1)
+        if self.classes is None:
+            group = np.zeros(len(seen), np.int64)
+        else:
+            group = _lookup(self._codes, self._class_codes(y), len(self._codes))
+        return np.where(seen >= 0, seen, self.n_seen + group)
+
+    def unit_vectors(self) -> np.ndarray:
+        """(size, U): each level-1 state's chord, the u-mean chord for a rest group."""
+        return np.concatenate([self.chords, self.group_units])
 
     def base(self) -> np.ndarray:
-        """Base measure u over the states (sums to 1)."""
-        log_u, mass, _ = rest_terms(self.chords, self.marginal)
-        return np.concatenate([np.exp(log_u), [mass] if self.rest else []])
+        """Base measure u over the level-1 states (sums to 1)."""
+        return np.concatenate([np.exp(self.log_u), self.group_mass])
 
-    def next_counts(self) -> np.ndarray:
-        """n_j: how often each state was the next chord."""
-        return np.asarray(self.counts.sum(0)).ravel()
+    # ---- sums over a group's members ------------------------------------------------------------
 
-    def q(self, beta: float | None = None) -> np.ndarray:
-        """Smoothed unigram q over next chords."""
-        beta = self.beta if beta is None else beta
-        n = self.next_counts()
-        return (n + beta * self.base()) / (n.sum() + beta)
+    def mixtures(self, z: np.ndarray, ll: np.ndarray, shift: np.ndarray | float) -> "Mixtures":
+        """Sums over the chords of every group, weighted by u and a per-unit likelihood ratio.
 
-    def unit_means(self, dist: np.ndarray) -> np.ndarray:
-        """Per-unit probabilities of chord distributions ``dist`` (B, S), dense or sparse."""
-        k = len(self.chords)
-        out = np.asarray(dist[:, :k] @ self.chords)
-        if self.rest:
-            last = dist[:, k:]
-            out = out + (last.toarray() if sp.issparse(last) else last) * rest_terms(self.chords, self.marginal)[2]
-        return out
+        ``z`` (B, U): per-unit log-odds of "on" given the evidence, logit(m_k) + log l_k(1)/l_k(0);
+        ``ll`` (B, V): each seen chord's log-likelihood relative to the all-off chord,
+        sum_k c_k log(l_k(1)/l_k(0)); every sum is scaled by exp(-shift) (per row).
+        """
+        shift = np.broadcast_to(np.asarray(shift, np.float64), (len(z),))
+        log1m = np.log1p(-self.marginal)
+        softplus = np.logaddexp(0, z)
+        log_mix = (log1m + softplus).sum(1) - shift  # log of the sum over all chords
+        w = np.exp(self.log_u + ll - shift[:, None])  # (B, V) the seen chords' weights
+        if self.classes is None:
+            class_w = None
+            rest = np.exp(log_mix)[:, None] - w.sum(1, keepdims=True)
+        else:
+            log_all_off = (log1m @ self._unit_class)  # (P,) log A_p relative to the evidence-free all-off
+            off = -(softplus @ self._unit_class)  # log (A_p / M_p)
+            log_m = log_all_off + (softplus @ self._unit_class)  # log M_p
+            with np.errstate(divide="ignore"):
+                log_some = np.maximum(log_m + np.log(-np.expm1(off)), -1e300)  # log (M_p - A_p); finite for the matmul
+            sets = self.class_sets.astype(np.float64)  # (G0, P)
+            log_w = log_some @ sets.T + np.broadcast_to(log_all_off, log_some.shape) @ (1 - sets).T - shift[:, None]
+            class_w = np.exp(log_w)  # (B, G0): all chords of each class set
+            seen_sum = w @ self._in_group
+            rest = np.concatenate([class_w - seen_sum, np.exp(log_mix)[:, None] - class_w.sum(1, keepdims=True)], 1)
+        return Mixtures(z, w, np.exp(log_mix), class_w, np.maximum(rest, 0.0))  # >= 0 despite rounding
 
-    def _unit_q(self, beta: float) -> np.ndarray:
-        """Per-unit probabilities of q (u has unit means m)."""
-        n = self.next_counts()
-        return (self.unit_means(n[None])[0] + beta * self.marginal) / (n.sum() + beta)
+    def group_numerators(self, rho: np.ndarray, terms: "Mixtures") -> np.ndarray:
+        """sum_g rho_g * (sum over the unseen members c of group g of u(c) l(c) c): (B, U).
 
-    def predict_units(self, current: np.ndarray, alpha: float | None = None, beta: float | None = None) -> np.ndarray:
-        """Per-unit probabilities of the next chord given each row of ``current`` (clean chords)."""
-        alpha = self.alpha if alpha is None else alpha
-        beta = self.beta if beta is None else beta
-        idx = self.index(current)
-        rows = self.counts[idx]
-        n_row = np.asarray(rows.sum(1)).ravel()
-        return _smoothed(self.unit_means(rows), n_row, alpha, self._unit_q(beta))
-
-    def predict(self, y: np.ndarray) -> np.ndarray:
-        """``markov_counts``: per-unit probabilities of y[1:] from the clean y[:-1]."""
-        return self.predict_units(y[:-1])
-
-    def transition(self):
-        """The smoothed transition matrix as sparse-plus-rank-one (see :class:`LowRankTransitions`)."""
-        return LowRankTransitions(self.counts, self.alpha, self.q())
-
-
-def _smoothed(unit_rows: np.ndarray, n_row: np.ndarray, alpha: float, unit_q: np.ndarray) -> np.ndarray:
-    """(U_i + alpha mu) / (N_i + alpha); rows without counts or pseudo-counts fall back to mu."""
-    denom = n_row + alpha
-    safe = np.where(denom > 0, denom, 1.0)[:, None]
-    return np.where(denom[:, None] > 0, (unit_rows + alpha * unit_q) / safe, unit_q)
-
-
-class LowRankTransitions:
-    """P = diag(1 / (N + alpha)) C + r q^T, applied to beliefs without forming P.
-
-    r_i = alpha / (N_i + alpha) (1 where a row has neither counts nor pseudo-counts).
-    """
-
-    def __init__(self, counts: sp.csr_matrix, alpha: float, q: np.ndarray):
-        n_row = np.asarray(counts.sum(1)).ravel()
-        denom = n_row + alpha
-        scale = np.where(denom > 0, 1.0 / np.where(denom > 0, denom, 1.0), 0.0)
-        self.scaled_t = sp.csr_matrix((sp.diags(scale) @ counts).T)  # C^T / (N + alpha), for P^T b
-        self.r = np.where(denom > 0, alpha * scale, 1.0)
-        self.q = q
-
-    def apply(self, belief: np.ndarray) -> np.ndarray:
-        """Next-state distributions of beliefs (B, S): belief @ P."""
-        return np.asarray(self.scaled_t @ belief.T).T + np.outer(belief @ self.r, self.q)
+        The all-members part factorises by class; the seen members are taken out one by one.
+        """
+        p_on = expit(terms.z)  # P(unit on | evidence) under the product measure
+        if self.classes is None:
+            all_part = rho[:, :1] * terms.mix[:, None] * p_on
+            seen_rho = np.broadcast_to(rho[:, :1], terms.w.shape)
+        else:
+            # within class p given "some unit of p is on": P(unit k on) = p_on_k / (1 - prod_j (1 - p_on_j))
+            some = -np.expm1(log_expit(-terms.z) @ self._unit_class)  # (B, P)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where((some > 0) @ self._unit_class.T, p_on / (some @ self._unit_class.T), 0.0)
+            rho_rem = rho[:, -1:]
+            per_class = ((rho[:, :-1] - rho_rem) * terms.class_w) @ self.class_sets.astype(np.float64)  # (B, P)
+            all_part = r * (per_class @ self._unit_class.T) + rho_rem * terms.mix[:, None] * p_on
+            seen_rho = rho[:, self.chord_group]
+        return all_part - (seen_rho * terms.w) @ self.sparse
 
 
-class DenseTransitions:
-    """A transition matrix given in full (for small chains, e.g. a known generating chain)."""
+@dataclass
+class Mixtures:
+    """What :meth:`Alphabet.mixtures` sums (all scaled by the same exp(-shift) per row)."""
 
-    def __init__(self, matrix: np.ndarray):
-        self.matrix = np.asarray(matrix, dtype=np.float64)
+    z: np.ndarray  # (B, U) per-unit log-odds
+    w: np.ndarray  # (B, V) seen chords: u(c) l(c)
+    mix: np.ndarray  # (B,) all chords
+    class_w: np.ndarray | None  # (B, G0) all chords of each class set (classes only)
+    rest: np.ndarray  # (B, G) each group's unseen members
 
-    def apply(self, belief: np.ndarray) -> np.ndarray:
-        return belief @ self.matrix
 
-
-def count_chords(pieces: dict[str, np.ndarray], alpha: float = 1.0, beta: float = 1.0) -> ChordModel:
-    """Count transitions within each clean training piece (steps x units)."""
-    if not pieces:
-        raise TooFewSteps("no training pieces to count chord transitions on")
-    units = next(iter(pieces.values())).shape[1]
-    ys = [y for y in pieces.values() if len(y)]
+def count_alphabet(pieces: dict[str, list[np.ndarray]], classes: int | None = None) -> Alphabet:
+    """The chords of every training file, and the add-one-half unit frequency of all their steps."""
+    ys = [y for y in files_of(pieces) if len(y)]
     if not ys:
-        raise TooFewSteps("the training pieces have no steps to count chord transitions on")
-    seen, inverse = np.unique(_keys(np.concatenate(ys)), return_inverse=True)
+        raise TooFewSteps("the training pieces have no steps to count chords on")
+    stacked = np.concatenate(ys)
+    seen = np.unique(_keys(stacked))
+    units = stacked.shape[1]
     chords = np.unpackbits(seen.view(np.uint8).reshape(len(seen), -1), axis=1)[:, :units].astype(np.float64)
-    # transitions inside pieces: every step but each piece's last
-    inside = np.ones(len(inverse), bool)
-    inside[np.cumsum([len(y) for y in ys]) - 1] = False
-    src, dst = inverse[:-1][inside[:-1]], inverse[1:][inside[:-1]]
-    if len(src) == 0:
-        raise TooFewSteps("the training pieces have no chord transition (every piece has one step)")
-    marginal = (chords[dst].sum(0) + 0.5) / (len(dst) + 1.0)  # add-one-half: no unit is impossible
-    rest = rest_terms(chords, marginal)[1] > 1e-12
-    n_states = len(chords) + int(rest)
-    counts = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n_states, n_states))
-    counts.sum_duplicates()
-    model = ChordModel(chords, counts, marginal, rest, alpha, beta, seen)
-    log.info("counted %d transitions between %d distinct chords (+ %s)",
-             len(src), len(chords), "one state for the unseen ones" if rest else "no unseen chord")
-    return model
-
-
-def select_smoothing(model: ChordModel, validation: dict[str, np.ndarray],
-                     alphas=ALPHAS, betas=BETAS) -> list[dict]:
-    """Set ``model.alpha``/``beta`` to the grid point with the lowest validation prediction BCE.
-
-    Returns the grid as rows ``{alpha, beta, bce}``. Without validation steps the
-    model keeps its strengths.
-    """
-    pairs = [y for y in validation.values() if len(y) > 1]
-    if not pairs:
-        log.warning("no validation transitions: keeping smoothing alpha=%g beta=%g", model.alpha, model.beta)
-        return []
-    current = np.concatenate([y[:-1] for y in pairs])
-    target = np.concatenate([y[1:] for y in pairs]).astype(np.float64)
-    # BCE depends on the current chord's state only: sum the targets per state once
-    states, inverse = np.unique(model.index(current), return_inverse=True)
-    visits = np.bincount(inverse).astype(np.float64)
-    on = np.zeros((len(states), target.shape[1]))
-    np.add.at(on, inverse, target)
-    rows = model.counts[states]
-    n_row = np.asarray(rows.sum(1)).ravel()
-    unit_rows = model.unit_means(rows)
-    grid = []
-    for beta in betas:
-        unit_q = model._unit_q(beta)
-        for alpha in alphas:
-            p = np.clip(_smoothed(unit_rows, n_row, alpha, unit_q), EPS, 1 - EPS)
-            loss = -(on * np.log(p) + (visits[:, None] - on) * np.log1p(-p)).sum() / target.size
-            grid.append({"alpha": alpha, "beta": beta, "bce": float(loss)})
-    best = min(grid, key=lambda g: g["bce"])
-    model.alpha, model.beta = best["alpha"], best["beta"]
-    log.info("smoothing chosen on %d validation transitions: alpha=%g beta=%g (BCE %.5f)",
-             len(target), model.alpha, model.beta, best["bce"])
-    return grid
+    marginal = (stacked.sum(0, dtype=np.float64) + 0.5) / (len(stacked) + 1.0)  # add-one-half: nothing impossible
+    return Alphabet(chords, marginal, classes)

@@ -1,102 +1,144 @@
-"""The counted references of the ladder: ``global``, ``markov_counts`` and the ideal observer ``bayes``.
+"""The counted references of the ladder: ``global``, ``markov_counts``/``2``/``3`` and the ideal observers
+``bayes``/``2``/``3``.
 
-Each is fitted on the clean training split (the smoothing of the chord model is
-chosen on the validation split, :mod:`bayesbach.references.chord_counts`) and scored on every
-test piece, whole, in the long format of ``errors.parquet``. Noisy inputs are
-the study's common random numbers (:mod:`bayesbach.dataset.noise`): the same noise
-realisation per piece as the networks see. Their names and tasks are in
-:data:`bayesbach.core.registry.REFERENCES`; ``PROBABILITIES`` maps each to its model here.
+Each is fitted on the clean training split and scored on every test piece, each
+file of a piece on its own (SCIENCE.md, "Evaluation"), in the long format of
+``errors.parquet``: a piece's error is the mean over all scored steps and units
+of its files. Noisy inputs are the study's common random numbers
+(:mod:`bayesbach.dataset.noise`): the same noise realisation per file as the
+networks see. Their names and tasks are in :data:`bayesbach.core.registry.REFERENCES`;
+``PROBABILITIES`` maps each to its model here.
 
 - ``global``: the training marginal, a constant (decode and predict).
-- ``markov_counts``: per-unit P(y_{t+1} | clean y_t) from the counted model (predict).
-- ``bayes``: the forward filter with the same model and the true sigma (decode and predict).
+- ``markov_countsK``: per-unit P(y_{t+1} | the clean y_t, ..., y_{t-K+1}) from the
+  counted chord model of order K (:mod:`bayesbach.references.contexts`), its
+  smoothing chosen on clean validation prediction (predict).
+- ``bayesK``: the forward filter of the same model of order K with the true sigma
+  (:mod:`bayesbach.references.observer`), its smoothing chosen at that sigma on
+  the noisy validation split (:mod:`bayesbach.references.smoothing`) (decode and predict).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from bayesbach.dataset.loader import load_splits
-from bayesbach.networks.scoring import errors_table
-from bayesbach.core.registry import REFERENCES, SPLITS
-from bayesbach.references.chord_counts import ChordModel, bce, count_chords, global_marginal, select_smoothing
-from bayesbach.dataset.noise import crn_inputs
-from bayesbach.references.observer import Observer
 from bayesbach.core.atomic import write_json, write_parquet
+from bayesbach.core.registry import REFERENCES, SPLITS
+from bayesbach.dataset.loader import load_splits, n_steps
+from bayesbach.dataset.noise import crn_inputs
+from bayesbach.networks.scoring import errors_table
+from bayesbach.references.chord_counts import count_alphabet, files_of, global_marginal, pooled_bce
+from bayesbach.references.contexts import ContextModel, count_contexts
+from bayesbach.references.observer import Observer
+from bayesbach.references.smoothing import select_clean, select_observer
 
 log = logging.getLogger(__name__)
 
-def mean_bce(p: np.ndarray | None, y: np.ndarray) -> float:
-    """Mean BCE over a piece's scored steps and units; NaN when it has none (as for the networks)."""
-    return bce(p, y) if p is not None and y.size else float("nan")
+# The pitch-class sets an unseen chord of each encoding backs off to (chord_counts.Alphabet.classes).
+CLASSES = {"pc12": None, "pitch": 12}
+# Above this many states the observer keeps sparse beliefs and drops at most PRUNE of the posterior per step.
+EXACT_STATES = 200_000
+PRUNE = 1e-7
 
 
-# Each yields (piece, per-unit decode probabilities or None, predict probabilities) for every test piece
-# and records what it fitted in ``meta``.
-Probabilities = Iterator[tuple[str, np.ndarray | None, np.ndarray]]
+def mean_bce(ps: list[np.ndarray] | None, ys: list[np.ndarray]) -> float:
+    """Mean BCE over every scored step and unit of a piece's files (pooled); NaN when it has none (as for the networks)."""
+    return pooled_bce(ps, ys) if ps is not None else float("nan")
 
 
-def _global(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict) -> Probabilities:
+# Each yields (piece, per-file decode probabilities or None, per-file predict probabilities) for every test
+# piece and records what it fitted in ``meta``.
+Probabilities = Iterator[tuple[str, list[np.ndarray] | None, list[np.ndarray]]]
+
+
+def _global(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
+            classes: int | None = None) -> Probabilities:
     m = global_marginal(train)
     meta["marginal"] = m.tolist()
-    for piece, y in test.items():
-        yield piece, np.broadcast_to(m, y.shape), np.broadcast_to(m, (max(len(y) - 1, 0), len(m)))
+    for piece, ys in test.items():
+        yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
 
 
-def _chord_model(train: dict, validation: dict, meta: dict) -> ChordModel:
-    model = count_chords(train)
-    meta["smoothing_grid"] = select_smoothing(model, validation)
-    meta.update(alpha=model.alpha, beta=model.beta, seen_chords=len(model.chords), rest_state=bool(model.rest),
-                distinct_transitions=int(model.counts.nnz), training_transitions=int(model.counts.sum()))
-    return model
+def _context_model(train: dict, validation: dict, order: int, classes: int | None, meta: dict) -> tuple[ContextModel, dict]:
+    """The counted model of ``order`` and its strengths chosen on clean validation prediction."""
+    model = count_contexts(train, count_alphabet(train, classes), order)
+    smoothing, record = select_clean(model, files_of(validation))
+    a = model.alphabet
+    meta.update(order=order, smoothing=smoothing, clean_smoothing=record, seen_chords=a.n_seen,
+                rest_groups=int((a.group_mass > 0).sum()), rest_state=bool((a.group_mass > 0).any()),
+                states=int(model.n_states), contexts_per_order=np.bincount(model.level)[1:].tolist(),
+                training_steps=int(model.unigram.sum()))
+    return model, smoothing
 
 
-def _markov_counts(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict) -> Probabilities:
-    model = _chord_model(train, validation, meta)
-    for piece, y in test.items():
-        yield piece, None, model.predict(y)
+def _markov_counts(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
+                   classes: int | None = None, order: int = 1) -> Probabilities:
+    model, smoothing = _context_model(train, validation, order, classes, meta)
+    for piece, ys in test.items():
+        yield piece, None, [model.predict_units(model.states(y)[:-1], smoothing) for y in ys]
 
 
-def _bayes(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict) -> Probabilities:
-    model = _chord_model(train, validation, meta)
+def _bayes(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
+           classes: int | None = None, order: int = 1) -> Probabilities:
+    model, start = _context_model(train, validation, order, classes, meta)
+    prune = 0.0 if model.n_states <= EXACT_STATES else PRUNE
     t0 = time.perf_counter()
-    yield from Observer.from_model(model, sigma).run(crn_inputs(test, sigma, seed))
-    meta["filter_seconds"] = round(time.perf_counter() - t0, 3)
+    smoothing, record = select_observer(model, files_of(validation), files_of(crn_inputs(validation, sigma, seed)),
+                                        sigma, start, prune)
+    t1 = time.perf_counter()
+    observer = Observer(model.alphabet, model.automaton(smoothing), sigma, prune)
+    yield from observer.run(crn_inputs(test, sigma, seed))
+    meta.update(smoothing=smoothing, observer_smoothing=record, exact=prune == 0,
+                select_seconds=round(t1 - t0, 3), filter_seconds=round(time.perf_counter() - t1, 3))
+    if prune:
+        meta["pruning"] = {"budget_per_step": prune, **observer.discarded.as_meta()}
 
 
-PROBABILITIES = {"global": _global, "markov_counts": _markov_counts, "bayes": _bayes}
+PROBABILITIES = {
+    "global": _global,
+    "markov_counts": partial(_markov_counts, order=1),
+    "markov_counts2": partial(_markov_counts, order=2),
+    "markov_counts3": partial(_markov_counts, order=3),
+    "bayes": partial(_bayes, order=1),
+    "bayes2": partial(_bayes, order=2),
+    "bayes3": partial(_bayes, order=3),
+}
 
 
-def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int) -> tuple[dict, dict]:
-    """``({task: {piece: bce}}, meta)`` of one counted reference at noise level ``sigma``."""
+def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
+                  encoding: str = "pc12") -> tuple[dict, dict]:
+    """``({task: {piece: bce}}, meta)`` of one counted reference at noise level ``sigma``.
+
+    The splits are the loader's ``{piece: [file arrays]}``; ``encoding`` says which rest groups
+    an unseen chord falls in (``CLASSES``).
+    """
     if name not in PROBABILITIES:
         raise ValueError(f"unknown counted reference {name!r}; expected one of {sorted(PROBABILITIES)}")
     meta: dict = {}
     out: dict[str, dict[str, float]] = {task: {} for task in REFERENCES[name].tasks}
-    for piece, decode, predict in PROBABILITIES[name](train, validation, test, sigma, seed, meta):
-        y = test[piece]
+    for piece, decode, predict in PROBABILITIES[name](train, validation, test, sigma, seed, meta, CLASSES[encoding]):
+        ys = test[piece]
         if "decode" in out:
-            out["decode"][piece] = mean_bce(decode, y)
+            out["decode"][piece] = mean_bce(decode, ys)
         if "predict" in out:
-            out["predict"][piece] = mean_bce(predict, y[1:])
+            out["predict"][piece] = mean_bce(predict, [y[1:] for y in ys])
     return {task: dict(sorted(v.items())) for task, v in out.items()}, meta
 
 
-def counted_reference(dataset: Path, out: Path, *, name: str, noise: float, seed: int, gap: int = 20,
-                    encoding: str = "pc12") -> dict:
+def counted_reference(dataset: Path, out: Path, *, name: str, noise: float, seed: int, encoding: str = "pc12") -> dict:
     """One job: fit and score ``name`` at ``noise``; writes ``errors.parquet`` and ``meta.json`` to ``out``."""
     t0 = time.perf_counter()
-    data = load_splits(dataset, SPLITS, encoding, gap)
-    bce_by_task, meta = score_counted(name, data["train"], data["validation"], data["test"], float(noise), seed)
+    data = load_splits(dataset, SPLITS, encoding)
+    bce_by_task, meta = score_counted(name, data["train"], data["validation"], data["test"], float(noise), seed, encoding)
     seconds = time.perf_counter() - t0
-    meta = {"model": name, "noise": float(noise), "seed": seed, "encoding": encoding, "gap": gap,
-            "pieces": {split: len(d) for split, d in data.items()},
-            "test_steps": int(sum(len(y) for y in data["test"].values())),
+    meta = {"model": name, "noise": float(noise), "seed": seed, "encoding": encoding,
+            "pieces": {split: len(d) for split, d in data.items()}, "test_steps": n_steps(data["test"]),
             "seconds": round(seconds, 3), **meta}
     for task, values in bce_by_task.items():
         log.info("%s sigma=%r %s: mean test BCE %.5f over %d pieces", name, float(noise), task,

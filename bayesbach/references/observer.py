@@ -1,102 +1,117 @@
-"""The ideal Bayesian observer (``bayes``): a hidden-Markov forward filter over chords.
+"""The ideal Bayesian observer (``bayes``, ``bayes2``, ``bayes3``): a forward filter over an automaton's states.
 
-Hidden state: the chord. With a counted model (:mod:`bayesbach.references.chord_counts`) the
-states are the chords seen in training plus one ``rest`` state lumping every
-other chord, which is exactly the filter over all chords (4,096 for ``pc12``)
-at the cost of the seen ones. Transitions: the smoothed first-order model,
-applied as sparse counts plus a rank-one term. Emission: x_t ~ N(c, sigma^2 I)
-with the true sigma; the rest state emits the u-weighted mixture of its chords,
+Hidden state: a state of an :class:`~bayesbach.references.contexts.Automaton`
+(for the counted model of order K, the longest seen context of the last K
+chords; see :mod:`bayesbach.references.contexts`). Each state emits one
+level-1 state of the :class:`~bayesbach.references.chord_counts.Alphabet`, a seen
+chord or a rest group. Emission: x_t ~ N(c, sigma^2 I) with the true sigma; a rest
+group emits the u-weighted mixture of its unseen members,
 
-    p(x | rest) = [prod_k ((1 - m_k) N(x_k; 0, s^2) + m_k N(x_k; 1, s^2)) - sum_seen u_j N(x; c_j, s^2 I)] / (1 - sum_seen u_j)
+    p(x | group) = sum over its members c of u(c) N(x; c, sigma^2 I) / sum over them of u(c),
 
-(the product is the mixture over all chords; the seen ones are taken out).
-The filter starts from q (the smoothed chord frequency) at each piece.
+summed in closed form (:meth:`Alphabet.mixtures`). Every file is its own sequence:
+the filter starts from the automaton's initial distribution at each file's first
+step and scores nothing past its last.
 
 For every step t it gives the posterior over the current chord given x_1..t
-(decoding: per-unit probabilities = posterior-weighted chord vectors) and the
-one-step predictive distribution of the next chord (prediction of y_{t+1}).
-Likelihoods are shifted by their row maximum before ``exp`` and beliefs are
-renormalised every step (scaled forward algorithm), in float64; the filter is
-vectorised over chords and batched over pieces (pieces sorted by length, the
-active ones a prefix of the batch).
+(decoding: per-unit probabilities = the posterior-weighted chord vectors, the
+posterior mean of the unseen members for a rest group) and the one-step
+predictive distribution of the next chord (prediction of y_{t+1}).
+
+Beliefs are columns, one per file (states x files; all files of a batch advance
+together, the longest first, so the active ones are a prefix); likelihoods are
+scaled by their largest value among the states with prior mass before ``exp``
+and beliefs are renormalised every step (scaled forward algorithm), in float64.
+Two ways to hold them: ``prune = 0``, a dense array, the exact filter, whose
+every step costs the number of states (fast up to some 10^5 states); ``prune`` >
+0, the nonzero entries (state, file, value), where after every step each file
+drops the states below ``prune`` / (its number of states), so at most ``prune``
+of its posterior mass (measured: ``discarded``), and renormalises: the cost
+follows the posterior's support, which is small when the noise is low. Where the
+posterior's support grows past ``DENSE_SHARE`` of all states, the batch goes on
+dense and exact.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
-from scipy.special import expit
+import scipy.sparse as sp
 
-from bayesbach.references.chord_counts import ChordModel, rest_terms
+from bayesbach.references.chord_counts import Alphabet, Mixtures
+from bayesbach.references.contexts import Automaton
+
+# Sparse beliefs holding more than this share of all (state, file) pairs go on as a dense array, exactly:
+# an entry costs some tens of times a dense state (sorting, gathering), and a spread posterior prunes little.
+DENSE_SHARE = 0.05
+
+
+@dataclass
+class Discarded:
+    """Posterior mass dropped by pruning: the largest in one step of one file, the total, the steps seen."""
+
+    max_step: float = 0.0
+    total: float = 0.0
+    steps: int = 0
+    support: list = field(default_factory=list)  # states kept per file, once per step (mean over files)
+    dense_from_step: int | None = None  # the first step a batch went on exactly, its posterior too spread to prune
+
+    def as_meta(self) -> dict:
+        return {"max_per_step": self.max_step, "mean_per_step": self.total / max(self.steps, 1),
+                "mean_states_kept": float(np.mean(self.support)) if self.support else 0.0,
+                "dense_from_step": self.dense_from_step}
 
 
 class Observer:
-    """Forward filter over explicit chord states (K, U), optionally a lumped ``rest`` state, and transitions.
+    """Forward filter of ``automaton`` under Gaussian noise ``sigma`` over the level-1 states of ``alphabet``."""
 
-    ``rest_marginal``: the unit frequencies m of the base measure u; None = no rest state.
-    """
-
-    def __init__(self, chords: np.ndarray, transitions, initial: np.ndarray, sigma: float,
-                 rest_marginal: np.ndarray | None = None):
+    def __init__(self, alphabet: Alphabet, automaton: Automaton, sigma: float, prune: float = 0.0):
         if not sigma >= 0:
             raise ValueError(f"the observer needs a noise level sigma >= 0, got {sigma}")
-        self.chords = np.asarray(chords, dtype=np.float64)
-        self.transitions = transitions
-        self.initial = np.asarray(initial, dtype=np.float64)
-        self.sigma = float(sigma)
-        self.rest = rest_marginal is not None
-        self._half_size = self.chords.sum(1) / 2
-        self._chords_t = np.ascontiguousarray(self.chords.T)
-        if self.rest:
-            m = np.clip(np.asarray(rest_marginal, np.float64), 1e-12, 1 - 1e-12)
-            log_u, self._rest_mass, self._rest_units = rest_terms(self.chords, m)
-            self._u = np.exp(log_u)
-            self._log1m, self._logit_m = np.log1p(-m), np.log(m) - np.log1p(-m)
+        self.alphabet, self.automaton, self.sigma, self.prune = alphabet, automaton, float(sigma), float(prune)
+        n1 = alphabet.size
+        # a state that emits nothing (BOS) emits the extra column n1, of likelihood 0
+        self._emits = np.where(automaton.last >= 0, automaton.last, n1)
+        self._units = sp.csr_matrix(np.concatenate([alphabet.unit_vectors(), np.zeros((1, alphabet.units))]))
+        self._half_size = alphabet.chords.sum(1) / 2
+        self._logit_m = np.log(alphabet.marginal) - np.log1p(-alphabet.marginal)
+        with np.errstate(divide="ignore"):
+            self._log_mass = np.log(alphabet.group_mass)
+        self.discarded = Discarded()
 
-    @classmethod
-    def from_model(cls, model: ChordModel, sigma: float) -> Observer:
-        return cls(model.chords, model.transition(), model.q(), sigma, model.marginal if model.rest else None)
+    # ---- emission -------------------------------------------------------------------------------
 
-    def _emission(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Likelihoods of each state scaled by a per-row factor (B, S), their logs, and the rest's decode (B, U)."""
-        if self.sigma == 0:  # x is the chord: it is a seen one, or one of the rest
-            match = ((x * x).sum(1, keepdims=True) - 2 * x @ self._chords_t + 2 * self._half_size) < 0.25
-            lik = match.astype(np.float64)
-            if self.rest:
-                lik = np.concatenate([lik, ~match.any(1, keepdims=True)], axis=1)
-            with np.errstate(divide="ignore"):
-                return lik, np.log(lik), x if self.rest else None
+    def _emission(self, x: np.ndarray) -> tuple[np.ndarray, Mixtures | None]:
+        """Log-likelihood of each level-1 state (B, n1 + 1), up to a per-row constant, and the group sums."""
+        a = self.alphabet
+        if self.sigma == 0:  # x is the chord: one level-1 state emits it
+            out = np.full((len(x), a.size + 1), -np.inf)
+            out[np.arange(len(x)), a.index(x)] = 0.0
+            return out, None
         inv = 1.0 / self.sigma**2
-        ll = (x @ self._chords_t - self._half_size) * inv  # -(|x - c|^2 - |x|^2) / (2 sigma^2)
-        shift = ll.max(1) if ll.shape[1] else np.full(len(x), -np.inf)
-        if self.rest:
-            z = self._logit_m + (x - 0.5) * inv  # per-unit log-odds of "on" under u given x_k
-            log_mix = (self._log1m + np.logaddexp(0, z)).sum(1)  # log of the mixture over all chords
-            shift = np.maximum(shift, log_mix)
-        ll -= shift[:, None]
-        lik = np.exp(ll)
-        if not self.rest:
-            return lik, ll, None
-        weighted = lik * self._u
-        mix = np.exp(log_mix - shift)
-        rest = np.maximum(mix - weighted.sum(1), 0.0)  # the unseen chords' share (>= 0 despite rounding)
-        p = expit(z)
+        ll = ((a.sparse @ x.T).T - self._half_size) * inv  # log N(x; c) - log N(x; 0): relative to silence
+        z = self._logit_m + (x - 0.5) * inv
+        log_mix = (np.log1p(-a.marginal) + np.logaddexp(0, z)).sum(1)  # the sum over all chords bounds every term
+        terms = a.mixtures(z, ll, log_mix)
         with np.errstate(divide="ignore", invalid="ignore"):
-            decode = np.where(rest[:, None] > 0, np.clip((mix[:, None] * p - weighted @ self.chords) / rest[:, None], 0, 1), p)
-            rest_lik = rest / self._rest_mass
-            return (np.concatenate([lik, rest_lik[:, None]], axis=1),
-                    np.concatenate([ll, np.log(rest_lik)[:, None]], axis=1), decode)
+            rest = np.where(self.alphabet.group_mass > 0, np.log(terms.rest) - self._log_mass, -np.inf)
+        return np.concatenate([ll - log_mix[:, None], rest, np.full((len(x), 1), -np.inf)], 1), terms
 
-    def _unit_means(self, dist: np.ndarray, rest_units: np.ndarray | None) -> np.ndarray:
-        k = len(self.chords)
-        out = dist[:, :k] @ self.chords
-        if self.rest:
-            out += dist[:, k:] * rest_units
-        return out
+    def _decode(self, x: np.ndarray, post1: np.ndarray, terms: Mixtures | None) -> np.ndarray:
+        """Per-unit posterior means: the seen chords' vectors and each rest group's posterior member mean."""
+        if terms is None:
+            return x
+        v = self.alphabet.n_seen
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = np.where(terms.rest > 0, post1[:, v:-1] / terms.rest, 0.0)
+        return np.clip(post1[:, :v] @ self.alphabet.sparse + self.alphabet.group_numerators(rho, terms), 0, 1)
+
+    # ---- the filter -----------------------------------------------------------------------------
 
     def filter(self, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each noisy piece (T x U): (decode (T x U), predict ((T-1) x U)) per-unit probabilities."""
+        """For each noisy file (T x U): (decode (T x U), predict ((T-1) x U)) per-unit probabilities."""
         if not xs:
             return []
         lengths = np.array([len(x) for x in xs])
@@ -104,45 +119,110 @@ class Observer:
         starts = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])
         flat = np.concatenate([xs[i] for i in order]).astype(np.float64)
         decode, predict = np.empty_like(flat), np.empty_like(flat)
-        active_after = np.searchsorted(-lengths[order], -np.arange(lengths.max()), side="left")
-        prior = None
+        active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
+        beliefs = (_Dense if self.prune == 0 else _Sparse)(self)
+        prior = beliefs.start(active_at[0])
         for t in range(lengths.max()):
-            active = active_after[t]  # pieces longer than t: a prefix of the sorted batch
-            rows = starts[:active] + t
-            x = flat[rows]
-            lik, log_lik, rest_decode = self._emission(x)
-            before = np.broadcast_to(self.initial, lik.shape) if prior is None else prior[:active]
-            weight = before * lik
-            total = weight.sum(1, keepdims=True)
-            lost = ~(total[:, 0] > 0)
-            if lost.any():  # every likely chord had prior 0: redo those rows in log space
-                with np.errstate(divide="ignore"):
-                    lw = np.log(before[lost]) + log_lik[lost]
-                weight[lost] = np.exp(lw - lw.max(1, keepdims=True))
-                total[lost] = weight[lost].sum(1, keepdims=True)
-            belief = weight / total
-            decode[rows] = self._unit_means(belief, rest_decode)
-            prior = self.transitions.apply(belief)
-            predict[rows] = self._unit_means(prior, self._rest_units if self.rest else None)
+            rows = starts[:active_at[t]] + t
+            prior1 = beliefs.per_level1(prior, active_at[t])  # (files, n1 + 1)
+            if t > 0:
+                predict[rows - 1] = prior1 @ self._units
+            log_lik, terms = self._emission(flat[rows])
+            shift = np.where(prior1 > 0, log_lik, -np.inf).max(1)  # the best likelihood among states with prior mass
+            lik1 = np.exp(log_lik - shift[:, None])
+            lik1 /= (prior1 * lik1).sum(1, keepdims=True)  # now prior * lik is the posterior
+            decode[rows] = self._decode(flat[rows], prior1 * lik1, terms)
+            if active_at[t + 1]:
+                prior = beliefs.advance(prior, lik1, active_at[t + 1])
+                if isinstance(beliefs, _Sparse) and beliefs.kept > DENSE_SHARE * self.automaton.n_states * active_at[t + 1]:
+                    beliefs, prior = _Dense(self), _Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1])
+                    self.discarded.dense_from_step = min(self.discarded.dense_from_step or t + 1, t + 1)
         out = [None] * len(xs)
         for j, i in enumerate(order):
-            s, n = starts[j], lengths[i]
-            out[i] = (decode[s:s + n], predict[s:s + n - 1])
+            s, k = starts[j], lengths[i]
+            out[i] = (decode[s:s + k], predict[s:s + k - 1])
         return out
 
-    def run(self, inputs: dict[str, np.ndarray], max_elements: int = 2**24) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        """:meth:`filter` over many pieces in batches of at most ``max_elements`` input numbers (longest first).
-
-        Yields (piece, decode, predict) in the order of ``inputs``' longest-first batches.
-        """
-        names = sorted(inputs, key=lambda p: -len(inputs[p]))
+    def run(self, inputs: dict[str, list[np.ndarray]], max_elements: int = 2**24
+            ) -> Iterator[tuple[str, list[np.ndarray], list[np.ndarray]]]:
+        """:meth:`filter` over every file of many pieces (``{piece: [files]}``), in batches of at most
+        ``max_elements`` input numbers and beliefs (longest files first); yields (piece, [decode per file],
+        [predict per file]) in the order of ``inputs``."""
+        files = sorted(((p, k) for p, xs in inputs.items() for k in range(len(xs))), key=lambda f: -len(inputs[f[0]][f[1]]))
+        per_file = self.automaton.n_states  # dense beliefs (or sparse ones that may go dense): a column per file
+        results: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         batch, size = [], 0
-        for name in names + [None]:
-            n = 0 if name is None else inputs[name].size
-            if batch and (name is None or size + n > max_elements):
-                for piece, (dec, pred) in zip(batch, self.filter([inputs[p] for p in batch])):
-                    yield piece, dec, pred
+        for f in files + [None]:
+            n = 0 if f is None else inputs[f[0]][f[1]].size + per_file
+            if batch and (f is None or size + n > max_elements):
+                results.update(zip(batch, self.filter([inputs[p][k] for p, k in batch])))
                 batch, size = [], 0
-            if name is not None:
-                batch.append(name)
+            if f is not None:
+                batch.append(f)
                 size += n
+        for piece, xs in inputs.items():
+            yield piece, [results[piece, k][0] for k in range(len(xs))], [results[piece, k][1] for k in range(len(xs))]
+
+
+class _Dense:
+    """Beliefs as an array (states x files): the exact filter; its cost is the state count every step."""
+
+    def __init__(self, observer: Observer):
+        self.auto, self.emits = observer.automaton, observer._emits
+        width = observer.alphabet.size + 1
+        self.sum_level1 = sp.csr_matrix((np.ones(len(self.emits)), (self.emits, np.arange(len(self.emits)))),
+                                        shape=(width, len(self.emits)))
+
+    def start(self, n: int) -> np.ndarray:
+        return np.repeat(self.auto.initial[:, None], n, axis=1)
+
+    def per_level1(self, prior: np.ndarray, n: int) -> np.ndarray:
+        return (self.sum_level1 @ prior).T
+
+    def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
+        """The next step's prior of the first ``n`` files, from their prior and scaled likelihoods."""
+        post = lik1[:n].T[self.emits]
+        post *= prior[:, :n]
+        return self.auto.apply(post)
+
+
+class _Sparse:
+    """Beliefs as their nonzero entries (state, file, value), pruned after every step: each file drops at most
+    ``prune`` of its posterior mass per step (the states below prune / (states it has), so the bound holds by
+    construction). Every step costs the entries, never the number of states."""
+
+    def __init__(self, observer: Observer):
+        self.auto, self.emits, self.prune = observer.automaton, observer._emits, observer.prune
+        self.width, self.discarded = observer.alphabet.size + 1, observer.discarded
+
+    def start(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        init = np.flatnonzero(self.auto.initial)
+        return np.tile(init, n), np.repeat(np.arange(n), len(init)), np.tile(self.auto.initial[init], n)
+
+    def per_level1(self, prior, n: int) -> np.ndarray:
+        state, file, value = prior
+        value = np.maximum(value, 0.0)  # the back-off corrections may leave -1e-17
+        return np.bincount(file * self.width + self.emits[state], value, minlength=n * self.width).reshape(n, self.width)
+
+    def advance(self, prior, lik1: np.ndarray, n: int):
+        state, file, value = prior
+        on = file < n  # the files that go on
+        state, file = state[on], file[on]
+        value = np.maximum(value[on], 0.0) * lik1[file, self.emits[state]]
+        held = np.bincount(file, minlength=n)
+        drop = value < (self.prune / np.maximum(held, 1))[file]  # at most ``held`` entries of each file go
+        lost = np.bincount(file[drop], value[drop], minlength=n)
+        keep = ~drop
+        state, file, value = state[keep], file[keep], value[keep] / (1.0 - lost)[file[keep]]
+        d = self.discarded
+        d.max_step, d.total, d.steps = max(d.max_step, float(lost.max())), d.total + float(lost.sum()), d.steps + n
+        d.support.append(len(value) / n)
+        self.kept = len(value)  # posterior entries: how spread it is
+        return self.auto.apply_entries(state, file, value, n)
+
+    @staticmethod
+    def to_dense(prior, n_states: int, n: int) -> np.ndarray:
+        state, file, value = prior
+        out = np.zeros((n_states, n))
+        out[state, file] = value
+        return out

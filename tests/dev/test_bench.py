@@ -22,3 +22,14 @@ def test_bench_convert_prints_one_json_line(tmp_path, capsys):
     # timings only: positive (parse_share, parsing over the whole serial conversion, is near 1 for such tiny files
     # and noisy on a loaded machine, so no upper bound)
     assert figures["files_per_s"] > 0 and figures["serial_files_per_s"] > 0 and figures["parse_share"] > 0
+
+
+def test_bench_bayes_times_the_observer_of_an_order_and_says_what_pruning_dropped(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "bayes", "--pieces", "1", "--order", "2", "--repeats", "1", "--single", "1",
+                 "--prune", "1e-7", "--sigma", "0.2"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip())
+    assert (figures["bench"], figures["order"], figures["test_pieces"], figures["exact"]) == ("bayes", 2, 1, False)
+    assert figures["states"] > figures["seen_chords"] and figures["seconds"] > 0
+    assert 0 <= figures["discarded_max_per_step"] <= 1e-7 and 0 < figures["mean_states_kept"] <= figures["states"]

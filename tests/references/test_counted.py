@@ -1,5 +1,6 @@
-"""The counted references (bayesbach.references.counted): the networks' noise, the tasks of the registry,
-smoothing without validation data, readable errors, and the job's files."""
+"""The counted references (bayesbach.references.counted): every file scored on its own and pooled per piece, the
+networks' noise, the tasks of the registry, smoothing without validation data, readable errors, the job's files,
+and the observer's error never falling as the noise grows (both encodings, held-out data)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from bayesbach.core import schemas
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import REFERENCES, references
-from bayesbach.dev.synthetic import known_chain, sample_chain, write_dataset
-from bayesbach.networks.scoring import Padded
-from bayesbach.references.chord_counts import count_chords, global_marginal, select_smoothing
+from bayesbach.dataset.noise import crn_noisy
+from bayesbach.dev.synthetic import chain_corpus, known_chain, sample_chain, voice, write_dataset
+from bayesbach.references.chord_counts import count_alphabet, global_marginal, pooled_bce
+from bayesbach.references.contexts import count_contexts
 from bayesbach.references.counted import PROBABILITIES, counted_reference, mean_bce, score_counted
 from bayesbach.references.observer import Observer
 
@@ -22,21 +24,26 @@ UNITS = 4
 SEED = 11
 
 
-def tiny_splits(seed=3):
+def tiny_splits(seed=3, files=1):
+    """Train, validation and test pieces from a known chain; with ``files`` > 1 the test pieces have several files."""
     rng = np.random.default_rng(seed)
     matrix, initial = known_chain(rng, UNITS)
-    return [sample_chain(rng, matrix, initial, rng.integers(20, 40, n), p) for n, p in ((6, "a"), (2, "b"), (3, "c"))]
+    splits = [sample_chain(rng, matrix, initial, rng.integers(20, 40, n * files), p) for n, p in ((6, "a"), (2, "b"), (3, "c"))]
+    test = splits[2]
+    names = sorted(test)
+    splits[2] = {names[i]: [f for name in names[i:i + files] for f in test[name]] for i in range(0, len(names), files)}
+    return splits
 
 
-def test_mean_bce_by_hand_and_nan_without_steps():
-    p, y = np.array([[0.5, 0.25]]), np.array([[1.0, 0.0]])
-    assert mean_bce(p, y) == pytest.approx((np.log(2) + np.log(4 / 3)) / 2)
-    assert np.isnan(mean_bce(None, y)) and np.isnan(mean_bce(np.zeros((0, 2)), np.zeros((0, 2))))
+def test_mean_bce_pools_the_files_and_is_nan_without_steps():
+    p, y = [np.array([[0.5, 0.25]]), np.array([[0.5, 0.5], [0.5, 0.5]])], [np.array([[1.0, 0.0]]), np.zeros((2, 2))]
+    assert mean_bce(p, y) == pytest.approx((np.log(2) + np.log(4 / 3) + 4 * np.log(2)) / 6)
+    assert np.isnan(mean_bce(None, y)) and np.isnan(mean_bce([np.zeros((0, 2))], [np.zeros((0, 2))]))
 
 
 @pytest.mark.parametrize("name", references("counted"))
 def test_each_counted_reference_is_scored_on_its_registry_tasks_for_every_test_piece(name):
-    train, validation, test = tiny_splits()
+    train, validation, test = tiny_splits(files=2)
     scores, meta = score_counted(name, train, validation, test, 0.6, SEED)
     assert set(scores) == set(REFERENCES[name].tasks)
     for values in scores.values():
@@ -44,38 +51,66 @@ def test_each_counted_reference_is_scored_on_its_registry_tasks_for_every_test_p
 
 
 def test_global_scores_the_training_marginal_on_every_step():
-    train, validation, test = tiny_splits()
+    train, validation, test = tiny_splits(files=2)
     scores, meta = score_counted("global", train, validation, test, 0.6, SEED)
     m = global_marginal(train)
     assert meta["marginal"] == pytest.approx(m.tolist())
-    for piece, y in test.items():
-        assert scores["decode"][piece] == pytest.approx(mean_bce(np.broadcast_to(m, y.shape), y))
-        assert scores["predict"][piece] == pytest.approx(mean_bce(np.broadcast_to(m, (len(y) - 1, UNITS)), y[1:]))
+    for piece, ys in test.items():
+        assert scores["decode"][piece] == pytest.approx(pooled_bce([np.broadcast_to(m, y.shape) for y in ys], ys))
+        assert scores["predict"][piece] == pytest.approx(
+            pooled_bce([np.broadcast_to(m, (len(y) - 1, UNITS)) for y in ys], [y[1:] for y in ys]))
 
 
-def test_observer_sees_the_networks_noise_realisation():
-    """The counted references use the same common-random-numbers inputs as the networks' evaluation."""
+@pytest.mark.parametrize("order", [1, 3])
+def test_a_piece_is_its_files_each_scored_alone_and_pooled(order):
+    """markov_countsK predicts each file from its own start: never across files, never past a file's end."""
+    train, validation, test = tiny_splits(files=2)
+    name = "markov_counts" if order == 1 else f"markov_counts{order}"
+    scores, meta = score_counted(name, train, validation, test, 0.6, SEED)
+    model = count_contexts(train, count_alphabet(train), order)
+    for piece, ys in test.items():
+        alone = [model.predict_units(model.states(y)[:-1], meta["smoothing"]) for y in ys]
+        assert scores["predict"][piece] == pytest.approx(pooled_bce(alone, [y[1:] for y in ys]), rel=1e-12)
+        joined = np.concatenate(ys)
+        assert scores["predict"][piece] != pytest.approx(
+            mean_bce([model.predict_units(model.states(joined)[:-1], meta["smoothing"])], [joined[1:]]), rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["bayes", "bayes2"])
+def test_observer_restarts_every_file_with_the_networks_noise_realisation(name):
+    """bayesK's piece error is its files' errors pooled, each file filtered alone from its own start, on the
+    common-random-numbers noise of that file (dataset.noise), which the networks' evaluation sees too."""
+    train, validation, test = tiny_splits(files=2)
+    sigma = 0.7
+    scores, meta = score_counted(name, train, validation, test, sigma, SEED)
+    model = count_contexts(train, count_alphabet(train), meta["order"])
+    observer = Observer(model.alphabet, model.automaton(meta["smoothing"]), sigma)
+    for piece, ys in test.items():
+        out = [observer.filter([crn_noisy(y, sigma, SEED, piece, k)])[0] for k, y in enumerate(ys)]
+        assert scores["decode"][piece] == pytest.approx(pooled_bce([d for d, _ in out], ys), rel=1e-9)
+        assert scores["predict"][piece] == pytest.approx(pooled_bce([p for _, p in out], [y[1:] for y in ys]), rel=1e-9)
+
+
+def test_observer_meta_says_what_was_searched_and_chosen():
     train, validation, test = tiny_splits()
-    scores, _ = score_counted("bayes", train, validation, test, 0.7, SEED)
-    padded = Padded.build(test, SEED)
-    noisy = padded.inputs(0.7).numpy()
-    inputs = {name: noisy[i, : len(test[name])] for i, name in enumerate(padded.names)}
-    model = count_chords(train)
-    select_smoothing(model, validation)
-    for piece, dec, _ in Observer.from_model(model, 0.7).run(inputs):
-        assert mean_bce(dec, test[piece]) == pytest.approx(scores["decode"][piece], rel=1e-6)
+    _, meta = score_counted("bayes2", train, validation, test, 0.5, SEED)
+    assert meta["order"] == 2 and meta["exact"] and meta["states"] > meta["seen_chords"]
+    assert meta["smoothing"] == meta["observer_smoothing"]["chosen"]
+    assert meta["observer_smoothing"]["start"] == meta["clean_smoothing"]["chosen"]
+    for key in ("range_log10", "at_edge", "at_limit", "flat", "evaluations", "trace"):
+        assert key in meta["observer_smoothing"]
 
 
 def test_no_validation_split_keeps_default_smoothing_and_scores_every_piece():
     train, _, test = tiny_splits()
     scores, meta = score_counted("bayes", train, {}, test, 0.5, SEED)
-    assert meta["smoothing_grid"] == [] and meta["alpha"] == 1.0 and meta["beta"] == 1.0
+    assert meta["smoothing"] == {"beta": 1.0, "a1": 1.0}
     assert set(scores["predict"]) == set(test) and all(np.isfinite(list(scores["predict"].values())))
 
 
 def test_an_empty_training_split_is_a_readable_error():
     with pytest.raises(StudyError, match="training"):
-        score_counted("markov_counts", {}, {}, {"c": np.zeros((3, UNITS), np.float32)}, 0.5, SEED)
+        score_counted("markov_counts", {}, {}, {"c": [np.zeros((3, UNITS), np.float32)]}, 0.5, SEED)
 
 
 def test_an_unknown_counted_reference_is_named():
@@ -86,11 +121,34 @@ def test_an_unknown_counted_reference_is_named():
 
 def test_the_counted_job_writes_its_errors_and_meta(tmp_path):
     data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
-    meta = counted_reference(data, tmp_path / "out", name="markov_counts", noise=0.5, seed=1)
+    meta = counted_reference(data, tmp_path / "out", name="markov_counts2", noise=0.5, seed=1)
     errors = pq.read_table(tmp_path / "out/errors.parquet")
     assert errors.schema == schemas.ERRORS
     df = errors.to_pandas()
-    assert set(df["model"]) == {"markov_counts"} and set(df["task"]) == {"predict"} and set(df["noise"]) == {0.5}
+    assert set(df["model"]) == {"markov_counts2"} and set(df["task"]) == {"predict"} and set(df["noise"]) == {0.5}
     assert df["arch"].isna().all() and df["run"].isna().all() and len(df) == 2
     assert json.loads((tmp_path / "out/meta.json").read_text()) == meta
-    assert meta["pieces"] == {"train": 3, "validation": 1, "test": 2} and meta["model"] == "markov_counts"
+    assert meta["pieces"] == {"train": 3, "validation": 1, "test": 2} and meta["model"] == "markov_counts2"
+    assert "gap" not in meta  # files are never joined for the counted references
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """A sparse chain over pitch-class sets, as pc12 and voiced as MIDI pitches (where a fifth of the held-out
+    chords are voicings never seen in training, of pitch-class sets that were)."""
+    data = chain_corpus({"train": 20, "validation": 12, "test": 20}, 12, vocab=30, successors=2, seed=2)
+    pc12 = {split: {p: [f[:60] for f in files] for p, files in pieces.items()} for split, pieces in data.items()}
+    rng = np.random.default_rng(2)
+    return {"pc12": pc12, "pitch": {split: voice(pieces, rng, octaves=(3, 4, 5, 6)) for split, pieces in pc12.items()}}
+
+
+@pytest.mark.parametrize("encoding,name", [("pc12", "bayes"), ("pc12", "bayes2"), ("pitch", "bayes")])
+def test_the_observer_never_gets_better_as_the_noise_grows(held_out, encoding, name):
+    """More noise is less information: a valid bound cannot improve with sigma. With the old back-off of an
+    unseen pitch chord to the unigram, the pitch observer predicted better at sigma 0.3 than at 0.05 here."""
+    d = held_out[encoding]
+    means = []
+    for sigma in (0.05, 0.3, 0.6, 1.0):
+        scores, _ = score_counted(name, d["train"], d["validation"], d["test"], sigma, SEED, encoding)
+        means.append([np.mean(list(scores[task].values())) for task in ("decode", "predict")])
+    assert (np.diff(means, axis=0) >= 0).all(), means

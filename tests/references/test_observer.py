@@ -1,48 +1,31 @@
-"""The ideal Bayesian observer (bayesbach.references.observer) against brute-force filtering over every hidden path."""
+"""The ideal Bayesian observer of every order (bayesbach.references.observer) against brute-force filtering
+over every hidden chord path, with and without lumped rest states, and its limits (no noise, tiny noise, pruning)."""
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import pytest
 
-from bayesbach.references.chord_counts import DenseTransitions, all_chords, count_chords
+from bayesbach.dev.synthetic import known_chain, sample_chain
+from bayesbach.references.chord_counts import Alphabet, all_chords, count_alphabet
+from bayesbach.references.contexts import Automaton, count_contexts
+from bayesbach.references import observer as observer_module
 from bayesbach.references.observer import Observer
+from ngram_by_hand import ByHand, brute_force
 
 
 def random_pieces(rng, units, lengths, density=0.35):
-    return {f"p{i}": (rng.random((n, units)) < density).astype(np.float32) for i, n in enumerate(lengths)}
+    return {f"p{i}": [(rng.random((n, units)) < density).astype(np.float32)] for i, n in enumerate(lengths)}
 
 
-def brute_force(states, matrix, initial, x, sigma):
-    """Filtering by enumerating every hidden path: per-unit decode and predict probabilities.
+class KnownChain:
+    """A first-order chain given in full, as :func:`brute_force` reads a model."""
 
-    ``states`` are chord vectors (S, U); ``matrix`` the dense transitions (S, S).
-    """
-    n = len(states)
-    decode, predict = [], []
-    for t in range(1, len(x) + 1):
-        post = np.zeros(n)
-        for path in itertools.product(range(n), repeat=t):
-            p = initial[path[0]]
-            for a, b in zip(path[:-1], path[1:]):
-                p *= matrix[a, b]
-            for s, xt in zip(path, x[:t]):
-                p *= np.exp(-np.sum((xt - states[s]) ** 2) / (2 * sigma**2))
-            post[path[-1]] += p
-        post /= post.sum()
-        decode.append(post @ states)
-        predict.append((post @ matrix) @ states)
-    return np.array(decode), np.array(predict[:-1]).reshape(len(x) - 1, states.shape[1])
+    def __init__(self, matrix, initial, chords):
+        self.matrix, self.initial, self.chords = matrix, initial, chords
 
-
-def dense_matrix(model):
-    """The smoothed transition matrix written out in full from its defining formula."""
-    counts = model.counts.toarray()
-    q = model.q()
-    n_row = counts.sum(1, keepdims=True)
-    return np.where(n_row + model.alpha > 0, (counts + model.alpha * q) / np.maximum(n_row + model.alpha, 1e-300), q)
+    def next_dist(self, path):
+        return self.matrix[path[-1]] if path else self.initial
 
 
 def test_filter_equals_path_enumeration_for_a_known_chain():
@@ -52,73 +35,89 @@ def test_filter_equals_path_enumeration_for_a_known_chain():
     initial = rng.dirichlet(np.ones(4))
     sigma = 0.6
     xs = [states[rng.integers(0, 4, n)] + sigma * rng.standard_normal((n, 2)) for n in (5, 3, 1)]
-    observer = Observer(states, DenseTransitions(matrix), initial, sigma)
-    for x, (dec, pred) in zip(xs, observer.filter(xs)):  # pieces of different lengths in one batch
-        ref_dec, ref_pred = brute_force(states, matrix, initial, x, sigma)
+    alphabet = Alphabet(states, np.full(2, 0.5))  # every chord seen: the rest group is empty
+    observer = Observer(alphabet, Automaton.dense(matrix, initial, last=alphabet.index(states)), sigma)
+    for x, (dec, pred) in zip(xs, observer.filter(xs)):  # files of different lengths in one batch
+        ref_dec, ref_pred = brute_force(KnownChain(matrix, initial, states), x, sigma)
         np.testing.assert_allclose(dec, ref_dec, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(pred, ref_pred, rtol=1e-10, atol=1e-12)
         assert dec.shape == x.shape and pred.shape == (len(x) - 1, 2)
 
 
-def enumerated_chain(train, units, alpha, beta):
-    """The smoothed model written out over all 2^units chords, from the training data by loops."""
-    n_chords = 2**units
-    bits = 2 ** np.arange(units)
-    counts = np.zeros((n_chords, n_chords))
-    for y in train.values():
-        ids = (y @ bits).astype(int)
-        for a, b in zip(ids[:-1], ids[1:]):
-            counts[a, b] += 1
-    chords = all_chords(units)
-    nxt = counts.sum(0)
-    m = (nxt @ chords + 0.5) / (nxt.sum() + 1)
-    u = np.prod(np.where(chords > 0, m, 1 - m), axis=1)
-    q = (nxt + beta * u) / (nxt.sum() + beta)
-    n_row = counts.sum(1, keepdims=True)
-    matrix = np.where(n_row + alpha > 0, (counts + alpha * q) / np.maximum(n_row + alpha, 1e-300), q)
-    return chords, matrix, q
+# (units, seen chords, classes, order, sigma): with a lumped rest group, without one (every chord seen),
+# and with pitch-class groups (4 units folded onto 2 classes)
+CASES = [(3, 5, None, 1, 0.7), (3, 5, None, 2, 0.8), (3, 5, None, 3, 0.6), (2, 4, None, 3, 0.5),
+         (3, 8, None, 2, 0.9), (4, 6, 2, 1, 0.6), (4, 6, 2, 2, 0.7), (4, 6, 2, 3, 0.4), (3, 5, None, 3, 0.05)]
 
 
-@pytest.mark.parametrize("units,seen,sigma", [(3, 8, 0.9), (3, 3, 0.8), (4, 5, 0.5), (4, 5, 0.05)])
-def test_lumped_filter_equals_enumeration_over_all_chords(units, seen, sigma):
-    """Seen chords plus one lumped state for the rest is the filter over every chord, exactly."""
-    rng = np.random.default_rng(units * 10 + seen)
+@pytest.mark.parametrize("units,seen,classes,order,sigma", CASES)
+def test_filter_of_every_order_equals_enumeration_over_all_chord_paths(units, seen, classes, order, sigma, monkeypatch):
+    """Seen contexts plus lumped rest groups are the filter over every chord path, exactly; with dense beliefs,
+    with sparse ones that drop nothing, and with sparse ones that go on dense (spread over most states)."""
+    rng = np.random.default_rng(units * 100 + seen * 10 + order)
     vocab = all_chords(units)[rng.choice(2**units, seen, replace=False)]
-    train = {f"p{i}": vocab[rng.integers(0, seen, n)].astype(np.float32) for i, n in enumerate([25, 14])}
-    model = count_chords(train, alpha=0.7, beta=0.3)
-    assert len(model.chords) <= seen and model.rest == (len(model.chords) < 2**units)
-    # the sparse-plus-rank-one application equals the dense matrix of the same states
-    matrix = dense_matrix(model)
-    np.testing.assert_allclose(matrix.sum(1), 1, rtol=1e-12)
-    belief = rng.dirichlet(np.ones(model.n_states), size=3)
-    np.testing.assert_allclose(model.transition().apply(belief), belief @ matrix, rtol=1e-12)
-    chords, full, q = enumerated_chain(train, units, 0.7, 0.3)
-    y = all_chords(units)[rng.integers(0, 2**units, 7 - units)]  # seen and unseen chords; 2^(u(7-u)) paths
-    x = y + sigma * rng.standard_normal(y.shape)
-    (dec, pred), = Observer.from_model(model, sigma).filter([x])
-    ref_dec, ref_pred = brute_force(chords, full, q, x, sigma)
-    np.testing.assert_allclose(dec, ref_dec, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(pred, ref_pred, rtol=1e-9, atol=1e-12)
+    train = {f"p{i}": [vocab[rng.integers(0, seen, n)].astype(np.float32) for n in (14, 9)] for i in range(2)}
+    alphabet = count_alphabet(train, classes)
+    model = count_contexts(train, alphabet, order)
+    smoothing = {"beta": 0.8, "a_class": 0.6, **{f"a{k}": 0.4 * k for k in range(1, order + 1)}}
+    by_hand = ByHand(train, order, smoothing, alphabet.marginal, classes)
+    n_steps = {2: 5, 3: 4, 4: 3}[units]  # (2^units)^steps paths
+    ys = [all_chords(units)[rng.integers(0, 2**units, n)] for n in (n_steps, 2)]  # seen and unseen chords
+    xs = [y + sigma * rng.standard_normal(y.shape) for y in ys]
+    observer = Observer(alphabet, model.automaton(smoothing), sigma)
+    sparse = Observer(alphabet, model.automaton(smoothing), sigma, prune=1e-300)  # sparse beliefs, nothing dropped
+    switched = sparse.filter(xs)
+    assert sparse.discarded.dense_from_step == 1  # a tiny alphabet: every state has mass
+    monkeypatch.setattr(observer_module, "DENSE_SHARE", 2.0)
+    kept = sparse.filter(xs)
+    for x, (dec, pred), *others in zip(xs, observer.filter(xs), switched, kept):
+        ref_dec, ref_pred = brute_force(by_hand, x, sigma)
+        for d, p in [(dec, pred), *others]:
+            np.testing.assert_allclose(d, ref_dec, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(p, ref_pred, rtol=1e-9, atol=1e-12)
+
+
+def test_pruning_drops_little_mass_and_says_how_much():
+    rng = np.random.default_rng(3)
+    matrix, initial = known_chain(rng, units=10, vocab=300, successors=3)
+    train = sample_chain(rng, matrix, initial, [1500, 1500, 1000], "a")
+    alphabet = count_alphabet(train)
+    model = count_contexts(train, alphabet, 3)
+    auto = model.automaton({"beta": 1.0, "a1": 1.0, "a2": 1.0, "a3": 1.0})
+    xs = [y + 0.3 * rng.standard_normal(y.shape) for f in sample_chain(rng, matrix, initial, [60, 40], "b").values()
+          for y in f]
+    exact = Observer(alphabet, auto, 0.3).filter(xs)
+    pruned = Observer(alphabet, auto, 0.3, prune=1e-7)
+    for (d0, p0), (d1, p1) in zip(exact, pruned.filter(xs)):
+        np.testing.assert_allclose(d1, d0, atol=1e-5)
+        np.testing.assert_allclose(p1, p0, atol=1e-5)
+    assert 0 < pruned.discarded.max_step <= 1e-7 and pruned.discarded.dense_from_step is None
+    assert pruned.discarded.as_meta()["mean_states_kept"] < 0.05 * model.n_states
 
 
 def test_tiny_sigma_decodes_the_clean_chord_even_if_never_seen():
     rng = np.random.default_rng(4)
     train = random_pieces(rng, 12, [200, 150])
-    model = count_chords(train)
+    alphabet = count_alphabet(train)
+    model = count_contexts(train, alphabet, 2)
     y = (rng.random((50, 12)) < 0.5).astype(np.float32)  # mostly unseen chords
     x = y + 0.001 * rng.standard_normal(y.shape)
-    (dec, _), = Observer.from_model(model, 0.001).filter([x])
+    (dec, _), = Observer(alphabet, model.automaton({"beta": 1.0, "a1": 1.0, "a2": 1.0}), 0.001).filter([x])
     np.testing.assert_allclose(dec, y, atol=1e-6)
 
 
-@pytest.mark.parametrize("units", [5, 16])
-def test_noiseless_observer_is_markov_counts(units):
-    """At sigma = 0 the posterior is the observed chord, so prediction is the counted model's."""
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("units,classes", [(5, None), (16, None), (24, 12)])
+def test_noiseless_observer_is_the_counted_model(units, classes, order):
+    """At sigma = 0 the posterior is the observed chord, so prediction is markov_counts of the same order."""
     rng = np.random.default_rng(9)
-    model = count_chords(random_pieces(rng, units, [90, 70], density=0.2), alpha=0.3, beta=2.0)
-    y = (rng.random((40, units)) < 0.2).astype(np.float32)  # seen and unseen chords
-    unseen = model.index(y) == len(model.chords)
+    train = random_pieces(rng, units, [90, 70], density=0.2)
+    alphabet = count_alphabet(train, classes)
+    model = count_contexts(train, alphabet, order)
+    smoothing = {"beta": 2.0, "a_class": 0.7, **{f"a{k}": 0.3 * k for k in range(1, order + 1)}}
+    y = np.concatenate([train["p0"][0][:20], (rng.random((20, units)) < 0.2)]).astype(np.float32)  # seen, unseen
+    unseen = model.alphabet.index(y) >= alphabet.n_seen
     assert unseen.any() and not unseen.all()
-    (dec, pred), = Observer.from_model(model, 0.0).filter([y])
+    (dec, pred), = Observer(alphabet, model.automaton(smoothing), 0.0).filter([y])
     np.testing.assert_array_equal(dec, y)
-    np.testing.assert_allclose(pred, model.predict(y), rtol=1e-10)
+    np.testing.assert_allclose(pred, model.predict_units(model.states(y)[:-1], smoothing), rtol=1e-10)

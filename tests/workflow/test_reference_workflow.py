@@ -12,15 +12,15 @@ import pytest
 
 from bayesbach.references.counted import score_counted
 from bayesbach.core import schemas
+from bayesbach.core.registry import REFERENCES
 from bayesbach.cli import main as cli
 from bayesbach.dataset.loader import load_split
 from conftest import copy_workflow, planned_jobs, snakemake
 
 TINY = "tests/configs/tiny.yaml"
-NAMES = ["global", "markov_counts", "markov_low", "markov_high", "decoder_ff", "rnn_pred", "bayes"]
+NAMES = list(REFERENCES)  # the default study runs every reference of the registry
 TARGETS = [f"results/references/s0.5/{name}/errors.parquet" for name in NAMES]
-TASKS = {"global": {"decode", "predict"}, "markov_counts": {"predict"}, "markov_low": {"predict"},
-         "markov_high": {"predict"}, "decoder_ff": {"decode"}, "rnn_pred": {"predict"}, "bayes": {"decode", "predict"}}
+TASKS = {name: set(ref.tasks) for name, ref in REFERENCES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,10 @@ def test_every_reference_writes_per_piece_test_errors_in_the_long_format(built: 
     assert mean["bayes", "decode"] < mean["global", "decode"]
     assert mean["bayes", "predict"] < mean["global", "predict"]
     bayes_meta = json.loads((built / "results/references/s0.5/bayes/meta.json").read_text())
-    assert bayes_meta["rest_state"] and bayes_meta["alpha"] > 0 and bayes_meta["beta"] > 0
+    assert bayes_meta["rest_state"] and all(v > 0 for v in bayes_meta["smoothing"].values())
     assert 20 < bayes_meta["seen_chords"] < 4096
+    assert bayes_meta["observer_smoothing"]["objective"].startswith("noisy validation")  # chosen where it matters
+    assert mean["bayes3", "predict"] < mean["global", "predict"]
 
 
 def test_counted_job_equals_the_library_on_the_same_splits(built: Path):
@@ -79,11 +81,11 @@ def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path
     "module,expected",
     [
         # the counted jobs (seconds each) share one rule, hence one code digest
-        ("references/observer.py", {"reference_counted": 3}),
-        ("references/chord_counts.py", {"reference_counted": 3}),
+        ("references/observer.py", {"reference_counted": 7}),
+        ("references/chord_counts.py", {"reference_counted": 7}),
         ("references/trained.py", {"reference_network": 4}),
         ("networks/training.py", {"reference_network": 4}),  # the network references train with it
-        ("networks/scoring.py", {"reference_counted": 3, "reference_network": 4}),  # both write the errors table
+        ("networks/scoring.py", {"reference_counted": 7, "reference_network": 4}),  # both write the errors table
     ],
 )
 def test_editing_a_module_reruns_exactly_the_references_using_it(built: Path, module: str, expected: dict):

@@ -69,8 +69,8 @@ def test_a_figure_colour_in_the_registry_reruns_no_training(trained: Path):
     registry = trained / "bayesbach/core/registry.py"
     saved = registry.read_text()
     try:
-        assert '"Ideal Bayesian observer", "#000000"' in saved
-        registry.write_text(saved.replace('"Ideal Bayesian observer", "#000000"', '"Ideal Bayesian observer", "#111111"'))
+        assert '"Ideal Bayesian observer, 1st order", "#000000"' in saved
+        registry.write_text(saved.replace('1st order", "#000000"', '1st order", "#111111"'))
         assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {}
     finally:
         registry.write_text(saved)

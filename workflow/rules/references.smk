@@ -14,7 +14,6 @@ rule reference_counted:
         meta=f"{REFERENCE_DIR}/meta.json",
     params:
         seed=config["seed"],
-        gap=config["dataset"]["gap"],
         encoding=config["train"]["encoding"],
         code=code("references.counted"),
     threads: 1
