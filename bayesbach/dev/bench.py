@@ -209,7 +209,8 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
     prediction (``markov_countsK``'s search, cheap; the observer's own search at sigma costs some
     25 validation passes and is not part of a test pass). ``prune``: None decides as a counted job
     does (exact dense beliefs up to ``counted.EXACT_STATES`` states, else sparse with the budget
-    ``counted.PRUNE``), 0 forces the exact filter, > 0 sets the budget. The reference measured in the
+    ``counted.PRUNE``), 0 forces the exact filter, > 0 sets the budget. ``units`` = 128 is the ``pitch``
+    encoding (unseen chords grouped by pitch-class set), other widths like ``pc12``. The reference measured in the
     same run is the same filter run file by file on the ``single`` longest pieces: ``batched_speedup``
     is the gain of batching over files (0: not measured).
     """
@@ -219,13 +220,14 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
     from bayesbach.dataset.noise import crn_inputs
     from bayesbach.references.chord_counts import count_alphabet, files_of
     from bayesbach.references.contexts import count_contexts
-    from bayesbach.references.counted import EXACT_STATES, PRUNE
+    from bayesbach.core.registry import ENCODINGS
+    from bayesbach.references.counted import CLASSES, EXACT_STATES, PRUNE
     from bayesbach.references.observer import Observer
     from bayesbach.references.smoothing import select_clean
 
     data = synthetic.chain_corpus({"train": round(pieces * 3.5), "validation": max(1, pieces // 2), "test": pieces}, units)
     t0 = time.perf_counter()
-    alphabet = count_alphabet(data["train"])
+    alphabet = count_alphabet(data["train"], CLASSES["pitch"] if units == ENCODINGS["pitch"] else CLASSES["pc12"])
     model = count_contexts(data["train"], alphabet, order)
     smoothing, _ = select_clean(model, files_of(data["validation"]))
     automaton = model.automaton(smoothing)
@@ -263,6 +265,7 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
         "exact": prune == 0,
         "prune_budget_per_step": prune,
         "discarded_max_per_step": observer.discarded.max_step,
+        "dense_from_step": observer.discarded.dense_from_step,
         "mean_states_kept": round(observer.discarded.as_meta()["mean_states_kept"], 1) if prune else int(model.n_states),
         "fit_and_select_seconds": round(fit_seconds, 3),
         "seconds": round(seconds, 3),

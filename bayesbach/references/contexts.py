@@ -142,7 +142,7 @@ def tree_depth(parent: np.ndarray) -> int:
 def _merge(state: np.ndarray, file: np.ndarray, value: np.ndarray, n_states: int):
     """Sum the entries of equal (state, file); sorted by file, then state."""
     key = file.astype(np.int64) * n_states + state
-    order = np.argsort(key)
+    order = np.argsort(key, kind="stable")  # the keys come in sorted runs (files, rows of A): cheap to merge
     key = key[order]
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     key = key[first]

@@ -28,8 +28,8 @@ every step costs the number of states (fast up to some 10^5 states); ``prune`` >
 drops the states below ``prune`` / (its number of states), so at most ``prune``
 of its posterior mass (measured: ``discarded``), and renormalises: the cost
 follows the posterior's support, which is small when the noise is low. Where the
-posterior's support grows past ``DENSE_SHARE`` of all states, the batch goes on
-dense and exact.
+entries of a step cost lastingly more than a dense step would (``DENSE_SHARE``,
+averaged over some 20 steps), the batch goes on dense and exact.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ import scipy.sparse as sp
 from bayesbach.references.chord_counts import Alphabet, Mixtures
 from bayesbach.references.contexts import Automaton
 
-# Sparse beliefs holding more than this share of all (state, file) pairs go on as a dense array, exactly:
-# an entry costs some tens of times a dense state (sorting, gathering), and a spread posterior prunes little.
-DENSE_SHARE = 0.05
+# Sparse beliefs go on as a dense array, exactly, when a step produces more entries per file than this share
+# of what a dense step touches per file (states + transition entries): an entry costs about 100 times as much
+# (gathering, sorting; measured 80-200 ns against 0.5-1.5 ns), and a posterior that spread prunes little.
+DENSE_SHARE = 0.005
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Discarded:
     total: float = 0.0
     steps: int = 0
     support: list = field(default_factory=list)  # states kept per file, once per step (mean over files)
-    dense_from_step: int | None = None  # the first step a batch went on exactly, its posterior too spread to prune
+    dense_from_step: int | None = None  # the first step a batch went on dense (exact), its posterior too spread
 
     def as_meta(self) -> dict:
         return {"max_per_step": self.max_step, "mean_per_step": self.total / max(self.steps, 1),
@@ -80,6 +81,7 @@ class Observer:
         with np.errstate(divide="ignore"):
             self._log_mass = np.log(alphabet.group_mass)
         self.discarded = Discarded()
+        self._dense_cost = automaton.n_states + automaton.A.nnz  # what a dense step touches per file
 
     # ---- emission -------------------------------------------------------------------------------
 
@@ -122,6 +124,7 @@ class Observer:
         active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
         beliefs = (_Dense if self.prune == 0 else _Sparse)(self)
         prior = beliefs.start(active_at[0])
+        spread = 0.0  # entries per file of the sparse beliefs, averaged over the last 20 steps or so
         for t in range(lengths.max()):
             rows = starts[:active_at[t]] + t
             prior1 = beliefs.per_level1(prior, active_at[t])  # (files, n1 + 1)
@@ -134,9 +137,11 @@ class Observer:
             decode[rows] = self._decode(flat[rows], prior1 * lik1, terms)
             if active_at[t + 1]:
                 prior = beliefs.advance(prior, lik1, active_at[t + 1])
-                if isinstance(beliefs, _Sparse) and beliefs.kept > DENSE_SHARE * self.automaton.n_states * active_at[t + 1]:
-                    beliefs, prior = _Dense(self), _Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1])
-                    self.discarded.dense_from_step = min(self.discarded.dense_from_step or t + 1, t + 1)
+                if isinstance(beliefs, _Sparse):
+                    spread = 0.95 * spread + 0.05 * len(prior[0]) / active_at[t + 1] if t else len(prior[0]) / active_at[1]
+                    if spread > DENSE_SHARE * self._dense_cost:  # lastingly, not in one uncertain step
+                        beliefs, prior = _Dense(self), _Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1])
+                        self.discarded.dense_from_step = min(self.discarded.dense_from_step or t + 1, t + 1)
         out = [None] * len(xs)
         for j, i in enumerate(order):
             s, k = starts[j], lengths[i]
@@ -149,7 +154,9 @@ class Observer:
         ``max_elements`` input numbers and beliefs (longest files first); yields (piece, [decode per file],
         [predict per file]) in the order of ``inputs``."""
         files = sorted(((p, k) for p, xs in inputs.items() for k in range(len(xs))), key=lambda f: -len(inputs[f[0]][f[1]]))
-        per_file = self.automaton.n_states  # dense beliefs (or sparse ones that may go dense): a column per file
+        # dense beliefs: a column of states per file. Sparse ones are batched by their inputs, as their every step
+        # has a fixed cost; one that goes dense holds states x files (360k x 140 doubles: 0.4 GB per array).
+        per_file = self.automaton.n_states if self.prune == 0 else 0
         results: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         batch, size = [], 0
         for f in files + [None]:
@@ -217,7 +224,6 @@ class _Sparse:
         d = self.discarded
         d.max_step, d.total, d.steps = max(d.max_step, float(lost.max())), d.total + float(lost.sum()), d.steps + n
         d.support.append(len(value) / n)
-        self.kept = len(value)  # posterior entries: how spread it is
         return self.auto.apply_entries(state, file, value, n)
 
     @staticmethod
