@@ -72,6 +72,11 @@ def load_splits(dataset_dir: Path, splits: tuple[str, ...], encoding: str = "pc1
     return {split: load_split(dataset_dir, split, encoding) for split in splits}
 
 
+def files_of(pieces: dict[str, list[np.ndarray]]) -> list[np.ndarray]:
+    """Every file of every composition, in piece order."""
+    return [f for files in pieces.values() for f in files]
+
+
 def n_steps(pieces: dict[str, list[np.ndarray]]) -> int:
     """Chord events in a split (all files of all compositions)."""
-    return sum(len(f) for files in pieces.values() for f in files)
+    return sum(len(f) for f in files_of(pieces))

@@ -216,9 +216,9 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
     """
     import os
 
-    from bayesbach.dataset.loader import n_steps
+    from bayesbach.dataset.loader import files_of, n_steps
     from bayesbach.dataset.noise import crn_inputs
-    from bayesbach.references.chord_counts import count_alphabet, files_of
+    from bayesbach.references.chord_counts import count_alphabet
     from bayesbach.references.contexts import count_contexts
     from bayesbach.core.registry import ENCODINGS
     from bayesbach.references.counted import CLASSES, EXACT_STATES, PRUNE

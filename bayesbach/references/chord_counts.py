@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit
 
 from bayesbach.core.exceptions import StudyError
+from bayesbach.dataset.loader import files_of
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,6 @@ EPS = 1e-12  # probabilities are clipped to [EPS, 1 - EPS] before the log (float
 
 class TooFewSteps(StudyError):
     """The training split has no transition to count."""
-
-
-def files_of(pieces: dict[str, list[np.ndarray]]) -> list[np.ndarray]:
-    """Every file of every composition, in piece order (the loader's ``{piece: [file arrays]}``)."""
-    return [f for files in pieces.values() for f in files]
 
 
 def bce_sum(p: np.ndarray, y: np.ndarray) -> float:

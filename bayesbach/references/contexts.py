@@ -46,7 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from bayesbach.references.chord_counts import Alphabet, TooFewSteps, files_of
+from bayesbach.dataset.loader import files_of
+from bayesbach.references.chord_counts import Alphabet, TooFewSteps
 
 
 @dataclass

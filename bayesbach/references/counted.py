@@ -30,10 +30,10 @@ import numpy as np
 
 from bayesbach.core.atomic import write_json, write_parquet
 from bayesbach.core.registry import REFERENCES, SPLITS
-from bayesbach.dataset.loader import load_splits, n_steps
+from bayesbach.dataset.loader import files_of, load_splits, n_steps
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.networks.scoring import errors_table
-from bayesbach.references.chord_counts import count_alphabet, files_of, global_marginal, pooled_bce
+from bayesbach.references.chord_counts import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import ContextModel, count_contexts
 from bayesbach.references.observer import Observer
 from bayesbach.references.smoothing import select_clean, select_observer
