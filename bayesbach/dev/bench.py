@@ -143,6 +143,78 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     }
 
 
+def bench_pack(pack: int, arch: str = "gru", hidden: int = 8, batch_size: int = 64, chunk_length: int = 64,
+               batches: int = 20, device: str = "cpu", repeats: int = 5, threads: int | None = None,
+               encoding: str = "pc12", data: Path | None = None) -> dict:
+    """Networks trained per second when ``pack`` of them train packed as one model, against one network
+    alone: the real training step of each (chunks drawn, noise, Adam step; the packed one with its
+    gradient masking), alternating batch by batch so that both see the same load. Medians of
+    ``repeats`` runs of ``batches`` batches each.
+
+    ``pack_speedup`` = ``network_batches_per_s`` (packed: ``pack`` x its batches per second) over
+    ``solo_network_batches_per_s``. Without ``data`` the synthetic corpus of :func:`bench_train`.
+    """
+    import torch
+
+    from bayesbach.core.registry import ENCODINGS
+    from bayesbach.dataset.loader import load_split
+    from bayesbach.networks.batches import Sampler, batch_inputs
+    from bayesbach.networks.job import start
+    from bayesbach.networks.models import build_pack, recurrent_spec
+    from bayesbach.networks.training import network_stages, optimise
+
+    dev = start(device, threads)
+    units = ENCODINGS[encoding]
+    train = synthetic.random_corpus(490, units, seed=1) if data is None else load_split(data, "train", encoding)
+    stage = network_stages(batches, 0)[0]  # decode: the stage that trains the whole core
+    spec = recurrent_spec(arch, units, hidden)
+
+    def trainer(k: int):
+        model = build_pack(spec, list(range(k))).to(dev)
+        optimiser = torch.optim.Adam([p for n, p in model.named_parameters() if not n.startswith("heads.predict")])
+        gens = [torch.Generator(device=dev) for _ in range(k)]
+        for i, g in enumerate(gens):
+            g.manual_seed(i)
+        gens = gens if k > 1 else gens[0]
+        sampler = Sampler(train, batch_size, chunk_length, 20, dev, gens)
+        sigmas = [0.5] * k if k > 1 else 0.5
+
+        def step():
+            x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigmas, gens)
+            optimise(model, optimiser, x, target, weight, stage.head)
+        return step
+
+    packed, solo = trainer(pack), trainer(1)
+
+    def timed(fn):
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t
+
+    for _ in range(3):  # warm-up
+        packed(), solo()
+    runs = []
+    for _ in range(repeats):
+        steps = [(timed(packed), timed(solo)) for _ in range(batches)]
+        runs.append((sum(p for p, _ in steps), sum(s for _, s in steps)))
+    packed_s = statistics.median(p for p, _ in runs) / batches
+    solo_s = statistics.median(s for _, s in runs) / batches
+    return {
+        "bench": "train", "pack": pack, "arch": arch, "hidden": hidden, "batch_size": batch_size,
+        "chunk_length": chunk_length, "batches": batches, "device": str(dev), "threads": torch.get_num_threads(),
+        "encoding": encoding,
+        "network_batches_per_s": round(pack / packed_s, 3),
+        "solo_network_batches_per_s": round(1 / solo_s, 3),
+        "pack_speedup": round(statistics.median(pack * s / p for p, s in runs), 3),
+        "packed_step_ms": round(1000 * packed_s, 3), "solo_step_ms": round(1000 * solo_s, 3),
+        "runs": repeats, "data": str(data) if data else "synthetic",
+    }
+
+
 def bench_crawl(pages: int = 20, files_per_page: int = 20, repeats: int = 3) -> dict:
     """Crawl the generated archive site on 127.0.0.1 with delays off; medians of ``repeats`` fresh crawls.
 

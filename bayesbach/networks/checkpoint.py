@@ -2,7 +2,8 @@
 
 :class:`RunState` is where the run is (stage, batch), its running training loss,
 the best state of the stage in progress and of the stages done, and the history
-of validation points. A checkpoint adds the model's weights, the optimiser's
+of validation points, each of these per network of a pack (lists indexed by the network; one entry
+for a lone network). A checkpoint adds the model's weights, the optimiser's
 state, the batch generator's state and the sampler's lanes, and a fingerprint of
 what the results depend on: a checkpoint of another configuration of the same job
 is ignored, so a resumed run is bit-identical (on CPU) to one never interrupted.
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 
 from bayesbach.core.atomic import write_torch
+from bayesbach.networks.models import load_member, member_state
 
 log = logging.getLogger(__name__)
 
@@ -29,65 +31,78 @@ def cpu_copy(state: dict) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
 
-def fingerprint(stages: list, settings, seed: int, identity: tuple, spec: dict) -> str:
-    """What a run's results depend on; the checkpoint and log cadence do not change them."""
-    results_settings = {k: v for k, v in asdict(settings).items() if k not in ("checkpoint_every", "log_seconds")}
-    key = [[asdict(s) for s in stages], results_settings, seed, list(map(str, identity)), spec]
+def fingerprint(stages: list, settings: list, seed: int, identities: list[tuple], spec: dict) -> str:
+    """What a run's results depend on (each network's settings and identity); the checkpoint and log cadence do
+    not change them."""
+    results_settings = [{k: v for k, v in asdict(s).items() if k not in ("checkpoint_every", "log_seconds")}
+                        for s in settings]
+    key = [[asdict(s) for s in stages], results_settings, seed, [list(map(str, i)) for i in identities], spec]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
 @dataclass
 class RunState:
-    loss_sum: torch.Tensor  # training loss summed since the last validation point (on the device: no sync per batch)
+    loss_sum: torch.Tensor  # (K,) training losses summed since the last validation point (on the device: no sync)
     stage: int = 0  # index of the stage in progress
     batch: int = 0  # last batch done in that stage
     loss_batches: int = 0  # batches in loss_sum
-    best: dict[str, dict] = field(default_factory=dict)  # stage done -> its best state dict (CPU)
-    best_val: dict[str, float] = field(default_factory=dict)
-    history: list[dict] = field(default_factory=list)  # one row per validation point
-    stage_best: dict | None = None  # best state of the stage in progress
-    stage_best_val: float = math.inf
+    best: list[dict[str, dict]] = field(default_factory=list)  # per network: stage done -> its best state (CPU)
+    best_val: list[dict[str, float]] = field(default_factory=list)
+    history: list[list[dict]] = field(default_factory=list)  # per network: one row per validation point
+    stage_best: list[dict | None] = field(default_factory=list)  # per network: best state of the stage in progress
+    stage_best_val: list[float] = field(default_factory=list)
     optimiser: dict | None = None  # the optimiser's state, only when resuming inside a stage
+
+    @classmethod
+    def fresh(cls, pack: int, device: torch.device) -> RunState:
+        return cls(loss_sum=torch.zeros(pack, device=device), best=[{} for _ in range(pack)],
+                   best_val=[{} for _ in range(pack)], history=[[] for _ in range(pack)],
+                   stage_best=[None] * pack, stage_best_val=[math.inf] * pack)
 
     def add_loss(self, loss: torch.Tensor) -> None:
         self.loss_sum += loss
         self.loss_batches += 1
 
-    def running_loss(self) -> float:
-        """Mean training loss since the last validation point (one device sync)."""
-        return float(self.loss_sum / self.loss_batches)
+    def running_loss(self) -> list[float]:
+        """Each network's mean training loss since the last validation point (one device sync)."""
+        return (self.loss_sum / self.loss_batches).tolist()
 
-    def validated(self, stage: str, batch: int, val_loss: float, model, keep: bool = False) -> None:
-        """Record a validation point: a history row, the running loss restarted, the best state kept
-        (``keep``: this state whatever its loss; without validation data, the stage's last state)."""
-        self.history.append({"stage": stage, "batch": batch, "train_loss": self.running_loss(), "val_loss": val_loss})
-        self.loss_sum, self.loss_batches = torch.zeros((), device=self.loss_sum.device), 0
-        if self.stage_best is None or val_loss < self.stage_best_val or keep:
-            self.stage_best, self.stage_best_val = cpu_copy(model.state_dict()), val_loss
+    def validated(self, stage: str, batch: int, val_losses: list[float], model, keep: bool = False) -> None:
+        """Record a validation point: a history row per network, the running losses restarted, each network's
+        best state kept (``keep``: this state whatever its loss; without validation data, the stage's last state)."""
+        for k, (train_loss, val_loss) in enumerate(zip(self.running_loss(), val_losses)):
+            self.history[k].append({"stage": stage, "batch": batch, "train_loss": train_loss, "val_loss": val_loss})
+            if self.stage_best[k] is None or val_loss < self.stage_best_val[k] or keep:
+                self.stage_best[k], self.stage_best_val[k] = member_state(model, k), val_loss
+        self.loss_sum, self.loss_batches = torch.zeros_like(self.loss_sum), 0
+
+    def stage_vals(self, name: str) -> list[float]:
+        return [best[name] for best in self.best_val]
 
     def finish_stage(self, name: str, model) -> None:
-        """The stage's best state goes into the model (the next stage starts from it) and into ``best``.
+        """Each network's best state of the stage goes into the model (the next stage starts from it) and into
+        ``best``. A stage of no batches keeps the state it got."""
+        for k, state in enumerate(self.stage_best):
+            state = member_state(model, k) if state is None else state
+            load_member(model, k, state)
+            self.best[k][name], self.best_val[k][name] = state, self.stage_best_val[k]
+        pack = len(self.stage_best)
+        self.stage, self.batch, self.optimiser = self.stage + 1, 0, None
+        self.stage_best, self.stage_best_val = [None] * pack, [math.inf] * pack
 
-        A stage of no batches keeps the state it got."""
-        if self.stage_best is None:
-            self.stage_best = cpu_copy(model.state_dict())
-        model.load_state_dict(self.stage_best)
-        self.best[name], self.best_val[name] = self.stage_best, self.stage_best_val
-        self.stage, self.batch, self.stage_best, self.stage_best_val, self.optimiser = self.stage + 1, 0, None, math.inf, None
-
-    def save(self, path: Path, fingerprint: str, model, optimiser, generator: torch.Generator, sampler) -> None:
+    def save(self, path: Path, fingerprint: str, model, optimiser, generators: list[torch.Generator], sampler) -> None:
         """Write the checkpoint atomically (complete or absent)."""
         self.optimiser = optimiser.state_dict()
         state = {**vars(self), "loss_sum": self.loss_sum.cpu()}
         write_torch(path, {**state, "fingerprint": fingerprint, "model": cpu_copy(model.state_dict()),
-                           "rng": generator.get_state(), "lanes": sampler.state_dict()})
+                           "rng": [g.get_state() for g in generators], "lanes": sampler.state_dict()})
 
     @classmethod
-    def resume(cls, path: Path | None, fingerprint: str, model, generator: torch.Generator, sampler,
+    def resume(cls, path: Path | None, fingerprint: str, model, generators: list[torch.Generator], sampler,
                device: torch.device) -> RunState:
-        """The state saved at ``path`` when it belongs to this run (model, generator and lanes restored);
+        """The state saved at ``path`` when it belongs to this run (model, generators and lanes restored);
         else a fresh state."""
-        fresh = cls(loss_sum=torch.zeros((), device=device))
+        fresh = cls.fresh(len(generators), device)
         if path is None or not Path(path).exists():
             return fresh
         saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -95,7 +110,8 @@ class RunState:
             log.warning("ignoring %s: it belongs to another configuration of this job", path)
             return fresh
         model.load_state_dict(saved["model"])
-        generator.set_state(saved["rng"])
+        for g, rng in zip(generators, saved["rng"]):
+            g.set_state(rng)
         sampler.load_state_dict(saved["lanes"])
         state = cls(**{k: saved[k] for k in vars(fresh)})
         state.loss_sum = state.loss_sum.to(device)

@@ -1,12 +1,14 @@
 """One training job, start to finish: the skeleton shared by the networks of the sweep and the trained
-references, and :func:`train_network` (one cell of the sweep).
+references, and :func:`train_pack` (K cells of the sweep of one architecture and size, packed into one
+model: :mod:`bayesbach.networks.models`) with :func:`train_network` (one cell).
 
 A job sets its threads and device (:func:`start`), loads the splits, reads its
 :class:`~bayesbach.networks.training.Settings` from the config, builds its model from a
 spec (initial weights seeded by the job's identity), runs
 :func:`bayesbach.networks.training.fit` with a checkpoint beside its outputs
 (:func:`checkpoint_of`, removed on success, so a killed job continues), and writes
-``history.parquet`` (:func:`record_fit`) and ``meta.json`` last (:func:`finish_job`).
+``history.parquet`` (:func:`record_fit`) and ``meta.json`` last (:func:`finish_job`). A pack writes each
+network's usual files to its own folder and keeps its checkpoint beside its first network's.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import ENCODINGS
 from bayesbach.core.seeds import derive_seed
 from bayesbach.dataset.loader import load_splits
-from bayesbach.networks.models import build, recurrent_spec
-from bayesbach.networks.training import FitResult, Settings, fit, network_stages
+from bayesbach.networks.models import build_pack, recurrent_spec
+from bayesbach.networks.training import FitResult, Settings, fit_pack, network_stages
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,16 @@ def resolve_device(device: str) -> torch.device:
 
 
 def start(device: str, threads: int | None) -> torch.device:
-    """The job's device, with its CPU threads set first."""
+    """The job's device, with its CPU threads set first; on a GPU, float32 arithmetic in IEEE float32 as on
+    the CPU (cuDNN would run the recurrent cores in TF32 by default, and the study's losses must not depend
+    on the device's shortcuts; small latency-bound networks lose nothing by it)."""
     if threads:
         torch.set_num_threads(threads)
-    return resolve_device(device)
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.rnn.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+    return dev
 
 
 def history_table(history: list[dict]) -> pa.Table:
@@ -77,28 +85,47 @@ def finish_job(out: Path, meta: dict) -> None:
 def train_network(dataset: Path, out: Path, *, arch: str, hidden: int, noise: float, run: int, seed: int,
                   train: dict, gap: int = 20, device: str = "auto", threads: int | None = None,
                   progress: bool = False) -> dict:
-    """One cell of the sweep: decode then probe; writes decoder.pt, probe.pt, history.parquet, meta.json to ``out``.
+    """One cell of the sweep (a pack of one): decode then probe; writes decoder.pt, probe.pt,
+    history.parquet, meta.json to ``out``; returns its meta.json."""
+    return train_pack(dataset, [out], arch=arch, hidden=hidden, cells=[(noise, run)], seed=seed, train=train,
+                      gap=gap, device=device, threads=threads, progress=progress)[0]
+
+
+def train_pack(dataset: Path, outs: list[Path], *, arch: str, hidden: int, cells: list[tuple[float, int]], seed: int,
+               train: dict, gap: int = 20, device: str = "auto", threads: int | None = None,
+               progress: bool = False) -> list[dict]:
+    """Cells ``(noise, run)`` of one architecture and size trained as one packed model (each exactly as it
+    would train alone: its own initial weights, batches, noise and best states); cell k's files go to
+    ``outs[k]`` as :func:`train_network` writes them. Returns their meta.json.
 
     ``train`` holds the ``train:`` config keys (lr, batch_size, chunk_length, decode_batches,
     probe_batches, val_every, checkpoint_every, encoding, layers, log_seconds).
     """
+    if len(outs) != len(cells) or not cells:
+        raise ValueError(f"{len(cells)} cells for {len(outs)} output folders")
     dev = start(device, threads)
-    out = Path(out)
+    outs = [Path(o) for o in outs]
     encoding = train["encoding"]
     data = load_splits(dataset, ("train", "validation"), encoding)
-    identity = ("network", arch, hidden, float(noise), run)
+    identities = [("network", arch, hidden, float(noise), run) for noise, run in cells]
     spec = recurrent_spec(arch, ENCODINGS[encoding], hidden, train["layers"])
-    settings = Settings.from_config(train, noise, gap)
+    settings = [Settings.from_config(train, noise, gap) for noise, _ in cells]
     stages = network_stages(train["decode_batches"], train["probe_batches"])
-    log.info("training %s h%d sigma=%r run %d on %s (%d train / %d validation pieces, %d threads)", arch, hidden,
-             float(noise), run, dev, len(data["train"]), len(data["validation"]), torch.get_num_threads())
-    model = build(spec, seed=derive_seed(seed, "init", *identity)).to(dev)
-    result = fit(model, stages, data["train"], data["validation"], settings, seed=seed, identity=identity, device=dev,
-                 checkpoint=checkpoint_of(out), progress=progress)
-    write_torch(out / "decoder.pt", result.best["decode"])
-    write_torch(out / "probe.pt", result.best["probe"])
-    meta = {"model": spec, "arch": arch, "hidden": hidden, "noise": float(noise), "run": run, "seed": seed,
-            "encoding": encoding, "gap": gap, "stages": [asdict(s) for s in stages], "best_val": result.best_val,
-            **record_fit(out, result, settings, dev)}
-    finish_job(out, meta)
-    return meta
+    log.info("training %s h%d, %s, on %s (%d train / %d validation pieces, %d threads)", arch, hidden,
+             ", ".join(f"sigma={float(n)!r} run {r}" for n, r in cells), dev, len(data["train"]),
+             len(data["validation"]), torch.get_num_threads())
+    model = build_pack(spec, [derive_seed(seed, "init", *i) for i in identities]).to(dev)
+    results = fit_pack(model, stages, data["train"], data["validation"], settings, identities, seed=seed, device=dev,
+                       checkpoint=checkpoint_of(outs[0]), progress=progress)
+    pack = [{"noise": float(n), "run": r} for n, r in cells]
+    metas = []
+    for out, (noise, run), result, s in zip(outs, cells, results, settings):
+        write_torch(out / "decoder.pt", result.best["decode"])
+        write_torch(out / "probe.pt", result.best["probe"])
+        metas.append({"model": spec, "arch": arch, "hidden": hidden, "noise": float(noise), "run": run, "seed": seed,
+                      "encoding": encoding, "gap": gap, "stages": [asdict(st) for st in stages],
+                      "best_val": result.best_val, "pack": pack, **record_fit(out, result, s, dev)})
+    for out, meta in zip(outs[1:], metas[1:]):
+        write_json(out / "meta.json", meta)
+    finish_job(outs[0], metas[0])  # the first network's meta.json last: the checkpoint beside it goes with it
+    return metas

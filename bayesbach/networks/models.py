@@ -2,9 +2,19 @@
 
 Public interface (stable; the trainer, the reference models and the evaluation use it):
 
-- ``RecurrentNet(arch, units, hidden, layers=1)``: core ``elman`` | ``lstm`` | ``gru``
+- ``RecurrentNet(arch, units, hidden, layers=1, pack=1)``: core ``elman`` | ``lstm`` | ``gru``
   (PyTorch's own ``nn.RNN`` (tanh) / ``nn.LSTM`` / ``nn.GRU``, batch first, state
   starting at zero), heads ``observe`` (current chord) and ``predict`` (next chord).
+  With ``pack=K`` it holds K independent networks of that spec as one: every weight
+  (each gate of the core, both heads) is block-diagonal, network k reading features
+  ``k*units ... (k+1)*units - 1`` of the input and owning hidden units and outputs
+  likewise. :meth:`RecurrentNet.mask_gradients` keeps the off-diagonal blocks at zero
+  under training, so each network's forward pass, gradients and Adam updates are its
+  own (Adam is elementwise): a packed network trains as it would alone, in one kernel.
+- ``build_pack(spec, seeds)``: K networks packed, network k initialised as ``build(spec, seeds[k])``.
+- ``member_state(model, k)`` / ``load_member(model, k, state)``: network k's state dict
+  (that of a lone network of ``model.spec``) out of / into a packed model; for a model
+  of ``pack`` 1 they are the model's own state dict.
 - ``FeedForward(units, hidden=(256,), heads=("predict",))``: memoryless, per step,
   ReLU hidden layers, one linear head per name.
 - Both expose ``features(x) -> (batch, steps, features)`` and ``heads`` (an
@@ -44,15 +54,52 @@ def feedforward_spec(units: int, hidden: list[int], heads: list[str]) -> dict:
 
 
 class RecurrentNet(nn.Module):
-    """Recurrent core + linear observation and prediction heads on the hidden state."""
+    """Recurrent core + linear observation and prediction heads on the hidden state (``pack`` of them)."""
 
-    def __init__(self, arch: str, units: int, hidden: int, layers: int = 1):
+    def __init__(self, arch: str, units: int, hidden: int, layers: int = 1, pack: int = 1):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHS)}")
-        self.spec = recurrent_spec(arch, units, hidden, layers)
-        self.core = ARCHS[arch](units, hidden, num_layers=layers, batch_first=True)
-        self.heads = nn.ModuleDict({name: nn.Linear(hidden, units) for name in HEADS})
+        if pack < 1:
+            raise ValueError(f"pack must be at least 1, not {pack}")
+        self.spec = recurrent_spec(arch, units, hidden, layers)  # one network's (what meta.json stores)
+        self.pack = pack
+        self.core = ARCHS[arch](pack * units, pack * hidden, num_layers=layers, batch_first=True)
+        self.heads = nn.ModuleDict({name: nn.Linear(pack * hidden, pack * units) for name in HEADS})
+        # Each parameter as (gates, K, rows, K, cols) blocks: PyTorch stacks a core's gates along the rows.
+        gates = self.core.weight_ih_l0.shape[0] // (pack * hidden)
+        self._blocks = {name: (1 if name.startswith("heads.") else gates) for name, _ in self.named_parameters()}
+        self._masks: dict[str, torch.Tensor] = {}
+        if pack > 1:
+            with torch.no_grad():
+                for name, p in self.named_parameters():
+                    if p.dim() == 2:
+                        p.mul_(self._mask(name, p))
+
+    def _mask(self, name: str, p: torch.Tensor) -> torch.Tensor:
+        """1 on the diagonal blocks of a packed weight, 0 elsewhere (made once per device)."""
+        if name not in self._masks or self._masks[name].device != p.device:
+            k, g = self.pack, self._blocks[name]
+            eye = torch.eye(k, device=p.device, dtype=p.dtype)[None, :, None, :, None]
+            shape = (g, k, p.shape[0] // (g * k), k, p.shape[1] // k)
+            self._masks[name] = eye.expand(shape).reshape(p.shape).contiguous()
+        return self._masks[name]
+
+    @torch.no_grad()
+    def mask_gradients(self) -> None:
+        """Zero the gradients between packed networks (after ``backward``, before the optimiser's step)."""
+        if self.pack == 1:
+            return
+        for name, p in self.named_parameters():
+            if p.grad is not None and p.dim() == 2:
+                p.grad.mul_(self._mask(name, p))
+
+    def block(self, name: str, p: torch.Tensor, k: int) -> torch.Tensor:
+        """Network k's part of packed parameter ``name`` (a view), shaped (gates, rows, cols) or (gates, rows)."""
+        g, K = self._blocks[name], self.pack
+        if p.dim() == 2:
+            return p.view(g, K, p.shape[0] // (g * K), K, p.shape[1] // K)[:, k, :, k, :]
+        return p.view(g, K, p.shape[0] // (g * K))[:, k]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_t of the last layer, (batch, steps, hidden), from a zero initial state."""
@@ -64,6 +111,8 @@ class RecurrentNet(nn.Module):
 
 class FeedForward(nn.Module):
     """Per-step ReLU network x_t -> logits, for the memoryless reference models."""
+
+    pack = 1
 
     def __init__(self, units: int, hidden: tuple[int, ...] | list[int] = (256,), heads: tuple[str, ...] | list[str] = ("predict",)):
         super().__init__()
@@ -99,6 +148,44 @@ def build(spec: dict, seed: int | None = None) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return cls(**spec)
+
+
+def member_state(model: nn.Module, k: int) -> dict:
+    """Network k's state dict, on the CPU, as a lone network of ``model.spec`` would have it."""
+    if getattr(model, "pack", 1) == 1:
+        return {name: v.detach().to("cpu", copy=True) for name, v in model.state_dict().items()}
+    return {name: model.block(name, p.detach(), k).reshape(_lone_shape(model, p)).to("cpu", copy=True)
+            for name, p in model.named_parameters()}
+
+
+def _lone_shape(model: nn.Module, p: torch.Tensor) -> tuple[int, ...]:
+    rows = p.shape[0] // model.pack
+    return (rows, p.shape[1] // model.pack) if p.dim() == 2 else (rows,)
+
+
+@torch.no_grad()
+def load_member(model: nn.Module, k: int, state: dict) -> None:
+    """Network k of ``model`` set to ``state`` (a lone network's state dict); the other networks untouched."""
+    if getattr(model, "pack", 1) == 1:
+        model.load_state_dict(state)
+        return
+    for name, p in model.named_parameters():
+        block = model.block(name, p, k)
+        block.copy_(state[name].to(p.device).view(block.shape))
+
+
+def build_pack(spec: dict, seeds: list[int]) -> nn.Module:
+    """``len(seeds)`` networks of ``spec`` packed as one (on the CPU), network k starting from the weights that
+    ``build(spec, seeds[k])`` has; one seed gives that lone network itself."""
+    if len(seeds) == 1:
+        return build(spec, seeds[0])
+    if spec["kind"] != "recurrent":
+        raise ValueError("only recurrent networks are packed")
+    with torch.random.fork_rng(devices=[]):  # its own random initial weights are all overwritten
+        model = RecurrentNet(**{k: v for k, v in spec.items() if k != "kind"}, pack=len(seeds))
+    for k, seed in enumerate(seeds):
+        load_member(model, k, build(spec, seed).state_dict())
+    return model
 
 
 def set_trainable(model: nn.Module, prefixes: tuple[str, ...] | list[str]) -> list[str]:

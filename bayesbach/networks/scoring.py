@@ -60,12 +60,18 @@ class Padded:
         owner = torch.tensor([i for i, _, _ in files], dtype=torch.long, device=device)
         return cls(names, as_t(y), as_t(eps), as_t(mask), owner)
 
-    def inputs(self, sigma: float, inputs: str = "noisy") -> torch.Tensor:
-        if inputs == "clean":
-            return self.y
-        if inputs != "noisy":
+    def inputs(self, sigma: float | list[float], inputs: str = "noisy") -> torch.Tensor:
+        """x = y + sigma * eps (``"noisy"``) or y (``"clean"``), (F, T, U); for a list of K sigmas (a pack of
+        networks) the K inputs side by side, (F, T, K * U)."""
+        sigmas = sigma if isinstance(sigma, list) else [sigma]
+        if inputs not in ("clean", "noisy"):
             raise ValueError(f"unknown input kind {inputs!r}; expected 'noisy' or 'clean'")
-        return self.y + sigma * self.eps
+        if len(sigmas) == 1:
+            return self.y if inputs == "clean" else self.y + sigmas[0] * self.eps
+        if inputs == "clean":
+            return self.y.repeat(1, 1, len(sigmas))
+        scale = torch.tensor(sigmas, dtype=self.y.dtype, device=self.y.device)[:, None]
+        return (self.y[:, :, None] + scale * self.eps[:, :, None]).flatten(2)
 
     def scored(self, target: str) -> torch.Tensor:
         """(F, T') bool: the steps scored for ``target`` (for ``next``, those whose y_{t+1} is in the file)."""

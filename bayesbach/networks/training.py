@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from bayesbach.networks.batches import Sampler, batch_inputs
 from bayesbach.networks.checkpoint import RunState, fingerprint
 from bayesbach.networks.models import set_trainable
 from bayesbach.networks.progress import Progress
-from bayesbach.networks.scoring import Padded, piece_bce
+from bayesbach.networks.scoring import Padded, aligned
 
 log = logging.getLogger(__name__)
 
@@ -91,72 +91,108 @@ class FitResult:
 
 def optimise(model, optimiser: torch.optim.Optimizer, x: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
              head: str) -> torch.Tensor:
-    """One Adam step on the mean BCE of ``head``'s logits over the steps of weight 1; returns the (detached) loss."""
-    bce = F.binary_cross_entropy_with_logits(model.logits(x, head), target, reduction="none").mean(-1)
-    loss = (bce * weight).sum() / weight.sum().clamp(min=1)
+    """One Adam step on the mean BCE of ``head``'s logits over the steps of weight 1; returns the (detached) loss,
+    one per packed network (their sum is minimised: each network's gradient is its own loss's)."""
+    pack = getattr(model, "pack", 1)
+    logits = model.logits(x, head).unflatten(-1, (pack, -1))  # (batch, steps, K, units)
+    bce = F.binary_cross_entropy_with_logits(logits, target.unflatten(-1, (pack, -1)), reduction="none").mean(-1)
+    weight = weight.view(bce.shape)
+    losses = (bce * weight).sum((0, 1)) / weight.sum((0, 1)).clamp(min=1)
     optimiser.zero_grad(set_to_none=True)
-    loss.backward()
+    losses.sum().backward()
+    if pack > 1:
+        model.mask_gradients()
     optimiser.step()
-    return loss.detach()
+    return losses.detach()
 
 
-def validate(model, val: Padded | None, stage: Stage, sigma: float) -> float:
-    """Mean validation BCE over the pieces (each piece's mean over its steps); NaN without validation data."""
+@torch.no_grad()
+def validate(model, val: Padded | None, stage: Stage, sigmas: list[float]) -> list[float]:
+    """Each packed network's mean validation BCE over the pieces (each piece's mean over its steps; the
+    networks' inputs side by side, each at its own sigma); NaN without validation data."""
     if val is None:
-        return math.nan
-    return float(torch.nanmean(piece_bce(model, val, stage.head, stage.target, sigma, stage.inputs)))
+        return [math.nan] * len(sigmas)
+    was_training = model.training
+    model.eval()
+    logits = model.logits(val.inputs(sigmas, stage.inputs), stage.head).unflatten(-1, (len(sigmas), -1))
+    model.train(was_training)
+    out, y = aligned(logits, val.y[:, :, None, :], stage.target)
+    bce = F.binary_cross_entropy_with_logits(out, y.expand_as(out), reduction="none").mean(-1)  # (F, T', K)
+    return [float(torch.nanmean(val.per_piece(bce[..., k], stage.target))) for k in range(len(sigmas))]
 
 
 def fit(model, stages: list[Stage], train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]],
         settings: Settings, *, seed: int, identity: tuple, device: torch.device | str = "cpu",
         checkpoint: Path | None = None, progress: bool = False) -> FitResult:
-    """Train ``model`` (already on ``device``) through ``stages``; see the module docstring.
+    """Train one ``model`` (already on ``device``) through ``stages``: :func:`fit_pack` of one network."""
+    return fit_pack(model, stages, train, validation, [settings], [identity], seed=seed, device=device,
+                    checkpoint=checkpoint, progress=progress)[0]
 
-    Batch draws and training noise come from ``derive_seed(seed, "batches", *identity)``;
-    validation uses the study's CRN noise from ``seed``. With ``checkpoint`` the run
-    saves there every ``settings.checkpoint_every`` batches and resumes from it if
-    it exists and belongs to the same job (same stages, settings, seed, identity).
+
+def fit_pack(model, stages: list[Stage], train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]],
+             settings: list[Settings], identities: list[tuple], *, seed: int, device: torch.device | str = "cpu",
+             checkpoint: Path | None = None, progress: bool = False) -> list[FitResult]:
+    """Train the ``model.pack`` networks of ``model`` (already on ``device``) through ``stages``; see the module
+    docstring. Network k has ``settings[k]`` (they may differ in sigma alone) and ``identities[k]``.
+
+    Network k's batch draws and training noise come from ``derive_seed(seed, "batches", *identities[k])``, its
+    best state per stage from its own validation loss: it trains exactly as it would alone. Validation uses
+    the study's CRN noise from ``seed``. With ``checkpoint`` the run saves there every
+    ``checkpoint_every`` batches and resumes from it if it exists and belongs to the same job (same stages,
+    settings, seed, identities).
     """
+    pack = getattr(model, "pack", 1)
+    if not len(settings) == len(identities) == pack:
+        raise ValueError(f"a pack of {pack} needs as many settings and identities, not {len(settings)} and {len(identities)}")
+    shared = {replace(s, sigma=0.0) for s in settings}
+    if len(shared) > 1:
+        raise ValueError("the networks of a pack may differ in sigma alone")
+    common, sigmas = settings[0], [s.sigma for s in settings]
     device = torch.device(device)
-    g = torch.Generator(device=device)
-    g.manual_seed(derive_seed(seed, "batches", *identity))
-    sampler = Sampler(train, settings.batch_size, settings.chunk_length, settings.gap, device, g)
+    gens = []
+    for ident in identities:
+        gens.append(torch.Generator(device=device))
+        gens[-1].manual_seed(derive_seed(seed, "batches", *ident))
+    g = gens if pack > 1 else gens[0]
+    sampler = Sampler(train, common.batch_size, common.chunk_length, common.gap, device, g)
     val = Padded.build(validation, seed, device) if validation else None
-    key = fingerprint(stages, settings, seed, identity, model.spec)
-    run = RunState.resume(checkpoint, key, model, g, sampler, device)
+    key = fingerprint(stages, settings, seed, identities, model.spec)
+    run = RunState.resume(checkpoint, key, model, gens, sampler, device)
     if run.stage or run.batch:
         log.info("resumed from %s: stage %s, batch %d", checkpoint, stages[run.stage].name, run.batch)
 
     done_before = sum(s.batches for s in stages[: run.stage]) + run.batch
-    bar = Progress(sum(s.batches for s in stages), done_before, settings.log_seconds, bar=progress)
+    bar = Progress(sum(s.batches for s in stages), done_before, common.log_seconds, bar=progress)
     timings: dict = {"resumed_at_batch": done_before}
     t_start = time.perf_counter()
     for stage in stages[run.stage:]:
         set_trainable(model, stage.trains)
-        optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
+        optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=common.lr)
         if run.optimiser is not None:
             optimiser.load_state_dict(run.optimiser)
         model.train()
         t_stage, first, val_seconds = time.perf_counter(), run.batch + 1, 0.0
         bar.start_stage()
         for b in range(first, stage.batches + 1):
-            x, target, weight = batch_inputs(sampler.next_chunk(), stage, settings.sigma, g)
+            x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigmas if pack > 1 else sigmas[0], g)
             run.add_loss(optimise(model, optimiser, x, target, weight, stage.head))
-            if b % settings.val_every == 0 or b == stage.batches:
+            if b % common.val_every == 0 or b == stage.batches:
                 tv = time.perf_counter()
-                v = validate(model, val, stage, settings.sigma)
+                v = validate(model, val, stage, sigmas)
                 val_seconds += time.perf_counter() - tv
                 run.validated(stage.name, b, v, model, keep=val is None and b == stage.batches)
             bar.batch_done(stage, b, run)
             run.batch = b
-            if checkpoint is not None and b % settings.checkpoint_every == 0 and b < stage.batches:
-                run.save(checkpoint, key, model, optimiser, g, sampler)
+            if checkpoint is not None and b % common.checkpoint_every == 0 and b < stage.batches:
+                run.save(checkpoint, key, model, optimiser, gens, sampler)
         seconds, batches = time.perf_counter() - t_stage, stage.batches + 1 - first
         timings[stage.name] = {"seconds": round(seconds, 3), "batches": batches,
                                "batches_per_s": round(batches / seconds, 3) if batches else None,
                                "validation_seconds": round(val_seconds, 3)}
         run.finish_stage(stage.name, model)
-        log.info("%s done: best validation BCE %.5f", stage.name, run.best_val[stage.name])
+        log.info("%s done: best validation BCE %s", stage.name, ", ".join(f"{v:.5f}" for v in run.stage_vals(stage.name)))
     bar.close()
     timings["seconds"] = round(time.perf_counter() - t_start, 3)
-    return FitResult(run.best, run.best_val, run.history, timings)
+    if pack > 1:
+        timings["pack"] = pack
+    return [FitResult(run.best[k], run.best_val[k], run.history[k], timings) for k in range(pack)]

@@ -33,3 +33,19 @@ def test_bench_bayes_times_the_observer_of_an_order_and_says_what_pruning_droppe
     assert (figures["bench"], figures["order"], figures["test_pieces"], figures["exact"]) == ("bayes", 2, 1, False)
     assert figures["states"] > figures["seen_chords"] and figures["seconds"] > 0
     assert 0 <= figures["discarded_max_per_step"] <= 1e-7 and 0 < figures["mean_states_kept"] <= figures["states"]
+
+
+def test_bench_train_pack_prints_packed_against_solo_network_rates(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "train", "--pack", "3", "--hidden", "4", "--batch-size", "4", "--chunk-length", "8",
+                 "--batches", "2", "--repeats", "1", "--threads", "1"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert len(out.splitlines()) == 1
+    figures = json.loads(out)
+    assert (figures["bench"], figures["pack"], figures["hidden"], figures["device"]) == ("train", 3, 4, "cpu")
+    assert figures["network_batches_per_s"] == round(3000 / figures["packed_step_ms"], 3) or \
+        abs(figures["network_batches_per_s"] - 3000 / figures["packed_step_ms"]) < 0.01 * figures["network_batches_per_s"]
+    # one run: the speed-up is the ratio of the two rates
+    assert abs(figures["pack_speedup"] - figures["network_batches_per_s"] / figures["solo_network_batches_per_s"]) \
+        < 0.01 * figures["pack_speedup"]

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bayesbach.networks.batches import Chunk, EmptyTraining, Sampler, batch_inputs
-from bayesbach.networks.training import Stage
+from bayesbach.networks.training import Stage, network_stages
 
 
 def coded_pieces(lengths: list[list[int]]) -> tuple[dict, dict]:
@@ -82,11 +82,11 @@ def test_a_sampler_restored_from_its_state_draws_the_same_chunks():
     pieces = {f"p{i}": [np.random.default_rng(i).random((7 + 3 * i, 12)).astype(np.float32)] for i in range(4)}
     a = Sampler(pieces, 4, 6, gap=1, device=torch.device("cpu"), generator=torch.Generator().manual_seed(2))
     a.next_chunk()
-    lanes, rng = a.state_dict(), a.g.get_state()
+    lanes, rng = a.state_dict(), a.generators[0].get_state()
     expected = [a.next_chunk() for _ in range(3)]
     b = Sampler(pieces, 4, 6, gap=1, device=torch.device("cpu"), generator=torch.Generator().manual_seed(99))
     b.load_state_dict(lanes)
-    b.g.set_state(rng)
+    b.generators[0].set_state(rng)
     assert all(torch.equal(x.y, b.next_chunk().y) for x in expected)
 
 
@@ -111,3 +111,21 @@ def test_batch_inputs_add_noise_to_noisy_stages_and_pick_the_target():
     assert torch.equal(x, y[:, :-1]) and torch.equal(target, y[:, 1:])
     with pytest.raises(ValueError, match="unknown input kind"):
         batch_inputs(chunk, Stage("x", "predict", "next", ("core",), 1, inputs="blurred"), 0.5, torch.Generator())
+
+
+def test_a_pack_s_lanes_and_noise_are_each_network_s_own_draws_side_by_side():
+    """K generators: lane block k and its noise are bit for bit what network k's sampler alone draws; the
+    streams come out side by side along the features, each at its own sigma."""
+    pieces = {f"p{i}": [np.random.default_rng(i).random((9 + 4 * i, 12)).astype(np.float32)] for i in range(5)}
+    cpu, seeds, sigmas = torch.device("cpu"), [5, 6, 7], [0.2, 1.0, 0.5]
+    stage = network_stages(1, 1)[0]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    pack = Sampler(pieces, 4, 6, gap=2, device=cpu, generator=gens)
+    alone = [(Sampler(pieces, 4, 6, gap=2, device=cpu, generator=torch.Generator().manual_seed(s))) for s in seeds]
+    for _ in range(3):
+        x, target, weight = batch_inputs(pack.next_chunk(), stage, sigmas, gens)
+        assert x.shape == (4, 6, 36) and weight.shape == (4, 6, 3)
+        for k, (a, sigma) in enumerate(zip(alone, sigmas)):
+            xa, ta, wa = batch_inputs(a.next_chunk(), stage, sigma, a.generators[0])
+            assert torch.equal(x[..., 12 * k:12 * (k + 1)], xa) and torch.equal(target[..., 12 * k:12 * (k + 1)], ta)
+            assert torch.equal(weight[..., k], wa)

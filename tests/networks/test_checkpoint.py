@@ -17,7 +17,7 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.dev.synthetic import write_dataset
 from bayesbach.networks.checkpoint import fingerprint
-from bayesbach.networks.job import train_network
+from bayesbach.networks.job import train_network, train_pack
 from bayesbach.networks.training import Settings, network_stages
 
 torch.set_num_threads(1)
@@ -28,16 +28,19 @@ TRAIN = {"lr": 0.02, "batch_size": 8, "chunk_length": 16, "decode_batches": 30, 
 
 def test_the_fingerprint_changes_with_what_the_results_depend_on_only():
     spec = {"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 4, "layers": 1}
-    stages, settings = network_stages(5, 3), Settings(sigma=0.5, batch_size=4)
-    key = fingerprint(stages, settings, 0, ("network", "gru", 4, 0.5, 0), spec)
+    stages, settings, ident = network_stages(5, 3), [Settings(sigma=0.5, batch_size=4)], [("network", "gru", 4, 0.5, 0)]
+    key = fingerprint(stages, settings, 0, ident, spec)
     same = [Settings(sigma=0.5, batch_size=4, checkpoint_every=7, log_seconds=1.0)]
     other = [Settings(sigma=0.6, batch_size=4), Settings(sigma=0.5, batch_size=5), Settings(sigma=0.5, batch_size=4, lr=0.1)]
-    assert all(fingerprint(stages, s, 0, ("network", "gru", 4, 0.5, 0), spec) == key for s in same)
-    assert all(fingerprint(stages, s, 0, ("network", "gru", 4, 0.5, 0), spec) != key for s in other)
-    assert fingerprint(network_stages(5, 4), settings, 0, ("network", "gru", 4, 0.5, 0), spec) != key
-    assert fingerprint(stages, settings, 1, ("network", "gru", 4, 0.5, 0), spec) != key
-    assert fingerprint(stages, settings, 0, ("network", "gru", 4, 0.5, 1), spec) != key
-    assert fingerprint(stages, settings, 0, ("network", "gru", 4, 0.5, 0), {**spec, "hidden": 5}) != key
+    assert all(fingerprint(stages, [s], 0, ident, spec) == key for s in same)
+    assert all(fingerprint(stages, [s], 0, ident, spec) != key for s in other)
+    assert fingerprint(network_stages(5, 4), settings, 0, ident, spec) != key
+    assert fingerprint(stages, settings, 1, ident, spec) != key
+    assert fingerprint(stages, settings, 0, [("network", "gru", 4, 0.5, 1)], spec) != key
+    assert fingerprint(stages, settings, 0, ident, {**spec, "hidden": 5}) != key
+    # a pack is another run than any of its networks alone
+    pair = [("network", "gru", 4, 0.5, 0), ("network", "gru", 4, 0.5, 1)]
+    assert fingerprint(stages, settings * 2, 0, pair, spec) not in (key, fingerprint(stages, settings, 0, pair[1:], spec))
 
 
 class Interrupted(Exception):
@@ -71,7 +74,7 @@ def test_an_interrupted_job_resumes_from_its_checkpoint_bit_identically(tmp_path
         except Interrupted:
             pass
     saved = torch.load(tmp_path / "cell/checkpoint.pt", weights_only=True)
-    assert (saved["stage"], saved["batch"]) == (1, 2) and saved["best_val"].keys() == {"decode"}
+    assert (saved["stage"], saved["batch"]) == (1, 2) and saved["best_val"][0].keys() == {"decode"}
     assert not (tmp_path / "cell/meta.json").exists()
     with caplog.at_level("INFO"):
         train_network(data, tmp_path / "cell", **job)
@@ -79,6 +82,30 @@ def test_an_interrupted_job_resumes_from_its_checkpoint_bit_identically(tmp_path
     for f in ("decoder.pt", "probe.pt", "history.parquet"):
         assert (tmp_path / "whole" / f).read_bytes() == (tmp_path / "cell" / f).read_bytes(), f
     assert not (tmp_path / "cell/checkpoint.pt").exists()
+
+
+def test_an_interrupted_pack_resumes_from_its_checkpoint_bit_identically(tmp_path: Path, monkeypatch, caplog):
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 1})
+    train = dict(TRAIN, decode_batches=6, probe_batches=4, val_every=2, checkpoint_every=2)
+    job = dict(arch="lstm", hidden=3, cells=[(0.5, 0), (1.0, 0), (0.5, 1)], seed=0, train=train)
+    whole, pack = [tmp_path / f"whole{k}" for k in range(3)], [tmp_path / f"pack{k}" for k in range(3)]
+    train_pack(data, whole, **job)
+    with monkeypatch.context() as m:
+        interrupt_after(m, 7)  # stopped in the probe's batch 2; the last checkpoint was decode's batch 4
+        try:
+            train_pack(data, pack, **job)
+        except Interrupted:
+            pass
+    saved = torch.load(pack[0] / "checkpoint.pt", weights_only=True)  # beside the first network's files
+    assert (saved["stage"], saved["batch"]) == (0, 4) and len(saved["rng"]) == 3
+    assert not any((p / "meta.json").exists() for p in pack)
+    with caplog.at_level("INFO"):
+        train_pack(data, pack, **job)
+    assert "resumed from" in caplog.text
+    for a, b in zip(whole, pack):
+        for f in ("decoder.pt", "probe.pt", "history.parquet"):
+            assert (a / f).read_bytes() == (b / f).read_bytes(), (b, f)
+    assert not (pack[0] / "checkpoint.pt").exists()
 
 
 def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path: Path, monkeypatch, caplog):

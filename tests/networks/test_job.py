@@ -15,7 +15,7 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.core.seeds import derive_seed
 from bayesbach.dev.synthetic import write_dataset
-from bayesbach.networks.job import DeviceError, resolve_device, train_network
+from bayesbach.networks.job import DeviceError, resolve_device, train_network, train_pack
 from bayesbach.networks.models import build
 
 torch.set_num_threads(1)
@@ -104,6 +104,27 @@ def test_training_on_cuda_matches_the_cpu_run_closely(tmp_path: Path):
             torch.testing.assert_close(cuda[k], cpu[k], rtol=1e-3, atol=2e-3, msg=f"{f} {k}")
     moved = max(float((v - initial[k]).abs().max()) for k, v in cpu.items())
     assert moved > 0.05  # the runs trained: the comparison is not between two copies of the initial weights
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_pack_on_cuda_matches_its_networks_trained_alone_on_the_cpu(tmp_path: Path):
+    """Two runs (sigma = 0, one training composition: no random numbers reach the batches) packed on the GPU
+    against each trained alone on the CPU; the job itself puts the GPU in IEEE float32."""
+    data = write_dataset(tmp_path / "dataset", {"train": 1, "validation": 2, "test": 1})
+    train = dict(TRAIN, decode_batches=12, probe_batches=8, val_every=4)
+    cells = [(0.0, 0), (0.0, 1)]
+    packed = train_pack(data, [tmp_path / f"cuda{r}" for _, r in cells], arch="lstm", hidden=5, cells=cells, seed=0,
+                        train=train, device="cuda")
+    assert torch.backends.cudnn.rnn.fp32_precision == "ieee"
+    for (noise, run), meta in zip(cells, packed):
+        alone = train_network(data, tmp_path / f"cpu{run}", arch="lstm", hidden=5, noise=noise, run=run, seed=0,
+                              train=train, device="cpu")
+        for stage in ("decode", "probe"):
+            assert meta["best_val"][stage] == pytest.approx(alone["best_val"][stage], rel=1e-3, abs=1e-5)
+        for f in ("decoder.pt", "probe.pt"):
+            cpu, cuda = (torch.load(tmp_path / f"{d}{run}" / f, weights_only=True) for d in ("cpu", "cuda"))
+            for k in cpu:
+                torch.testing.assert_close(cuda[k], cpu[k], rtol=1e-3, atol=2e-3, msg=f"run {run} {f} {k}")
 
 
 def test_the_pitch_encoding_trains_a_128_unit_model(tmp_path: Path):

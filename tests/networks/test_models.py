@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bayesbach.networks.models import FeedForward, NotTrained, RecurrentNet, build, load_network, probabilities, set_trainable
+from bayesbach.networks.models import (FeedForward, NotTrained, RecurrentNet, build, build_pack, load_member, load_network,
+                                       member_state, probabilities, recurrent_spec, set_trainable)
 
 torch.set_num_threads(1)
 
@@ -83,3 +84,42 @@ def test_unknown_architectures_and_kinds_are_named():
         RecurrentNet("transformer", 12, 4)
     with pytest.raises(ValueError, match="unknown model kind 'tree'"):
         build({"kind": "tree"})
+
+
+@pytest.mark.parametrize("arch", ["elman", "lstm", "gru"])
+def test_a_pack_computes_what_its_networks_compute_alone(arch):
+    """Network k of a pack reads its own block of the input, starts from build(spec, seed_k)'s weights, and its
+    outputs match that network's alone (the zero blocks add exact zeros; only the summation order differs)."""
+    spec = recurrent_spec(arch, 12, 5, layers=2)
+    seeds = [3, 1, 4]
+    pack = build_pack(spec, seeds)
+    assert pack.pack == 3 and pack.spec == spec
+    x = torch.rand(2, 9, 3 * 12)
+    for head in ("observe", "predict"):
+        out = pack.logits(x, head)
+        assert out.shape == (2, 9, 3 * 12)
+        for k, seed in enumerate(seeds):
+            alone = build(spec, seed)
+            state = member_state(pack, k)
+            assert all(torch.equal(state[n], v) for n, v in alone.state_dict().items())
+            torch.testing.assert_close(out[..., 12 * k:12 * (k + 1)], alone.logits(x[..., 12 * k:12 * (k + 1)], head),
+                                       rtol=0, atol=1e-6)
+
+
+def test_a_pack_keeps_its_networks_apart_under_training():
+    pack = build_pack(recurrent_spec("gru", 4, 3), [0, 1])
+    zero = {n: (p == 0) for n, p in pack.named_parameters()}
+    pack.logits(torch.rand(2, 5, 8), "observe").square().sum().backward()
+    trained = [(n, p) for n, p in pack.named_parameters() if p.grad is not None]
+    assert any(p.grad[zero[n]].any() for n, p in trained)  # backward alone reaches across networks
+    pack.mask_gradients()
+    for name, p in trained:
+        assert not p.grad[zero[name]].any(), name  # no gradient across networks after masking
+    # a network's state goes in and out of its block alone
+    other = build(recurrent_spec("gru", 4, 3), 7).state_dict()
+    before = member_state(pack, 0)
+    load_member(pack, 1, other)
+    assert all(torch.equal(member_state(pack, 1)[n], other[n]) for n in other)
+    assert all(torch.equal(member_state(pack, 0)[n], before[n]) for n in before)
+    with pytest.raises(ValueError, match="recurrent"):
+        build_pack(FeedForward(4, [3]).spec, [0, 1])

@@ -9,8 +9,8 @@ import torch
 
 from bayesbach.core.exceptions import StudyError
 from bayesbach.dev.synthetic import periodic_pieces
-from bayesbach.networks.models import FeedForward, RecurrentNet, build
-from bayesbach.networks.training import Settings, Stage, fit, network_stages
+from bayesbach.networks.models import FeedForward, RecurrentNet, build, build_pack, recurrent_spec
+from bayesbach.networks.training import Settings, Stage, fit, fit_pack, network_stages
 
 torch.set_num_threads(1)
 
@@ -122,3 +122,39 @@ def test_by_hand_training_shows_a_progress_bar(capsys):
 def test_an_empty_training_split_is_a_readable_error():
     with pytest.raises(StudyError, match="no chord events"):
         fit(RecurrentNet("gru", 12, 3), network_stages(1, 1), {}, {}, Settings(sigma=0.5), seed=0, identity=())
+
+
+def test_packed_and_solo_training_give_the_same_networks():
+    """Three networks of different noise levels and runs trained as one pack: each ends with the weights it has
+    when trained alone (within float tolerance, after 240 batches) and the same best batch in each stage."""
+    rng = np.random.default_rng(0)
+    train, val = periodic_pieces(8, rng), periodic_pieces(3, rng, prefix="v")
+    spec, stages = recurrent_spec("gru", 12, 6), network_stages(160, 80)
+    cells = [(0.2, ("network", "gru", 6, 0.2, 0)), (1.0, ("network", "gru", 6, 1.0, 0)), (0.5, ("network", "gru", 6, 0.5, 1))]
+    settings = [Settings(sigma=s, batch_size=8, chunk_length=16, val_every=10, gap=2) for s, _ in cells]
+    packed = fit_pack(build_pack(spec, [1, 2, 3]), stages, train, val, settings, [i for _, i in cells], seed=0)
+
+    def best_batch(result, stage):
+        rows = [r for r in result.history if r["stage"] == stage]
+        return min(rows, key=lambda r: r["val_loss"])["batch"]
+
+    for k, ((_, ident), s) in enumerate(zip(cells, settings)):
+        alone = fit(build(spec, k + 1), stages, train, val, s, seed=0, identity=ident)
+        assert len(alone.history) == len(packed[k].history)
+        for stage in ("decode", "probe"):
+            for name, v in alone.best[stage].items():
+                torch.testing.assert_close(packed[k].best[stage][name], v, rtol=1e-3, atol=1e-4)
+            assert best_batch(packed[k], stage) == best_batch(alone, stage)
+            assert packed[k].best_val[stage] == pytest.approx(alone.best_val[stage], rel=1e-5)
+        # a network's training differs from its neighbours' (its own noise and batches)
+        assert packed[k].best_val["decode"] != packed[(k + 1) % 3].best_val["decode"]
+
+
+def test_a_pack_takes_one_setting_and_identity_per_network_differing_in_sigma_alone():
+    rng = np.random.default_rng(0)
+    model = build_pack(recurrent_spec("gru", 12, 3), [0, 1])
+    args = (model, network_stages(2, 1), periodic_pieces(3, rng), {})
+    with pytest.raises(ValueError, match="pack of 2"):
+        fit_pack(*args, [Settings(sigma=0.1)], [("a",)], seed=0)
+    with pytest.raises(ValueError, match="sigma alone"):
+        fit_pack(*args, [Settings(sigma=0.1), Settings(sigma=0.1, lr=0.5)], [("a",), ("b",)], seed=0)
