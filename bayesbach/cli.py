@@ -169,7 +169,7 @@ def cmd_split(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from bayesbach.networks.job import train_network
+    from bayesbach.networks.job import train_pack
 
     config = study_config(args)
     dataset = dataset_of(args)
@@ -177,13 +177,16 @@ def cmd_train(args) -> int:
     for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every", "encoding"):
         if getattr(args, key) is not None:
             train[key] = getattr(args, key)
-    out = args.out or under(args.results, model_dir(args.arch, args.hidden, args.noise, args.run))
-    meta = train_network(dataset, out, arch=args.arch, hidden=args.hidden, noise=args.noise, run=args.run,
-                         seed=config["seed"], train=train, gap=config["dataset"]["gap"],
-                         device=args.device or config["device"], threads=args.threads or train["threads"],
-                         progress=not args.no_progress)
-    print(f"best validation BCE: decode {meta['best_val']['decode']:.5f}, probe {meta['best_val']['probe']:.5f}; "
-          f"written to {out}")
+    cells = [(noise, run) for run in args.run for noise in args.noise]
+    if args.out and len(cells) > 1:
+        raise StudyError("--out names one network's folder: train several cells without it (into RESULTS/models)")
+    outs = [args.out] if args.out else [under(args.results, model_dir(args.arch, args.hidden, n, r)) for n, r in cells]
+    metas = train_pack(dataset, outs, arch=args.arch, hidden=args.hidden, cells=cells, seed=config["seed"],
+                       train=train, gap=config["dataset"]["gap"], device=args.device or config["device"],
+                       threads=args.threads or train["threads"], progress=not args.no_progress)
+    for out, meta in zip(outs, metas):
+        print(f"best validation BCE: decode {meta['best_val']['decode']:.5f}, probe {meta['best_val']['probe']:.5f}; "
+              f"written to {out}")
     return 0
 
 
@@ -377,6 +380,12 @@ def cmd_bench_crawl(args) -> int:
 def cmd_bench_train(args) -> int:
     from bayesbach.dev.bench import bench_train
 
+    if args.pack:
+        from bayesbach.dev.bench import bench_pack
+
+        print(json.dumps(bench_pack(args.pack, args.arch, args.hidden, args.batch_size, args.chunk_length, args.batches,
+                                    args.device, args.repeats, args.threads, args.encoding, args.data)))
+        return 0
     print(json.dumps(bench_train(args.arch, args.hidden, args.batch_size, args.chunk_length, args.batches, args.device,
                                  args.data, args.repeats, args.val_every, args.threads, args.encoding)))
     return 0
@@ -482,11 +491,13 @@ def parser() -> argparse.ArgumentParser:
     config_args(c, "seed, dataset.split, dataset.families")
     c.set_defaults(func=cmd_split)
 
-    c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings")
+    c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings; "
+                                      "several noise levels or runs train packed as one model")
     c.add_argument("--arch", choices=ARCHS, default="gru")
     c.add_argument("--hidden", type=int, required=True, help="hidden units")
-    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
-    c.add_argument("--run", type=int, default=0, help="run number (seeds the initialisation and the batches)")
+    c.add_argument("--noise", type=float, nargs="+", required=True, help="noise standard deviation(s) sigma")
+    c.add_argument("--run", type=int, nargs="+", default=[0],
+                   help="run number(s) (seed the initialisation and the batches)")
     job_args(c, "RESULTS/models/ARCH/hH/sNOISE/rRUN", "seed, dataset.gap, device, train:", "train.threads")
     for key in ("decode_batches", "probe_batches", "batch_size", "chunk_length", "val_every"):
         c.add_argument("--" + key.replace("_", "-"), type=int, default=None, help=f"override train.{key}")
@@ -604,6 +615,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--val-every", type=int, default=100, help="validation cadence the val_fraction refers to")
     c.add_argument("--threads", type=int, default=None)
     c.add_argument("--encoding", choices=list(ENCODINGS), default="pc12")
+    c.add_argument("--pack", type=int, default=None, metavar="K",
+                   help="instead: K networks trained packed against one alone, batch by batch (pack_speedup)")
     c.set_defaults(func=cmd_bench_train)
     return p
 

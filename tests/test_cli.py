@@ -141,6 +141,12 @@ def test_config_files_are_layered_in_order(study: Path, tmp_path: Path, monkeypa
        "--no-progress")
     meta = json.loads((out / "meta.json").read_text())
     assert meta["seed"] == 7 and [s["batches"] for s in meta["stages"]] == [4, 3]
+    # several noise levels and runs: one pack, each network in its own folder of RESULTS/models
+    ok("train", "--hidden", "3", "--noise", str(NOISE), "0.9", "--run", "0", "1", "--config", base, "--config", seed,
+       "--dataset", str(study / "results/dataset"), "--results", str(tmp_path / "packed"), "--no-progress")
+    metas = [json.loads(p.read_text()) for p in sorted((tmp_path / "packed/models/gru/h3").glob("s*/r*/meta.json"))]
+    assert sorted((m["noise"], m["run"]) for m in metas) == [(NOISE, 0), (NOISE, 1), (0.9, 0), (0.9, 1)]
+    assert all(len(m["pack"]) == 4 for m in metas)
 
 
 def test_convert_reads_the_config_sources_as_the_workflow_does(tmp_path: Path, monkeypatch, capsys):
@@ -161,13 +167,17 @@ def test_convert_reads_the_config_sources_as_the_workflow_does(tmp_path: Path, m
 
 
 def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
-    base = write_yaml(tmp_path / "a.yaml", {**TINY, "train": {"decode_batches": 200_000}})
+    base = write_yaml(tmp_path / "a.yaml", {**TINY, "train": {"decode_batches": 200_000, "pack": 1}})
     more = write_yaml(tmp_path / "b.yaml", {"sweep": {"runs": 4}})
+    packed = write_yaml(tmp_path / "c.yaml", {"train": {"pack": "auto"}})
     assert main(["estimate", base]) == 0
     one = json.loads(capsys.readouterr().out)
     assert main(["estimate", base, "--config", more]) == 0
     four = json.loads(capsys.readouterr().out)
     assert one["networks_hours"] > 0 and four["networks_hours"] == pytest.approx(4 * one["networks_hours"], rel=0.1)
+    # the tiny networks' four runs packed into one job cost about the latency of one
+    assert main(["estimate", base, "--config", more, "--config", packed]) == 0
+    assert json.loads(capsys.readouterr().out)["networks_hours"] < 0.5 * four["networks_hours"]
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 The estimate counts the floating-point work of a batch (a recurrent layer does
 ``gates`` matrix products of the input and the hidden state per step, forward and
 twice that backward) and adds a per-step latency (a recurrent step cannot start
-before the previous one ends, which is what bounds small networks on a GPU). The
-rates below come from ``bayesbach bench train`` (docs/performance.md); the cluster
+before the previous one ends, which is what bounds small networks on a GPU). A
+pack of K networks (``train.pack``) is one network K times as wide, its weights dense
+block-diagonal matrices: K^2 times the work of one network per step, for one
+step's latency. The rates below come from ``bayesbach bench train`` (docs/performance.md); the cluster
 profile retries a job that hits a limit with twice the time and memory.
 """
 
@@ -35,43 +37,46 @@ def batch_flops(arch: str, hidden: int, units: int, batch_size: int, chunk_lengt
 
 
 def train_minutes(arch: str, hidden: int, units: int, batch_size: int, chunk_length: int, batches: int,
-                  device: str = "cuda", layers: int = 1, threads: int = 1) -> float:
-    """Estimated wall-clock minutes of ``batches`` training batches (validation included), without margin."""
+                  device: str = "cuda", layers: int = 1, threads: int = 1, pack: int = 1) -> float:
+    """Estimated wall-clock minutes of ``batches`` training batches (validation included) of a pack of
+    ``pack`` networks, without margin."""
     rate = FLOPS[device] * (threads if device == "cpu" else 1)
-    per_batch = batch_flops(arch, hidden, units, batch_size, chunk_length, layers) / rate
+    per_batch = batch_flops(arch, pack * hidden, pack * units, batch_size, chunk_length, layers) / rate
     per_batch += STEP_LATENCY_S[device] * chunk_length * layers
     return batches * per_batch * 1.05 / 60  # validation costs at most 5 % at the study's cadence
 
 
 def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length: int, batches: int, device: str,
-              layers: int = 1, threads: int = 1, attempt: int = 1) -> dict[str, int]:
-    """``runtime`` (minutes) and ``mem_mb`` for a training job, doubled on every retry."""
+              layers: int = 1, threads: int = 1, attempt: int = 1, pack: int = 1) -> dict[str, int]:
+    """``runtime`` (minutes) and ``mem_mb`` for a training job of ``pack`` networks, doubled on every retry."""
     grow = 2 ** (attempt - 1)
-    minutes = train_minutes(arch, hidden, units, batch_size, chunk_length, batches, device, layers, threads)
+    minutes = train_minutes(arch, hidden, units, batch_size, chunk_length, batches, device, layers, threads, pack)
     runtime = STARTUP_MIN + SAFETY * minutes
     # Host memory: Python, torch and a CUDA context (~3 GB), the corpus as float32
     # arrays (<= 1 GB), and on the CPU the activations kept for the backward pass.
-    activations = 4 * batch_size * (chunk_length + 1) * hidden * (GATES[arch] + 2) * layers * 2
+    activations = 4 * batch_size * (chunk_length + 1) * pack * hidden * (GATES[arch] + 2) * layers * 2
     mem = 4000 + (activations / 2**20 if device == "cpu" else 0)
     return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
 
 
 def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
-    """Estimated device-hours of a validated study config: its networks and its recurrent reference.
+    """Estimated device-hours of a validated study config: its networks (in the packs of ``train.pack``) and
+    its recurrent reference.
 
     The feed-forward references are left out: a batch of theirs costs a
     fraction of a recurrent one's and has no step-by-step latency.
     """
+    from bayesbach.core.packing import packs
     from bayesbach.core.registry import ENCODINGS
 
     sweep, train, refs = config["sweep"], config["train"], config["references"]
     units = ENCODINGS[train["encoding"]]
     geometry = dict(units=units, batch_size=train["batch_size"], chunk_length=train["chunk_length"], device=device,
                     layers=train["layers"], threads=train["threads"])
-    per_cell = len(sweep["noise"]) * sweep["runs"]
-    networks = per_cell * sum(
-        train_minutes(arch, hidden, batches=train["decode_batches"] + train["probe_batches"], **geometry)
-        for arch in sweep["arch"] for hidden in sweep["hidden"]
+    networks = sum(
+        train_minutes(p.arch, p.hidden, batches=train["decode_batches"] + train["probe_batches"], pack=len(p.cells),
+                      **geometry)
+        for p in packs(sweep, train.get("pack", 1), device)
     )
     reference = 0.0
     if "rnn_pred" in refs["models"]:

@@ -92,11 +92,26 @@ def test_the_paper_preset_is_the_sweep_the_estimate_describes():
     paper = load_config([REPO / "config.yaml", REPO / "presets/paper.yaml"], REPO / "workflow/schemas/config.schema.yaml")
     sweep, train = paper["sweep"], paper["train"]
     assert (sweep["runs"], len(sweep["noise"]), sweep["hidden"], train["batch_size"]) == (5, 9, [8, 16, 32, 64, 128, 256], 512)
+    assert train["pack"] == "auto"
     hours = resources.study_hours(paper)
-    # 45 networks (9 noise levels x 5 runs) of each size, 20,000 + 3,000 batches each
-    one = {h: resources.train_minutes("gru", h, 12, 512, 512, 23000, "cuda") for h in sweep["hidden"]}
-    assert hours["networks"] == pytest.approx(45 * sum(one.values()) / 60) and hours["networks"] > 45 * one[256] / 60
+    # Packed under auto (bayesbach.core.packing: up to 256 packed units on a GPU): 45 networks (9 noise levels
+    # x 5 runs) of each size, 20,000 + 3,000 batches each, in packs of 32 (8 units: 32 + 13), 16 (16 + 16 + 13),
+    # 8 (5 x 8 + 5), 4 (11 x 4 + 1), 2 (22 x 2 + 1) and 1 (256 units: 45 jobs).
+    sizes = {8: [32, 13], 16: [16, 16, 13], 32: [8] * 5 + [5], 64: [4] * 11 + [1], 128: [2] * 22 + [1], 256: [1] * 45}
+    packed = sum(resources.train_minutes("gru", h, 12, 512, 512, 23000, "cuda", pack=k) for h, ks in sizes.items() for k in ks)
+    assert hours["networks"] == pytest.approx(packed / 60)
+    alone = {h: resources.train_minutes("gru", h, 12, 512, 512, 23000, "cuda") for h in sweep["hidden"]}
+    assert hours["networks"] < 45 * sum(alone.values()) / 60
     assert hours["total"] == pytest.approx(hours["networks"] + hours["rnn_pred"])
+
+
+def test_a_pack_costs_one_network_as_wide_with_one_step_latency():
+    # Four GRUs of 100 units packed: one GRU of 400 units reading 48 inputs, block-diagonal but dense.
+    assert resources.batch_flops("gru", 400, 48, 64, 100) == 3 * (2 * 3 * 400 * 448 + 2 * 2 * 400 * 48) * 64 * 100
+    flops = resources.batch_flops("gru", 400, 48, 64, 100)
+    minutes = 10_000 * (flops / 5e12 + 100 * 1.2e-4) * 1.05 / 60
+    assert resources.train_minutes(**GPU_JOB, pack=4) == pytest.approx(minutes, rel=1e-12)
+    assert resources.train_minutes(**GPU_JOB, pack=4) < 4 * GPU_MINUTES
 
 
 def test_estimates_grow_with_size_geometry_and_budget():

@@ -63,10 +63,15 @@ def test_stats_compare_the_network_with_the_ladder_and_the_decoders(study: Path)
 
 
 def test_adding_a_run_evaluates_that_run_alone(study: Path):
-    (study / "runs.yaml").write_text("sweep: {runs: 2}\n")
+    # one network per job: the new run trains and is evaluated alone (the old run's job is the same pack of one)
+    (study / "runs.yaml").write_text("sweep: {runs: 2}\ntrain: {pack: 1}\n")
     jobs = planned_jobs(study, "--configfile", TINY, "runs.yaml")
-    assert jobs["train_network"] == 1 and jobs["evaluate_network"] == 1
+    assert jobs["train_gru_h4_p1"] == 1 and jobs["evaluate_network"] == 1 and "train_gru_h4_p0" not in jobs
     assert "reference_counted" not in jobs and "reference_network" not in jobs
+    # packed (auto): the new run joins the first run's pack, which retrains both (README: the trade-off)
+    (study / "auto.yaml").write_text("sweep: {runs: 2}\n")
+    jobs = planned_jobs(study, "--configfile", TINY, "auto.yaml")
+    assert jobs["train_gru_h4_p0"] == 1 and jobs["evaluate_network"] == 2
 
 
 def test_two_runs_from_clean_copies_give_byte_identical_errors_and_stats(study: Path, tmp_path: Path):

@@ -100,7 +100,7 @@ def test_slurm_study_runs_as_slurm_jobs_and_matches_a_local_run(local, tmp_path)
     for p in logs:
         assert bool(re.search(r"Slurm job \d+", p.read_text())) == (p in queued), p
     assert not any("Slurm job" in p.read_text() for p in (local / "results" / "logs").rglob("*.log"))
-    assert re.search(r"rule train_network:.*?resources:[^\n]*gpu=1", proc.stdout, re.S)
+    assert re.search(r"rule train_gru_h\d+_p0:.*?resources:[^\n]*gpu=1", proc.stdout, re.S)
     assert re.search(r"submitted with SLURM jobid \d+", proc.stdout)
 
     # Same outputs as the local run: tables equal, weights bit-identical (CPU).

@@ -1,8 +1,10 @@
-"""The training rule: one job per cell writing the contracted files, exact reruns, presets that plan."""
+"""The training rules: one job per pack of cells writing each cell's contracted files, exact reruns, presets that
+plan."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -39,7 +41,7 @@ def test_the_cell_rule_writes_the_contracted_files(trained: Path):
     assert history.schema == schemas.HISTORY
     assert [(r["stage"], r["batch"]) for r in history.to_pylist()] == [("decode", 3), ("decode", 6), ("probe", 3), ("probe", 4)]
     assert not (cell / "checkpoint.pt").exists()
-    log = (trained / "results/logs/models/gru/h4/s0.5/r0.log").read_text()
+    log = (trained / "results/logs/models/gru/h4/p0.log").read_text()
     assert "decode batch 6/6" in log and "batches/s" in log and "left" in log
 
 
@@ -49,7 +51,7 @@ def test_second_run_does_nothing(trained: Path):
 
 def test_a_changed_training_budget_reruns_only_training(trained: Path):
     (trained / "budget.yaml").write_text("train: {probe_batches: 5}\n")
-    assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "budget.yaml") == {"train_network": 1}
+    assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "budget.yaml") == {"train_gru_h4_p0": 1}
     (trained / "cadence.yaml").write_text("train: {checkpoint_every: 1, log_seconds: 1}\n")  # changes no result
     assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "cadence.yaml") == {}
 
@@ -60,7 +62,7 @@ def test_editing_the_training_code_reruns_only_training(trained: Path, module: s
     saved = source.read_text()
     try:
         source.write_text(saved + "\n# an edit\n")
-        assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {"train_network": 1}
+        assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY) == {"train_gru_h4_p0": 1}
     finally:
         source.write_text(saved)
 
@@ -97,16 +99,38 @@ def test_invalid_training_config_is_named_before_anything_runs(trained: Path, ov
     assert proc.returncode != 0 and key in proc.stdout + proc.stderr
 
 
-def test_the_paper_preset_plans_270_gpu_networks_in_seconds(workflow_copy: Path):
+def test_the_paper_preset_plans_270_gpu_networks_in_packs_in_seconds(workflow_copy: Path):
     start = time.monotonic()
     out = snakemake(workflow_copy, "-n", "--configfile", "presets/paper.yaml").stdout
     assert time.monotonic() - start < 60
-    blocks = [b for b in out.split("rule ")[1:] if b.startswith("train_network:")]
-    assert len(blocks) == 9 * 6 * 5
+    blocks = [b for b in out.split("rule ")[1:] if b.startswith("train_gru_h")]
+    # pack: auto on a GPU (256 packed units): 45 cells per size in 2 + 3 + 6 + 12 + 23 + 45 jobs
+    assert len(blocks) == 91
+    metas = {m for b in blocks for m in re.findall(r"results/models/gru/h\d+/s[\d.]+/r\d/meta.json", b.split("log:")[0])}
+    assert len(metas) == 9 * 6 * 5
     assert all("gpu=1" in b for b in blocks)  # device: auto declares the standard gpu resource
-    assert planned_jobs(workflow_copy, "--configfile", "presets/architectures.yaml")["train_network"] == 3 * 9 * 3
+    jobs = planned_jobs(workflow_copy, "--configfile", "presets/architectures.yaml")
+    assert sum(n for rule, n in jobs.items() if rule.startswith("train_")) == 3 * 7  # 27 cells of 64 units: 7 packs of <= 4
 
 
 def test_cpu_training_jobs_declare_no_gpu(trained: Path):
     out = snakemake(trained, "-n", "-f", CELL + "/meta.json", "--configfile", TINY).stdout  # device: cpu
-    assert "rule train_network:" in out and "gpu=0" in out.split("rule train_network:")[1]
+    assert "rule train_gru_h4_p0:" in out and "gpu=0" in out.split("rule train_gru_h4_p0:")[1]
+
+
+def test_a_pack_trains_its_cells_as_they_train_alone(trained: Path):
+    """pack: auto puts both runs of the tiny sweep in one job; pack: 1 trains each alone: same networks."""
+    (trained / "two.yaml").write_text("sweep: {runs: 2, noise: [0.5, 1.0]}\n")
+    (trained / "alone.yaml").write_text("train: {pack: 1}\n")
+    cells = [f"results/models/gru/h4/s{s}/r{r}/meta.json" for s in (0.5, 1.0) for r in (0, 1)]
+    assert planned_jobs(trained, *cells, "--configfile", TINY, "two.yaml") == {"train_gru_h4_p0": 1}
+    snakemake(trained, *cells, "--configfile", TINY, "two.yaml")
+    packed = {c: torch.load(trained / c.replace("meta.json", "probe.pt"), weights_only=True) for c in cells}
+    assert all(len(json.loads((trained / c).read_text())["pack"]) == 4 for c in cells)
+    jobs = planned_jobs(trained, *cells, "--configfile", TINY, "two.yaml", "alone.yaml")
+    assert jobs == {f"train_gru_h4_p{i}": 1 for i in range(4)}
+    snakemake(trained, *cells, "--configfile", TINY, "two.yaml", "alone.yaml")
+    for c in cells:
+        alone = torch.load(trained / c.replace("meta.json", "probe.pt"), weights_only=True)
+        for k, v in alone.items():
+            torch.testing.assert_close(packed[c][k], v, rtol=1e-3, atol=1e-4)

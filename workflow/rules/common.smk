@@ -8,7 +8,8 @@ from bayesbach.core.provenance import source_digest
 from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR,
                                      LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
                                      NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_model_dirs,
-                                     figure_names, noise_label, references)
+                                     figure_names, model_dir, noise_label, references)
+from bayesbach.core.packing import packs
 from bayesbach.core.resources import train_job
 
 try:
@@ -58,6 +59,25 @@ def network_targets():
     return [f"{d}/{f}" for d in network_cells(MODEL_DIR) for f in MODEL_FILES]
 
 
+def planned_device():
+    """The device the cost model and train.pack plan for: a GPU unless the config says cpu."""
+    return "cpu" if config["device"] == "cpu" else "cuda"
+
+
+def network_packs():
+    """The training jobs: packs of cells of one architecture and size (bayesbach.core.packing)."""
+    return packs(config["sweep"], config["train"]["pack"], planned_device())
+
+
+def pack_dirs(pack):
+    """The model folder of each network of a pack, in the pack's order."""
+    return [model_dir(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
+
+
+def pack_files(pack):
+    return [f"{d}/{f}" for d in pack_dirs(pack) for f in MODEL_FILES]
+
+
 def train_params():
     """The config values a training job's results depend on (a changed budget reruns training, not the
     dataset; checkpoint and log cadence change no result, so the script reads them from the config)."""
@@ -85,19 +105,20 @@ def reference_train_params():
     return {k: config["train"][k] for k in keys}
 
 
-def _job_size(arch, hidden, batches, attempt):
+def _job_size(arch, hidden, batches, attempt, pack=1):
     train = config["train"]
     return train_job(
         arch, int(hidden), units=ENCODINGS[train["encoding"]], batch_size=train["batch_size"],
-        chunk_length=train["chunk_length"], batches=batches, device="cpu" if config["device"] == "cpu" else "cuda",
-        layers=train["layers"], threads=train["threads"], attempt=attempt,
+        chunk_length=train["chunk_length"], batches=batches, device=planned_device(),
+        layers=train["layers"], threads=train["threads"], attempt=attempt, pack=pack,
     )
 
 
-def network_job(wildcards, attempt):
-    """runtime (minutes) and mem_mb of one network's training job; doubled on each retry."""
+def pack_resource(pack, key):
+    """runtime (minutes) or mem_mb of a pack's training job, from the cost model; doubled on each retry."""
     train = config["train"]
-    return _job_size(wildcards.arch, wildcards.hidden, train["decode_batches"] + train["probe_batches"], attempt)
+    batches = train["decode_batches"] + train["probe_batches"]
+    return lambda wildcards, attempt: _job_size(pack.arch, pack.hidden, batches, attempt, len(pack.cells))[key]
 
 
 def reference_job(wildcards, attempt):
