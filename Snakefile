@@ -14,6 +14,7 @@ include: "workflow/rules/dataset.smk"
 include: "workflow/rules/networks.smk"
 include: "workflow/rules/references.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/generalisation.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from bayesbach.core import logs
 from bayesbach.core.exceptions import StudyError
-from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES,
+from bayesbach.corpus.folder import composer_folders
+from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, ENCODINGS,
+                                     EVALUATION_DIR, FIGURE_INPUTS, FIGURES, GENERALISATION_DIR,
                                      FIGURES_DIR, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, NETWORK_EVALUATION_DIR,
                                      REFERENCE_DIR, REFERENCES, SOURCE_DIR, SUMMARY, example_model_dirs,
                                      example_network, figure_names, model_dir, network_evaluation_dir, noise_label,
@@ -128,6 +130,13 @@ def cmd_crawl(args) -> int:
 def cmd_convert(args) -> int:
     from bayesbach.dataset.midi import convert, convert_sources, midi_files, write_tables
 
+    if args.composer:  # another composer's source, as the convert_composer rule reads it
+        sources = [Path(COMPOSER_SOURCE_DIR.format(composer=args.composer))]
+        require(sources[0] / "manifest.parquet", hint=f"bayesbach composer {args.composer} writes it")
+        out = args.out or under(args.results, COMPOSER_DATASET_DIR.format(composer=args.composer))
+        kept, rejected = convert_sources(sources, out, args.workers)
+        print(f"{kept} files -> events, {rejected} rejected; written to {out}")
+        return 0
     if not args.paths:  # the study's sources, as the convert rule reads them (their manifests and rejects)
         sources = [Path(SOURCE_DIR.format(source=s)) for s in study_config(args)["corpus"]["sources"]]
         require(*(folder / "manifest.parquet" for folder in sources), hint="bayesbach export (or crawl) writes it")
@@ -151,13 +160,28 @@ def cmd_convert(args) -> int:
     return 0 if events.num_rows else 1
 
 
+def cmd_keys(args) -> int:
+    from bayesbach.dataset.keys import label_files
+
+    dataset = args.dataset or under(args.results, DATASET_DIR)
+    sources = [Path(SOURCE_DIR.format(source=s)) for s in study_config(args)["corpus"]["sources"]]
+    require(dataset / "events.parquet", hint="bayesbach convert writes it")
+    require(*(folder / "manifest.parquet" for folder in sources), hint="bayesbach export (or crawl) writes it")
+    table = label_files(dataset / "events.parquet", sources, dataset / "file_keys.parquet", args.workers)
+    print(f"{table.num_rows} key labels written to {dataset / 'file_keys.parquet'}")
+    return 0
+
+
 def cmd_split(args) -> int:
     from bayesbach.dataset.split import split_dataset
 
     config = study_config(args)
-    dataset = args.dataset or under(args.results, DATASET_DIR)
+    own = args.composer is not None  # another composer's works, split by generalisation.split
+    dataset = args.dataset or under(args.results, COMPOSER_DATASET_DIR.format(composer=args.composer) if own
+                                    else DATASET_DIR)
     require(dataset / "events.parquet", hint="bayesbach convert writes it")
-    ratios = dict(zip(("train", "validation", "test"), args.ratios)) if args.ratios else dict(config["dataset"]["split"])
+    default = config["generalisation"]["split"] if own else config["dataset"]["split"]
+    ratios = dict(zip(("train", "validation", "test"), args.ratios)) if args.ratios else dict(default)
     seed = config["seed"] if args.seed is None else args.seed
     table = split_dataset(dataset / "events.parquet", dataset / "pieces.parquet", seed, ratios,
                           **config["dataset"]["families"])
@@ -232,9 +256,11 @@ def cmd_evaluate(args) -> int:
     config = study_config(args)
     dataset = dataset_of(args)
     out = args.out or under(args.results, network_evaluation_dir(meta["arch"], meta["hidden"], meta["noise"], meta["run"]))
+    require(dataset / "file_keys.parquet", hint="bayesbach keys writes it")
     summary = evaluate_network(dataset, args.model, out / "errors.parquet", out / "encoding.parquet",
-                               seed=config["seed"], threads=args.threads)
-    print(f"test BCE: decode {summary['decode']:.5f}, predict {summary['predict']:.5f}; written to {out}")
+                               out / "keys.parquet", seed=config["seed"], threads=args.threads)
+    print(f"test BCE: decode {summary['decode']:.5f}, predict {summary['predict']:.5f}; effective memory "
+          f"{summary['memory']:.2f} steps; written to {out}")
     return 0
 
 
@@ -248,21 +274,25 @@ def cmd_collect(args) -> int:
         config = study_config(args)
         cells = [under(results, network_evaluation_dir(*cell)) for cell in sweep_cells(config["sweep"])]
         networks, encodings = [d / "errors.parquet" for d in cells], [d / "encoding.parquet" for d in cells]
+        keys = [d / "keys.parquet" for d in cells]
         refs = [under(results, reference_dir(name, s)) / "errors.parquet"
                 for s in config["sweep"]["noise"] for name in config["references"]["models"]]
-        require(*networks, *encodings, *refs, hint="bayesbach evaluate and reference write them")
+        require(*networks, *encodings, *keys, *refs, hint="bayesbach evaluate and reference write them")
     else:  # whatever has been evaluated
         networks = glob_template(results, NETWORK_EVALUATION_DIR, "errors.parquet")
         encodings = glob_template(results, NETWORK_EVALUATION_DIR, "encoding.parquet")
+        keys = glob_template(results, NETWORK_EVALUATION_DIR, "keys.parquet")
         refs = glob_template(results, REFERENCE_DIR, "errors.parquet")
         if not networks and not refs:
             raise MissingInput(f"no evaluation tables under {results} (evaluation/networks/**/errors.parquet, "
                                "references/*/*/errors.parquet); bayesbach evaluate and reference write them")
     out = args.out or under(results, EVALUATION_DIR)
-    collect_evaluation(networks + refs, encodings, out / "errors.parquet", out / "encoding.parquet")
-    rows = {name: pq.read_metadata(out / f"{name}.parquet").num_rows for name in ("errors", "encoding")}
-    print(f"collected {len(networks)} network and {len(refs)} reference error tables ({rows['errors']} rows) and "
-          f"{len(encodings)} encoding tables ({rows['encoding']} rows); written to {out}")
+    collect_evaluation(networks + refs, encodings, out / "errors.parquet", out / "encoding.parquet", keys,
+                       out / "keys.parquet")
+    rows = {name: pq.read_metadata(out / f"{name}.parquet").num_rows for name in ("errors", "encoding", "keys")}
+    print(f"collected {len(networks)} network and {len(refs)} reference error tables ({rows['errors']} rows), "
+          f"{len(encodings)} encoding tables ({rows['encoding']} rows) and {len(keys)} key-decoding tables "
+          f"({rows['keys']} rows); written to {out}")
     return 0
 
 
@@ -314,7 +344,7 @@ def cmd_figures(args) -> int:
     from bayesbach.report.figures import make
 
     config = study_config(args)
-    names = args.names or figure_names(config["sweep"])
+    names = args.names or figure_names(config["sweep"], config["generalisation"]["composers"])
     inputs = {name: figure_inputs(name, config, args.results) for name in names}
     needed = []
     for files in inputs.values():
@@ -335,13 +365,15 @@ def cmd_summary(args) -> int:
     config = study_config(args)
     results = args.results
     evaluation, listen = under(results, EVALUATION_DIR), under(results, LISTEN_DIR)
-    figures = [under(results, FIGURES_DIR) / f"{name}.png" for name in figure_names(config["sweep"])]
+    figures = [under(results, FIGURES_DIR) / f"{name}.png"
+               for name in figure_names(config["sweep"], config["generalisation"]["composers"])]
     captions = args.captions or workflow_file(CAPTIONS)
     pieces = under(results, DATASET_DIR) / "pieces.parquet"
     midi = [listen / f"s{noise_label(s)}" / f"{kind}.mid" for s in config["sweep"]["noise"] for kind in LISTEN_KINDS]
-    require(pieces, evaluation / "errors.parquet", evaluation / "stats.csv", evaluation / "orders.csv", *figures,
-            listen / "example.parquet", *midi,
-            hint="the earlier stages (bayesbach split, collect, stats, orders, figures, listen) write it")
+    file_keys = under(results, DATASET_DIR) / "file_keys.parquet"
+    require(pieces, evaluation / "errors.parquet", evaluation / "stats.csv", evaluation / "orders.csv",
+            evaluation / "keys.parquet", file_keys, *figures, listen / "example.parquet", *midi,
+            hint="the earlier stages (bayesbach split, keys, collect, stats, orders, figures, listen) write it")
     require(*(captions / f"{p.stem}.rst" for p in figures), hint="captions come from the workflow's report folder")
     out = args.out or under(results, SUMMARY)
     crawl = ""
@@ -353,10 +385,93 @@ def cmd_summary(args) -> int:
         report = Path(SOURCE_DIR.format(source="web")) / "report.parquet"
         require(report, hint="bayesbach crawl writes it")
         crawl = report_html(pq.read_table(report))
+    others = {}  # the other composers' tables, when the study names some
+    if config["generalisation"]["composers"]:
+        others = {"generalisation": evaluation / "generalisation.parquet",
+                  "generalisation_stats": evaluation / "generalisation.csv",
+                  "composer_pieces": [under(results, COMPOSER_DATASET_DIR.format(composer=name)) / "pieces.parquet"
+                                      for name in composer_folders(config)]}
+        require(others["generalisation"], others["generalisation_stats"], *others["composer_pieces"],
+                hint="bayesbach split --composer, generalise and generalisation write it")
     text = write_summary(config, pieces=pieces, errors=evaluation / "errors.parquet", stats=evaluation / "stats.csv",
                          orders=evaluation / "orders.csv", figures=figures, captions=captions, listen=listen, out_html=out,
-                         out_text=out.with_suffix(".txt"), crawl=crawl)
+                         out_text=out.with_suffix(".txt"), crawl=crawl, keys=evaluation / "keys.parquet",
+                         file_keys=file_keys, **others)
     print("\n" + text, end="")
+    return 0
+
+
+# ---- the folder source and the other composers ---------------------------------------------------
+
+
+def cmd_folder(args) -> int:
+    from bayesbach.corpus.folder import export_folder
+
+    paths = args.paths or study_config(args)["corpus"]["folder"]["paths"]
+    out = args.out or Path(SOURCE_DIR.format(source="folder"))
+    kept = export_folder(paths, out)
+    print(f"{kept} MIDI files of {', '.join(map(str, paths))} copied to {out} with their manifest")
+    return 0 if kept else 1
+
+
+def cmd_composer(args) -> int:
+    config = study_config(args)
+    paths = composer_folders(config).get(args.name)  # None: a composer of music21's corpus
+    out = args.out or Path(COMPOSER_SOURCE_DIR.format(composer=args.name))
+    max_files = args.max_files if args.max_files is not None else config["generalisation"]["max_files"]
+    if paths is None:
+        from bayesbach.corpus.bundled import export_composer
+
+        kept = export_composer(args.name, out, max_files, args.workers)
+    else:
+        from bayesbach.corpus.folder import export_folder
+
+        kept = export_folder(paths, out, bwv_numbers=False, max_files=max_files)
+    print(f"{kept} files of {args.name} written to {out} with their manifest")
+    return 0 if kept else 1
+
+
+def cmd_generalise(args) -> int:
+    from bayesbach.evaluation.generalisation import generalise
+
+    config = study_config(args)
+    dataset = dataset_of(args)
+    own = under(args.results, COMPOSER_DATASET_DIR.format(composer=args.name))
+    require(own / "events.parquet", own / "pieces.parquet",
+            hint=f"bayesbach composer {args.name}, convert --composer {args.name} and split --composer {args.name} "
+                 "write them")
+    sweep = {**config["sweep"], "noise": [args.noise]}
+    models = [under(args.results, model_dir(*cell)) for cell in sweep_cells(sweep)]
+    refs = [under(args.results, reference_dir(name, args.noise)) for name in config["references"]["models"]]
+    require(*(d / "meta.json" for d in models + refs), hint="bayesbach train and reference write them")
+    out = args.out or under(args.results, GENERALISATION_DIR.format(composer=args.name, noise=noise_label(args.noise)))
+    table = generalise(dataset, own, out / "errors.parquet", corpus=args.name, noise=args.noise, model_dirs=models,
+                       reference_dirs=refs, own_models=config["generalisation"]["own_models"],
+                       encoding=config["train"]["encoding"], seed=config["seed"], threads=args.threads)
+    print(f"{len(models)} networks, {len(refs)} references and the composer's own on {args.name}: {table.num_rows} "
+          f"rows written to {out / 'errors.parquet'}")
+    return 0
+
+
+def cmd_generalisation(args) -> int:
+    from bayesbach.evaluation.collect import collect_generalisation
+    from bayesbach.evaluation.stats import write_generalisation_stats
+
+    if args.sweep:  # exactly the workflow rule's inputs
+        config = study_config(args)
+        tables = [under(args.results, GENERALISATION_DIR.format(composer=name, noise=noise_label(s))) / "errors.parquet"
+                  for name in composer_folders(config) for s in config["sweep"]["noise"]]
+        require(*tables, hint="bayesbach generalise writes them")
+    else:  # whatever has been scored
+        tables = glob_template(args.results, GENERALISATION_DIR, "errors.parquet")
+        if not tables:
+            raise MissingInput(f"no generalisation tables under {args.results} (generalisation/*/*/errors.parquet); "
+                               "bayesbach generalise writes them")
+    out = args.out or under(args.results, EVALUATION_DIR)
+    table = collect_generalisation(tables, out / "generalisation.parquet")
+    stats = write_generalisation_stats(out / "generalisation.parquet", out / "generalisation.csv")
+    print(f"collected {len(tables)} tables ({table.num_rows} rows) into generalisation.parquet and {len(stats)} "
+          f"comparisons into generalisation.csv; written to {out}")
     return 0
 
 
@@ -442,6 +557,25 @@ def job_args(c: argparse.ArgumentParser, out: str, uses: str, threads: str) -> N
     c.add_argument("--threads", type=int, default=None, help=f"CPU threads (default: {threads})")
 
 
+def scoring_args(c: argparse.ArgumentParser, out: str, uses: str) -> None:
+    """Options of the commands that score trained models on a dataset (the evaluation stage's jobs)."""
+    dataset_arg(c)
+    c.add_argument("--out", type=Path, default=None, help=out)
+    results_arg(c)
+    config_args(c, uses)
+    c.add_argument("--threads", type=int, default=None, help="CPU threads")
+
+
+def joining_args(c: argparse.ArgumentParser, tables: str, cells: str, uses: str) -> None:
+    """Options of the commands that join the per-job tables of the evaluation stage."""
+    c.add_argument("--out", type=Path, default=None, help=f"folder for the {tables} tables (default: RESULTS/evaluation)")
+    c.add_argument("--sweep", action="store_true",
+                   help=f"exactly the config's {cells}, as the workflow does (a missing table is an error); default: "
+                        "every table found under RESULTS")
+    results_arg(c)
+    config_args(c, f"{uses}; only with --sweep")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bayesbach", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -477,19 +611,47 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, default=None,
                    help="folder for events.parquet and rejects.parquet (default without PATH: RESULTS/dataset)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--composer", default=None, metavar="NAME",
+                   help="another composer's source instead (data/raw/composers/NAME/ -> RESULTS/dataset/composers/NAME)")
     results_arg(c)
-    config_args(c, "corpus.sources; not read with PATH")
+    config_args(c, "corpus.sources; not read with PATH or --composer")
     c.set_defaults(func=cmd_convert)
+
+    c = sub.add_parser("keys", help="the key of every file of events.parquet and where it comes from "
+                                    "(file_keys.parquet)")
+    dataset_arg(c)
+    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    results_arg(c)
+    config_args(c, "corpus.sources: their manifests name the MIDI files and any score keys")
+    c.set_defaults(func=cmd_keys)
 
     c = sub.add_parser("split", help="assign the compositions of events.parquet to splits (pieces.parquet)")
     c.add_argument("dataset", type=Path, nargs="?", default=None,
                    help="folder with events.parquet; pieces.parquet is written there (default: RESULTS/dataset)")
     c.add_argument("--seed", type=int, default=None, help="default: the config's seed")
     c.add_argument("--ratios", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
-                   help="default: the config's dataset.split")
+                   help="default: the config's dataset.split (generalisation.split with --composer)")
+    c.add_argument("--composer", default=None, metavar="NAME",
+                   help="another composer's works (default dataset: RESULTS/dataset/composers/NAME)")
     results_arg(c)
-    config_args(c, "seed, dataset.split, dataset.families")
+    config_args(c, "seed, dataset.split, dataset.families, generalisation.split")
     c.set_defaults(func=cmd_split)
+
+    c = sub.add_parser("folder", help="folders of MIDI files as the corpus: the folder source (data/raw/folder/)")
+    c.add_argument("paths", type=Path, nargs="*", metavar="FOLDER",
+                   help="folders searched recursively (default: the config's corpus.folder.paths)")
+    c.add_argument("--out", type=Path, default=Path(SOURCE_DIR.format(source="folder")))
+    config_args(c, "corpus.folder.paths; not read with FOLDER")
+    c.set_defaults(func=cmd_folder)
+
+    c = sub.add_parser("composer", help="another composer's works (music21's, or the folders the config gives) "
+                                        "to MIDI with a manifest, for the generalisation")
+    c.add_argument("name", help="a name of generalisation.composers, or any composer of music21's corpus")
+    c.add_argument("--out", type=Path, default=None, help="default: data/raw/composers/NAME")
+    c.add_argument("--max-files", type=int, default=None, help="default: the config's generalisation.max_files")
+    c.add_argument("--workers", type=int, default=None)
+    config_args(c, "generalisation.composers, generalisation.max_files")
+    c.set_defaults(func=cmd_composer)
 
     c = sub.add_parser("train", help="train one network cell (decode, then probe) with the config's train: settings; "
                                       "several noise levels or runs train packed as one model")
@@ -512,24 +674,16 @@ def parser() -> argparse.ArgumentParser:
     job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap (trained ones), device, train:, references:", "references.threads")
     c.set_defaults(func=cmd_reference)
 
-    c = sub.add_parser("evaluate", help="score one trained network on the test split (errors and encoding tables)")
+    c = sub.add_parser("evaluate", help="score one trained network on the test split (errors, encoding and "
+                                        "key-decoding tables)")
     c.add_argument("model", type=Path, help="the network's folder (results/models/ARCH/hH/sNOISE/rRUN)")
-    dataset_arg(c)
-    c.add_argument("--out", type=Path, default=None,
-                   help="default: RESULTS/evaluation/networks/ARCH/hH/sNOISE/rRUN, the network's cell (its meta.json)")
-    results_arg(c)
-    config_args(c, "seed")
-    c.add_argument("--threads", type=int, default=None, help="CPU threads")
+    scoring_args(c, "default: RESULTS/evaluation/networks/ARCH/hH/sNOISE/rRUN, the network's cell (its meta.json)",
+                 "seed")
     c.set_defaults(func=cmd_evaluate)
 
-    c = sub.add_parser("collect", help="join the per-network and per-reference tables into errors.parquet and "
-                                       "encoding.parquet")
-    c.add_argument("--out", type=Path, default=None, help="folder for the two tables (default: RESULTS/evaluation)")
-    c.add_argument("--sweep", action="store_true",
-                   help="exactly the config's sweep cells and references, as the workflow does (a missing table is "
-                        "an error); default: every table found under RESULTS")
-    results_arg(c)
-    config_args(c, "sweep:, references.models; only with --sweep")
+    c = sub.add_parser("collect", help="join the per-network and per-reference tables into errors.parquet, "
+                                       "encoding.parquet and keys.parquet")
+    joining_args(c, "three", "sweep cells and references", "sweep:, references.models")
     c.set_defaults(func=cmd_collect)
 
     for name, func, filename, text in (
@@ -541,6 +695,19 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--out", type=Path, default=None, help=f"default: RESULTS/evaluation/{filename}")
         results_arg(c)
         c.set_defaults(func=func)
+
+    c = sub.add_parser("generalise", help="score every network and reference of the sweep at one noise level, and "
+                                          "the composer's own references, on another composer's test compositions")
+    c.add_argument("name", help="the composer (its dataset: RESULTS/dataset/composers/NAME)")
+    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
+    scoring_args(c, "folder for errors.parquet (default: RESULTS/generalisation/NAME/sNOISE)",
+                 "seed, sweep:, references.models, train.encoding, generalisation.own_models")
+    c.set_defaults(func=cmd_generalise)
+
+    c = sub.add_parser("generalisation", help="join the other composers' tables into generalisation.parquet and "
+                                              "compare the models on them (generalisation.csv)")
+    joining_args(c, "two", "composers and noise levels", "generalisation.composers, sweep.noise")
+    c.set_defaults(func=cmd_generalisation)
 
     c = sub.add_parser("listen", help="the example network's view of the example piece at each noise level, as MIDI")
     dataset_arg(c)

@@ -18,8 +18,9 @@ from bayesbach.core.registry import figure_names
 from bayesbach.core import schemas
 from bayesbach.core.registry import (FIGURES, LISTEN_DIR, LISTEN_KINDS, example_network, model_dir,
                                      network_evaluation_dir, reference_dir)
+from bayesbach.corpus.manifest import write_manifest
 from bayesbach.dataset.midi import convert_sources
-from bayesbach.dev.synthetic import write_dataset, write_midi
+from bayesbach.dev.synthetic import write_dataset, write_midi, write_midi_folder
 from bayesbach.evaluation.stats import COLUMNS
 
 # Two architectures (so the architectures figure is drawn), one size, one noise level, budgets of a few batches.
@@ -50,9 +51,11 @@ def study(tmp_path_factory) -> Path:
     """Every stage run by hand in a study folder of its own, with the commands' default paths (results/...)."""
     root = tmp_path_factory.mktemp("study")
     write_dataset(root / "results/dataset", {"train": 4, "validation": 2, "test": 3})
+    write_manifest(root / "data/raw/bundled", [], [])  # the synthetic files are in no source: keys from chord steps
     config = write_yaml(root / "tiny.yaml", TINY)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # no workflow/ here: the schema and the captions come from this checkout
+        ok("keys", "--config", config, "--workers", "1")
         for arch in TINY["sweep"]["arch"]:
             ok("train", "--arch", arch, "--hidden", "3", "--noise", str(NOISE), "--config", config, "--no-progress")
             ok("evaluate", model_dir(arch, 3, NOISE, 0), "--config", config)
@@ -62,9 +65,23 @@ def study(tmp_path_factory) -> Path:
         ok("stats")
         ok("orders")
         ok("listen", "--config", config)
-        ok("figures", "--config", config)
-        ok("summary", "--config", config)
+        # another composer, a folder of MIDI files with a works.csv, scored by the Bach-trained models
+        gen = write_yaml(root / "gen.yaml", {"generalisation": {"composers": [{"name": "mine", "paths": [
+            str(composer_folder(root / "mine"))]}]}, "references": {"models": list(REFERENCES)}})
+        ok("composer", "mine", "--config", config, "--config", gen)
+        ok("convert", "--composer", "mine", "--workers", "1")
+        ok("split", "--composer", "mine", "--config", config, "--config", gen)
+        ok("generalise", "mine", "--noise", str(NOISE), "--config", config, "--config", gen)
+        ok("generalisation", "--sweep", "--config", config, "--config", gen)
+        ok("figures", "--config", config, "--config", gen)
+        ok("summary", "--config", config, "--config", gen)
     return root
+
+
+def composer_folder(folder: Path) -> Path:
+    """Eleven files of random chords, the first two one work by works.csv, the others one each."""
+    return write_midi_folder(folder, [f"piece{i:02d}.mid" for i in range(11)], seed=1,
+                             works={"piece00.mid": "opus1", "piece01.mid": "opus1"})
 
 
 def test_train_and_evaluate_write_the_workflow_files_at_the_workflow_paths(study: Path):
@@ -78,6 +95,8 @@ def test_train_and_evaluate_write_the_workflow_files_at_the_workflow_paths(study
         evaluation = study / network_evaluation_dir(arch, 3, NOISE, 0)
         assert pq.read_schema(evaluation / "errors.parquet") == schemas.ERRORS
         assert pq.read_schema(evaluation / "encoding.parquet") == schemas.ENCODING
+        assert pq.read_schema(evaluation / "keys.parquet") == schemas.KEY_DECODING
+    assert pq.read_schema(study / "results/dataset/file_keys.parquet") == schemas.FILE_KEYS
 
 
 def test_references_of_both_kinds_write_their_errors(study: Path):
@@ -105,7 +124,8 @@ def test_listen_figures_and_summary_write_the_report(study: Path):
     listen = study / LISTEN_DIR
     assert pq.read_schema(listen / "example.parquet") == schemas.EXAMPLE
     assert all((listen / f"s{NOISE!r}" / f"{kind}.mid").stat().st_size for kind in LISTEN_KINDS)
-    assert figure_names(TINY["sweep"]) == list(FIGURES)  # two architectures: the comparison is drawn too
+    # two architectures and another composer: the comparison and the composer's figure are drawn too
+    assert figure_names(TINY["sweep"], ["mine"]) == list(FIGURES)
     for name in FIGURES:
         assert (study / f"results/figures/{name}.png").stat().st_size and (study / f"results/figures/{name}.pdf").exists()
     page = (study / "results/summary.html").read_text()
@@ -113,10 +133,27 @@ def test_listen_figures_and_summary_write_the_report(study: Path):
     assert "Mean test BCE" in (study / "results/summary.txt").read_text()
 
 
+def test_the_other_composer_is_exported_converted_split_and_scored_by_every_model(study: Path):
+    manifest = pq.read_table(study / "data/raw/composers/mine/manifest.parquet").to_pandas()
+    assert manifest["file"].str.startswith("mine/").all() and manifest["bwv"].isna().all()
+    assert dict(zip(manifest["file"], manifest["piece"]))["mine/piece01.mid"] == "opus1"  # works.csv
+    pieces = pq.read_table(study / "results/dataset/composers/mine/pieces.parquet").to_pandas()
+    assert len(pieces) == 10 and set(pieces["split"]) == {"train", "validation", "test"}
+    gen = pq.read_table(study / "results/evaluation/generalisation.parquet")
+    assert gen.schema == schemas.GENERALISATION and set(gen.column("corpus").to_pylist()) == {"mine"}
+    df = gen.to_pandas()
+    assert set(df["model"]) == {"elman", "gru", *REFERENCES, "own_global", "own_markov_counts"}
+    assert set(df["piece"]) == set(pieces.loc[pieces["split"] == "test", "piece"])
+    stats = pd.read_csv(study / "results/evaluation/generalisation.csv")
+    assert list(stats.columns) == ["corpus", *COLUMNS] and {"own_global", "own_markov_counts"} <= set(stats["versus"])
+    page = (study / "results/summary.html").read_text()
+    assert "Other composers" in page and "mine" in page
+
+
 def test_results_moves_the_default_paths_and_collect_globs_what_exists(study: Path, tmp_path: Path, capsys):
     assert main(["collect", "--results", str(study / "results"), "--out", str(tmp_path)]) == 0
     assert "2 network and 2 reference error tables" in capsys.readouterr().out
-    for table in ("errors.parquet", "encoding.parquet"):
+    for table in ("errors.parquet", "encoding.parquet", "keys.parquet"):
         assert pq.read_table(tmp_path / table).equals(pq.read_table(study / "results/evaluation" / table))
 
 
@@ -125,7 +162,8 @@ def test_config_files_are_layered_in_order(study: Path, tmp_path: Path, monkeypa
     refs = write_yaml(tmp_path / "b.yaml", {"references": {"models": list(REFERENCES)}, "sweep": {"arch": ["gru"]}})
     config = study_config(argparse.Namespace(config=[Path(base), Path(refs)], schema=None))
     assert config["references"]["models"] == list(REFERENCES) and config["references"]["batches"] == 3  # merged
-    assert config["sweep"] == {**TINY["sweep"], "arch": ["gru"]} and figure_names(config["sweep"]) == list(FIGURES[:-1])
+    assert config["sweep"] == {**TINY["sweep"], "arch": ["gru"]}
+    assert figure_names(config["sweep"]) == [n for n in FIGURES if n not in ("architectures", "generalisation")]
 
     monkeypatch.chdir(study)
     # collect --sweep takes exactly the config's cells and references: with all seven references it lacks some ...
@@ -186,6 +224,7 @@ def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
         (["train", "--hidden", "3", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
         (["reference", "bayes", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
         (["split"], False, "missing input: results/dataset/events.parquet"),
+        (["keys"], False, "missing input: results/dataset/events.parquet"),
         (["convert"], False, "missing input: data/raw/bundled/manifest.parquet"),
         (["convert", "some.mid"], False, "convert PATH... needs --out"),
         (["evaluate", "results/models/gru/h3/s0.5/r0"], True, "holds no trained network"),
@@ -197,6 +236,11 @@ def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
         (["figures", "sweep"], True, "missing input: results/evaluation/stats.csv"),
         (["figures", "training"], True, "missing input: results/models/elman/h3/s0.5/r0/history.parquet"),
         (["summary"], True, "missing input: results/evaluation/errors.parquet"),
+        (["folder"], False, "the folder source: no folder given"),
+        (["folder", "nowhere"], False, "the folder source: the folder nowhere does not exist"),
+        (["convert", "--composer", "mine"], False, "missing input: data/raw/composers/mine/manifest.parquet"),
+        (["generalise", "mine", "--noise", "0.5"], True, "missing input: results/dataset/composers/mine/events.parquet"),
+        (["generalisation"], True, "no generalisation tables under results"),
         (["estimate", "--config", "nowhere.yaml"], True, "config file not found: nowhere.yaml"),
         (["estimate", "--config", "typo.yaml"], True, "invalid config: unknown key 'sweeep'"),
     ],

@@ -65,9 +65,16 @@ def check_config(config: dict, schema_path: str | Path) -> dict:
             raise ConfigError(f"invalid config: unknown key {_key([*e.absolute_path, unknown[0]])!r} "
                               f"(allowed here: {', '.join(sorted(e.schema.get('properties', {})))})")
         raise ConfigError(f"invalid config: {key}: {e.message}")
-    split = config["dataset"]["split"]
-    if not math.isclose(sum(split.values()), 1.0, abs_tol=1e-9):
-        raise ConfigError(f"invalid config: dataset.split: the ratios {split} sum to {sum(split.values()):g}, not 1")
+    for key, split in (("dataset.split", config["dataset"]["split"]),
+                       ("generalisation.split", config["generalisation"]["split"])):
+        if not math.isclose(sum(split.values()), 1.0, abs_tol=1e-9):
+            raise ConfigError(f"invalid config: {key}: the ratios {split} sum to {sum(split.values()):g}, not 1")
+    names = [c if isinstance(c, str) else c["name"] for c in config["generalisation"]["composers"]]
+    if len(set(map(str.lower, names))) < len(names):
+        raise ConfigError(f"invalid config: generalisation.composers: two composers share a name ({', '.join(names)})")
+    if "bach" in names and "bundled" in config["corpus"]["sources"]:
+        raise ConfigError("invalid config: generalisation.composers: music21's Bach is the bundled corpus the networks "
+                          "train on; the other composers are corpora never trained on")
     return config
 
 

@@ -16,9 +16,30 @@ from dataclasses import dataclass
 
 # ---- the data -----------------------------------------------------------------------------------
 
-SOURCES = ("bundled", "web")  # corpus sources: data/raw/<source>/ (bayesbach.corpus), each with its rule in corpus.smk
+SOURCES = ("bundled", "web", "folder")  # corpus sources: data/raw/<source>/ (bayesbach.corpus), each with its rule in corpus.smk
 SPLITS = ("train", "validation", "test")
 ENCODINGS = {"pc12": 12, "pitch": 128}  # encoding -> units per step (bayesbach.dataset.loader)
+# The 24 keys, index 12 * minor + tonic pitch class (C = 0): the label of a file (bayesbach.dataset.keys), the
+# classes of the key decoder (bayesbach.evaluation.key_decoding). One spelling per pitch class, as pitch classes have.
+TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+KEY_NAMES = tuple(f"{t} major" for t in TONICS) + tuple(f"{t} minor" for t in TONICS)
+# Where a file's key label comes from, in order of preference, and its label: music21's analysis of the score (the
+# bundled corpora), the MIDI file's first key-signature event, a Krumhansl-Schmuckler estimate from its pitch classes.
+KEY_SOURCES = {
+    "score": "The score's key analysis (music21)",
+    "key_signature": "The MIDI file's key signature",
+    "estimate": "Krumhansl-Schmuckler estimate",
+}
+# The key decoders of every network (bayesbach.evaluation.key_decoding) and their labels: a linear read-out of
+# the state, the same read-out of a running average of the noisy input (with the network's effective memory, and
+# over the whole file so far), and the two read-outs that ignore the input.
+KEY_DECODERS = {
+    "network": "Network state h_t",
+    "input_memory": "Input average, network's memory (control)",
+    "input_all": "Input average, whole file so far",
+    "majority": "Majority key of training",
+    "chance": "Chance (1/24)",
+}
 
 # ---- the networks of the sweep ------------------------------------------------------------------
 
@@ -71,6 +92,13 @@ def references(kind: str) -> tuple[str, ...]:
     return tuple(name for name, ref in REFERENCES.items() if ref.kind == kind)
 
 
+# The other composers (generalisation.composers, bayesbach.evaluation.generalisation): each composer's own
+# predictability comes from counted references fitted on a split of its own works (generalisation.own_models, of
+# OWN_MODELS), named OWN_PREFIX + the reference in generalisation.parquet ("own_global").
+OWN_PREFIX = "own_"
+OWN_MODELS = references("counted")
+
+
 # ---- paths and wildcards ------------------------------------------------------------------------
 
 # The {noise} wildcard: repr(float(sigma)), e.g. 0.5, 1.0, 0.001, 1e-05.
@@ -83,6 +111,9 @@ MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")
 REFERENCE_DIR = "results/references/s{noise}/{name}"  # one reference at one noise level
 NETWORK_EVALUATION_DIR = "results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}"  # one network's test errors
 EVALUATION_DIR = "results/evaluation"  # errors.parquet, encoding.parquet, stats.csv, orders.csv
+COMPOSER_SOURCE_DIR = "data/raw/composers/{composer}"  # another composer's MIDI files, manifest.parquet, rejects.parquet
+COMPOSER_DATASET_DIR = "results/dataset/composers/{composer}"  # its events.parquet, rejects.parquet, pieces.parquet
+GENERALISATION_DIR = "results/generalisation/{composer}/s{noise}"  # every model on its test pieces: errors.parquet
 LISTEN_DIR = "results/listen"  # example.parquet, s{noise}/{kind}.mid
 FIGURES_DIR = "results/figures"  # {name}.png and {name}.pdf
 SUMMARY = "results/summary.html"  # the results page
@@ -119,6 +150,9 @@ FIGURE_INPUTS = {
     "training": {"model_dirs": MODEL_DIR},
     "example": {"example_path": f"{LISTEN_DIR}/example.parquet"},
     "encoding": {"encoding_path": f"{EVALUATION_DIR}/encoding.parquet"},
+    "keys": {"keys_path": f"{EVALUATION_DIR}/keys.parquet"},
+    "generalisation": {"generalisation_path": f"{EVALUATION_DIR}/generalisation.parquet",
+                       "errors": f"{EVALUATION_DIR}/errors.parquet"},
     "architectures": {"errors": f"{EVALUATION_DIR}/errors.parquet"},
 }
 FIGURES = tuple(FIGURE_INPUTS)
@@ -137,6 +171,8 @@ def example_model_dirs(sweep: dict) -> dict[float, str]:
     return {float(s): model_dir(arch, hidden, s, run) for s in sweep["noise"]}
 
 
-def figure_names(sweep: dict) -> list[str]:
-    """The figures a study draws: the architecture comparison only when it sweeps several."""
-    return [n for n in FIGURES if n != "architectures" or len(sweep["arch"]) > 1]
+def figure_names(sweep: dict, composers: list | tuple = ()) -> list[str]:
+    """The figures a study draws: the architecture comparison only when it sweeps several, the other composers
+    only when it names some (generalisation.composers)."""
+    return [n for n in FIGURES if (n != "architectures" or len(sweep["arch"]) > 1)
+            and (n != "generalisation" or len(composers) > 0)]

@@ -5,8 +5,11 @@ import pyarrow as pa
 
 string, int32, int64, float64 = pa.string(), pa.int32(), pa.int64(), pa.float64()
 
-# data/raw/<source>/manifest.parquet: one row per kept MIDI file of a source
-MANIFEST = pa.schema({"file": string, "bwv": int32, "source": string, "url": string, "sha256": string, "bytes": int64})
+# data/raw/<source>/manifest.parquet: one row per kept MIDI file of a source; key (registry.KEY_NAMES) is music21's
+# analysis of the score where the source has one (bundled), else null; piece the file's composition where the
+# source gives it (folder, the bundled corpora), else null (read from the file's name)
+MANIFEST = pa.schema({"file": string, "bwv": int32, "source": string, "url": string, "sha256": string, "bytes": int64,
+                      "key": string, "piece": string})
 # rejects.parquet (of a source, and of the dataset): one row per file not used, with the reason
 REJECTS = pa.schema({"file": string, "reason": string})
 # data/raw/web/report.parquet: one row per start URL of a crawl (what it gave and why), written on every run
@@ -15,6 +18,10 @@ CRAWL_REPORT = pa.schema({"start_url": string, "site": string, "outcome": string
                           "errors": pa.list_(string)})
 # results/dataset/events.parquet: one row per chord event
 EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16()})
+# results/dataset/file_keys.parquet: one row per file of events.parquet: its key label and the label's source
+# (registry.KEY_SOURCES), the score's, key signature's and Krumhansl-Schmuckler keys behind it (null where absent)
+FILE_KEYS = pa.schema({"file": string, "piece": string, "key": string, "key_source": string, "score_key": string,
+                       "signature_key": string, "estimate": string, "correlation": float64})
 # results/dataset/pieces.parquet: one row per composition, with its family (named by a member piece) and split
 PIECES = pa.schema({"piece": string, "bwv": int32, "n_files": int32, "n_events": int64, "family": string,
                     "split": string})
@@ -23,12 +30,22 @@ HISTORY = pa.schema({"stage": string, "batch": int32, "train_loss": float64, "va
 # results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task, piece
 ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": float64, "run": int32, "task": string,
                     "piece": string, "bce": float64})
+# results/evaluation/generalisation.parquet (and each composer's part of it at one noise level): rows of errors.parquet
+# on the test compositions of another composer (corpus, a name of generalisation.composers): the Bach-trained networks,
+# the Bach-fitted references, and the composer's own references ("own_" + the reference's name)
+GENERALISATION = pa.schema({"corpus": string, "model": string, "arch": string, "hidden": int32, "noise": float64,
+                            "run": int32, "task": string, "piece": string, "bce": float64})
 # results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
 ENCODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
                       "corr_state": float64, "corr_change": float64, "mse_state": float64, "mse_change": float64,
                       "mse_input": float64, "mse_joint": float64, "mse_baseline": float64, "gain_state": float64,
                       "gain_change": float64, "gain_input": float64, "gain_joint": float64,
                       "gain_over_input": float64})
+# results/evaluation/keys.parquet: key decoding per network, decoder (registry.KEY_DECODERS), test piece and bin of
+# steps into the file [bin_start, bin_end) (bin_end null: to the file's end); memory = the network's effective memory
+KEY_DECODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "memory": float64,
+                          "decoder": string, "piece": string, "bin_start": int32, "bin_end": int32, "steps": int64,
+                          "accuracy": float64})
 # results/listen/example.parquet: the example piece's chord sequences per noise level and kind
 EXAMPLE = pa.schema({"noise": float64, "piece": string, "kind": string, "step": int32, "values": pa.list_(pa.float32())})
 

@@ -37,6 +37,28 @@ def encode(events: pa.Table, encoding: str) -> np.ndarray:
     return out
 
 
+def _split_pieces(dataset_dir: Path, split: str) -> list[str]:
+    """The compositions of a split, in name order."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    pieces = pq.read_table(Path(dataset_dir) / "pieces.parquet", columns=["piece", "split"])
+    return sorted(pieces.filter(pc.equal(pieces["split"], split)).column("piece").to_pylist())
+
+
+def split_files(dataset_dir: Path, split: str) -> dict[str, list[str]]:
+    """The file names (events.parquet's ``file``) of each composition of a split, in :func:`load_split`'s order:
+    ``split_files(d, s)[piece][k]`` is the file of ``load_split(d, s)[piece][k]``."""
+    names = _split_pieces(dataset_dir, split)
+    if not names:
+        return {}
+    events = pq.read_table(Path(dataset_dir) / "events.parquet", columns=["piece", "file"],
+                           filters=[("piece", "in", names)])
+    out: dict[str, list[str]] = {}
+    for row in events.group_by(["piece", "file"]).aggregate([]).to_pylist():
+        out.setdefault(row["piece"], []).append(row["file"])
+    return {piece: sorted(out[piece], key=_natural_key) for piece in sorted(out)}
+
+
 def load_split(dataset_dir: Path, split: str, encoding: str = "pc12") -> dict[str, list[np.ndarray]]:
     """Each composition of a split as its files, keyed by piece in name order.
 
@@ -45,14 +67,10 @@ def load_split(dataset_dir: Path, split: str, encoding: str = "pc12") -> dict[st
     model scores each file on its own (SCIENCE.md, "Evaluation"); only the
     trainer's sampler strings them together, with silent steps that carry no loss.
     """
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-    dataset_dir = Path(dataset_dir)
-    pieces = pq.read_table(dataset_dir / "pieces.parquet", columns=["piece", "split"])
-    names = sorted(pieces.filter(pc.equal(pieces["split"], split)).column("piece").to_pylist())
+    names = _split_pieces(dataset_dir, split)
     if not names:
         return {}
-    events = pq.read_table(dataset_dir / "events.parquet", filters=[("piece", "in", names)])
+    events = pq.read_table(Path(dataset_dir) / "events.parquet", filters=[("piece", "in", names)])
     # Order rows by (piece, file in natural order, step), then cut per piece and file.
     files = sorted(set(events.column("file").to_pylist()), key=_natural_key)
     rank = pc.index_in(events["file"], value_set=pa.array(files))

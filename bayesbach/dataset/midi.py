@@ -5,7 +5,9 @@ sounding pitches changes (tempo and rhythm dropped), silent steps are dropped,
 drums are ignored, all tracks and channels are merged and zero-length notes are
 ignored. The sweep over note boundaries is vectorised with NumPy. A file is kept
 once: a copy (the same bytes) or a twin (the same chord events in the same
-composition) of an earlier file goes to the rejects, naming it.
+composition) of an earlier file goes to the rejects, naming it. A file's
+composition is the one its source's manifest gives (``piece``), else the one its
+name gives (:func:`bayesbach.corpus.bwv.piece_for_file`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 
 from bayesbach.core import schemas
 from bayesbach.corpus.bwv import piece_for_file
+from bayesbach.corpus.files import midi_paths
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.atomic import write_parquet
 from bayesbach.core.parallel import pmap
@@ -134,15 +137,18 @@ def _convert_one(job: tuple[str, bytes]) -> FileEvents | tuple[str, str]:
         return name, str(e)
 
 
-def convert(files: list[tuple[str, Path]], workers: int | None = None) -> tuple[pa.Table, pa.Table]:
+def convert(files: list[tuple[str, Path]], workers: int | None = None,
+            pieces: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:
     """Convert ``(name, path)`` pairs into the events and rejects tables.
 
-    ``name`` is what the tables record for the file and what its piece is derived
-    from. Files are taken in name order; a file whose bytes equal an earlier
+    ``name`` is what the tables record for the file and, unless ``pieces`` (name
+    -> composition, from the sources' manifests) names its composition, what its
+    piece is derived from. Files are taken in name order; a file whose bytes equal an earlier
     one's is rejected as a duplicate of it, and so is a file whose chord events
     (the pitches of every step) equal those of an earlier file of the same
     composition: its twin.
     """
+    pieces = pieces or {}
     jobs, rejects, seen = [], [], {}
     for name, path in sorted(files):
         try:
@@ -163,17 +169,22 @@ def convert(files: list[tuple[str, Path]], workers: int | None = None) -> tuple[
             rejects.append(result)
             continue
         # One recording stored twice (MIDI format 0 and 1) differs in bytes, not in its chords.
-        chords = (piece_for_file(result.name), result.offsets.tobytes(), result.values.tobytes())
+        chords = (piece_of(result.name, pieces), result.offsets.tobytes(), result.values.tobytes())
         if chords in first:
             rejects.append((result.name, f"same chord events as {first[chords]} (one recording, another format)"))
             continue
         first[chords] = result.name
         kept.append(result)
-    return events_table(kept), schemas.rejects_table(rejects)
+    return events_table(kept, pieces), schemas.rejects_table(rejects)
 
 
-def events_table(files: list[FileEvents]) -> pa.Table:
-    """Concatenate per-file events into the ``events.parquet`` table."""
+def piece_of(name: str, pieces: dict[str, str]) -> str:
+    """A file's composition: the one its source gives in ``pieces``, else the one its name gives."""
+    return pieces.get(name) or piece_for_file(name)
+
+
+def events_table(files: list[FileEvents], pieces: dict[str, str] | None = None) -> pa.Table:
+    """Concatenate per-file events into the ``events.parquet`` table (``pieces`` as for :func:`convert`)."""
     if not files:
         return schemas.EVENTS.empty_table()
     n = [len(f.pcs) for f in files]
@@ -182,7 +193,7 @@ def events_table(files: list[FileEvents]) -> pa.Table:
     offsets = np.concatenate([f.offsets[:-1] + b for f, b in zip(files, bases)] + [bases[-1:]]).astype(np.int32)
     return pa.table(
         {
-            "piece": np.repeat([piece_for_file(f.name) for f in files], n).astype(object),
+            "piece": np.repeat([piece_of(f.name, pieces or {}) for f in files], n).astype(object),
             "file": np.repeat([f.name for f in files], n).astype(object),
             "step": np.concatenate([np.arange(k, dtype=np.int32) for k in n]),
             "pitches": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.uint8())),
@@ -197,7 +208,7 @@ def midi_files(paths: list[Path]) -> list[tuple[str, Path]]:
     files = []
     for path in map(Path, paths):
         if path.is_dir():
-            files += [(str(p.relative_to(path)), p) for p in sorted(path.rglob("*")) if p.suffix.lower() in {".mid", ".midi"}]
+            files += [(str(p.relative_to(path)), p) for p in midi_paths(path)]
         else:
             files.append((path.name, path))
     return files
@@ -215,6 +226,23 @@ def source_files(folders: list[Path]) -> tuple[list[tuple[str, Path]], list[tupl
     return files, rejects
 
 
+def manifest_values(folders: list[Path], column: str) -> dict[str, str]:
+    """``{<source>/<file>: value}`` of an optional manifest column, for the files that have one (a manifest written
+    before the column existed has none)."""
+    out = {}
+    for folder in map(Path, folders):
+        manifest = pq.read_table(folder / "manifest.parquet")
+        if column in manifest.column_names:
+            out |= {f"{folder.name}/{row['file']}": row[column]
+                    for row in manifest.select(["file", column]).to_pylist() if row[column]}
+    return out
+
+
+def source_pieces(folders: list[Path]) -> dict[str, str]:
+    """``{<source>/<file>: composition}`` of the files whose source's manifest names their composition."""
+    return manifest_values(folders, "piece")
+
+
 def write_tables(out_dir: Path, events: pa.Table, rejects: pa.Table) -> None:
     write_parquet(Path(out_dir) / "events.parquet", events)
     write_parquet(Path(out_dir) / "rejects.parquet", rejects)
@@ -227,7 +255,7 @@ def convert_sources(folders: list[Path], out_dir: Path, workers: int | None = No
     over, so that every file not used is listed once. Returns (files kept, rejected).
     """
     files, source_rejects = source_files(folders)
-    events, rejects = convert(files, workers)
+    events, rejects = convert(files, workers, source_pieces(folders))
     rejects = pa.concat_tables([rejects, schemas.rejects_table(source_rejects)]).sort_by("file")
     for row in rejects.to_pylist():
         log.warning("rejected %s: %s", row["file"], row["reason"])

@@ -1,8 +1,9 @@
 """Synthetic data for the tests and the benchmarks, never downloads.
 
-- MIDI files written with pretty_midi (:func:`write_midi`);
+- MIDI files written with pretty_midi (:func:`write_midi`), and folders of them (:func:`write_midi_folder`);
 - tiny periodic corpora, in memory (:func:`periodic_pieces`) or in the contracted
-  ``events.parquet`` / ``pieces.parquet`` form (:func:`write_dataset`);
+  ``events.parquet`` / ``pieces.parquet`` form (:func:`write_dataset`), with key labels
+  (:func:`write_file_keys`);
 - small corpora drawn from a known first- or second-order chain over all chords of a few units, where
   the theory fixes what the reference models can reach (:func:`known_chain`, :func:`known_chain2`,
   :func:`sample_chain`), and pitch-class chords voiced as MIDI pitches (:func:`voice`);
@@ -20,6 +21,7 @@ import pretty_midi
 import pyarrow.parquet as pq
 
 from bayesbach.core import schemas
+from bayesbach.core.registry import KEY_NAMES
 
 # I - IV - V - I ...: period 3, so the next chord is a function of the current one.
 PROGRESSION = [(60, 64, 67), (65, 69, 72), (67, 71, 74)]
@@ -63,6 +65,17 @@ def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=schemas.EVENTS), folder / "events.parquet")
     pq.write_table(pa.Table.from_pylist(pieces, schema=schemas.PIECES), folder / "pieces.parquet")
+    return folder
+
+
+def write_file_keys(folder: Path) -> Path:
+    """``file_keys.parquet`` beside a dataset's ``events.parquet``: file i (in name order) in key i mod 24 of
+    ``registry.KEY_NAMES``, as if estimated; what the key decoding reads."""
+    events = pq.read_table(folder / "events.parquet", columns=["piece", "file"])
+    files = sorted({(f, p) for f, p in zip(events.column("file").to_pylist(), events.column("piece").to_pylist())})
+    rows = [{"file": f, "piece": p, "key": KEY_NAMES[i % 24], "key_source": "estimate", "estimate": KEY_NAMES[i % 24],
+             "correlation": 1.0} for i, (f, p) in enumerate(files)]
+    pq.write_table(pa.Table.from_pylist(rows, schema=schemas.FILE_KEYS), folder / "file_keys.parquet")
     return folder
 
 
@@ -154,6 +167,19 @@ def write_midi(path: Path, *tracks: list[tuple[int, float, float]], drums: list 
     path.parent.mkdir(parents=True, exist_ok=True)
     pm.write(str(path))
     return path
+
+
+def write_midi_folder(folder: Path, names: list[str], seed: int = 0, works: dict[str, str] | None = None,
+                      steps: int = 30) -> Path:
+    """A folder of MIDI files (``names``, paths below it) of ``steps`` random four-note chords each, the folder
+    source's input, with a ``works.csv`` from ``works`` (file -> work) when given."""
+    rng = np.random.default_rng(seed)
+    for name in names:
+        chords = rng.integers(48, 72, (steps, 4))
+        write_midi(folder / name, *[[(int(p), t * 0.5, t * 0.5 + 0.5) for t, p in enumerate(voice)] for voice in chords.T])
+    if works:
+        (folder / "works.csv").write_text("file,work\n" + "".join(f"{f},{w}\n" for f, w in works.items()))
+    return folder
 
 
 def random_corpus(pieces: int, units: int = 12, seed: int = 0, polyphony: float = 2.3) -> dict:

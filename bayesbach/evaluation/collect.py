@@ -1,6 +1,6 @@
 """The evaluation's long tables: the per-network and per-reference tables joined into
-``errors.parquet`` and ``encoding.parquet``, sorted, so the result does not depend on the order jobs
-finished in."""
+``errors.parquet``, ``encoding.parquet`` and ``keys.parquet`` (and the other composers' into
+``generalisation.parquet``), sorted, so the result does not depend on the order jobs finished in."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 # Row order of the collected tables: nulls (references have no run) first, then by value.
 ERRORS_ORDER = ["model", "arch", "hidden", "noise", "run", "task", "piece"]
 ENCODING_ORDER = ["arch", "hidden", "noise", "run", "piece"]
+KEYS_ORDER = ["arch", "hidden", "noise", "run", "decoder", "piece", "bin_start"]
+GENERALISATION_ORDER = ["corpus", *ERRORS_ORDER]
 
 
 def collect(paths: list[Path], out: Path, schema: pa.Schema, order: list[str]) -> pa.Table:
@@ -30,8 +32,17 @@ def collect(paths: list[Path], out: Path, schema: pa.Schema, order: list[str]) -
     return table
 
 
-def collect_evaluation(errors: list[Path], encoding: list[Path], errors_out: Path, encoding_out: Path) -> None:
+def collect_evaluation(errors: list[Path], encoding: list[Path], errors_out: Path, encoding_out: Path,
+                       keys: list[Path] | None = None, keys_out: Path | None = None) -> None:
     """The collect stage: every network's and reference's errors into ``errors.parquet``, every network's
-    encoding rows into ``encoding.parquet``."""
+    encoding rows into ``encoding.parquet`` and, with ``keys_out``, its key-decoding rows into ``keys.parquet``."""
     collect(errors, errors_out, schemas.ERRORS, ERRORS_ORDER)
     collect(encoding, encoding_out, schemas.ENCODING, ENCODING_ORDER)
+    if keys_out is not None:
+        collect(keys or [], keys_out, schemas.KEY_DECODING, KEYS_ORDER)
+
+
+def collect_generalisation(paths: list[Path], out: Path) -> pa.Table:
+    """The other composers' long table: every composer's and noise level's rows into ``generalisation.parquet``
+    (an empty table when the study names no other composer)."""
+    return collect(paths, out, schemas.GENERALISATION, GENERALISATION_ORDER)

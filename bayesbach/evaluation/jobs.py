@@ -3,8 +3,9 @@
 One job per network (``evaluate_network``) reads its ``decoder.pt`` and ``probe.pt``
 and writes, beside nothing else, its per-piece decoding and prediction BCE (the
 rows of ``errors.parquet``, by :func:`bayesbach.networks.scoring.score_pieces`: every file on
-its own, one padded batch, the study's CRN noise) and its prediction-error encoding
-(:mod:`bayesbach.evaluation.prediction_errors`). Adding a run therefore adds one job and
+its own, one padded batch, the study's CRN noise), its prediction-error encoding
+(:mod:`bayesbach.evaluation.prediction_errors`) and its key decoding with its controls
+(:mod:`bayesbach.evaluation.key_decoding`). Adding a run therefore adds one job and
 re-evaluates nothing else; :mod:`bayesbach.evaluation.collect` joins the tables.
 """
 
@@ -18,6 +19,7 @@ import pyarrow as pa
 import torch
 
 from bayesbach.dataset.loader import load_split
+from bayesbach.evaluation.key_decoding import file_key_labels, key_rows
 from bayesbach.evaluation.prediction_errors import encoding_rows
 from bayesbach.networks.scoring import errors_table, score_pieces
 from bayesbach.networks.models import load_network
@@ -29,22 +31,45 @@ log = logging.getLogger(__name__)
 CELL = ("arch", "hidden", "noise", "run")
 
 
-def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, encoding_out: Path, *, seed: int,
-                     threads: int | None = None) -> dict:
-    """One network's test errors (decode with decoder.pt, predict with probe.pt) and its encoding table."""
+def network_errors(decoder, probe, meta: dict, pieces: dict[str, list[np.ndarray]], seed: int) -> tuple[dict, pa.Table]:
+    """One network's ``{task: {piece: BCE}}`` on ``pieces`` and those rows of errors.parquet: decoding with its
+    decoder state, prediction with its probe state, every file on its own with its CRN noise at the network's
+    noise level (``meta`` is its meta.json)."""
+    sigma = float(meta["noise"])
+    bce = score_pieces(decoder, pieces, sigma, seed, ("decode",))
+    bce.update(score_pieces(probe, pieces, sigma, seed, ("predict",)))
+    return bce, errors_table(bce, meta["arch"], meta["arch"], meta["hidden"], sigma, meta["run"])
+
+
+def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, encoding_out: Path, keys_out: Path | None = None,
+                     *, seed: int, threads: int | None = None) -> dict:
+    """One network's test errors (decode with decoder.pt, predict with probe.pt), its encoding table and, with
+    ``keys_out``, its key-decoding table (the dataset's file_keys.parquet labels the files)."""
     if threads:
         torch.set_num_threads(threads)
     decoder, meta = load_network(model_dir, "decoder")
     probe, _ = load_network(model_dir, "probe")
     encoding, sigma = meta["encoding"], float(meta["noise"])
     test = load_split(dataset, "test", encoding)
-    bce = score_pieces(decoder, test, sigma, seed, ("decode",))
-    bce.update(score_pieces(probe, test, sigma, seed, ("predict",)))
+    bce, errors = network_errors(decoder, probe, meta, test, seed)
     cell = {k: meta[k] for k in CELL}
-    write_parquet(errors_out, errors_table(bce, meta["arch"], meta["arch"], meta["hidden"], sigma, meta["run"]))
-    rows = encoding_rows(probe, load_split(dataset, "train", encoding), test, sigma, seed)
+    write_parquet(errors_out, errors)
+    train = load_split(dataset, "train", encoding)
+    rows = encoding_rows(probe, train, test, sigma, seed)
     write_parquet(encoding_out, pa.Table.from_pylist([{**cell, **r} for r in rows], schema=schemas.ENCODING))
     summary = {task: float(np.nanmean(list(v.values()))) for task, v in bce.items()}
+    if keys_out is not None:  # the probe's core is the decoder's: either gives the same states
+        memory, rows = key_rows(probe, train, test, file_key_labels(dataset, "train"), file_key_labels(dataset, "test"),
+                                sigma, seed)
+        table = pa.Table.from_pylist([{**cell, "memory": memory.tau, **r} for r in rows], schema=schemas.KEY_DECODING)
+        write_parquet(keys_out, table)
+        summary["memory"] = memory.tau
+        correct, steps = {}, {}
+        for r in rows:  # accuracy over every test step (no pandas in this job: its import costs each job a second)
+            correct[r["decoder"]] = correct.get(r["decoder"], 0.0) + r["accuracy"] * r["steps"]
+            steps[r["decoder"]] = steps.get(r["decoder"], 0) + r["steps"]
+        log.info("effective memory %.2f steps; key accuracy over the test steps: %s", memory.tau,
+                 ", ".join(f"{name} {correct[name] / steps[name]:.3f}" for name in correct if steps[name]))
     log.info("%s h%d sigma=%r run %d on %d test pieces: decode %.5f, predict %.5f", meta["arch"], meta["hidden"], sigma,
              meta["run"], len(test), summary["decode"], summary["predict"])
     return summary

@@ -32,12 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from bayesbach.networks.scoring import Padded
+from bayesbach.evaluation.states import file_states
 
-# Files per forward pass are bounded by this many hidden-state numbers (memory, not speed).
-MAX_ELEMENTS = 2**24
 # The regressors of e_t, each fitted by least squares with an intercept.
 REGRESSORS = ("state", "change", "input", "joint")
 
@@ -54,40 +51,17 @@ class Trace:
         return np.hstack([self.input, self.state])
 
 
-def _batches(pieces: dict[str, list[np.ndarray]], per_step: int):
-    names = sorted(pieces, key=lambda p: (-max((len(f) for f in pieces[p]), default=0), p))
-    batch, size = [], 0
-    for name in names:
-        n = sum(len(f) for f in pieces[name]) * per_step
-        if batch and size + n > MAX_ELEMENTS:
-            yield batch
-            batch, size = [], 0
-        batch.append(name)
-        size += n
-    if batch:
-        yield batch
-
-
-@torch.no_grad()
 def traces(model, pieces: dict[str, list[np.ndarray]], sigma: float, seed: int) -> dict[str, Trace]:
     """Hidden states, inputs and prediction errors of every piece (each file on its own, with its CRN
     noise, steps pooled over the files), in ``pieces``' order."""
-    model.eval()
-    hidden = model.spec["hidden"]
     out = {}
-    for names in _batches(pieces, hidden):
-        padded = Padded.build({p: pieces[p] for p in names}, seed)
-        x = padded.inputs(sigma)
-        h = model.features(x)
-        p = torch.sigmoid(model.heads["predict"](h))
-        parts: dict[str, list] = {name: [] for name in names}
-        for row, i in enumerate(padded.owner.tolist()):
-            n = int(padded.mask[row].sum())
-            hi, pi, xi = (a[row, :n].double().numpy() for a in (h, p, x))
-            parts[names[i]].append((hi[1:], hi[1:] - hi[:-1], xi[1:], xi[1:] - pi[:-1]))
-        for name, files in parts.items():
-            out[name] = Trace(*(np.concatenate([f[k] for f in files]) for k in range(4)))
-    return {name: out[name] for name in pieces}
+    for name, files in file_states(model, pieces, sigma, seed, head="predict").items():
+        parts = []
+        for f in files:
+            h, x, p = (a.astype(np.float64) for a in (f.state, f.input, f.output))
+            parts.append((h[1:], h[1:] - h[:-1], x[1:], x[1:] - p[:-1]))
+        out[name] = Trace(*(np.concatenate([f[k] for f in parts]) for k in range(4)))
+    return out
 
 
 def _design(a: np.ndarray) -> np.ndarray:

@@ -17,6 +17,10 @@ pieces (the same CRN noise) and reports
 Comparisons: per task, network vs each reference of
 :data:`bayesbach.core.registry.COMPARED`; and between architectures at equal
 (hidden, noise), both tasks. References absent from the errors are skipped.
+
+On the other composers (``generalisation.parquet``, :func:`generalisation_comparisons`) the same
+comparisons are made per composer on its test compositions, each network also against the composer's
+own references (``own_global``, ...), Bonferroni-corrected over the cells of the sweep within a composer.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 from bayesbach.core.atomic import write_atomic
-from bayesbach.core.registry import ARCHS, COMPARED
+from bayesbach.core.registry import ARCHS, COMPARED, OWN_MODELS, OWN_PREFIX
 
 COLUMNS = ["task", "kind", "model", "hidden", "noise", "versus", "runs", "n_pieces", "mean_model", "mean_versus",
            "mean_diff", "wilcoxon_w", "p", "bonferroni_m", "p_bonferroni", "cohens_d"]
+GENERALISATION_COLUMNS = ["corpus", *COLUMNS]  # generalisation.csv
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
@@ -87,14 +92,15 @@ def _pair(table: pd.DataFrame, left: tuple, right: tuple) -> tuple[np.ndarray, n
     return both["a"].to_numpy(), both["b"].to_numpy()
 
 
-def comparisons(errors: pd.DataFrame) -> pd.DataFrame:
-    """One row per comparison (``COLUMNS``), Bonferroni-corrected over the cells of the sweep."""
+def comparisons(errors: pd.DataFrame, compared: dict[str, tuple[str, ...]] = COMPARED) -> pd.DataFrame:
+    """One row per comparison (``COLUMNS``), Bonferroni-corrected over the cells of the sweep; ``compared``: the
+    references each network is compared with, per task."""
     table = per_piece(errors)
     keys = set(table.index.droplevel("piece"))
     runs = table["runs"].groupby(level=[0, 1, 2, 3]).max()
     cells = sorted({k[:3] for k in keys if k[0] in ARCHS}, key=lambda k: (ARCHS.index(k[0]), k[1], k[2]))
     rows = []
-    for task, refs in COMPARED.items():
+    for task, refs in compared.items():
         for arch, hidden, noise in cells:
             net = (arch, hidden, noise, task)
             if net not in keys:
@@ -125,6 +131,25 @@ def to_csv(table: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     table.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode()
+
+
+def generalisation_comparisons(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons of :func:`comparisons` per other composer (``corpus``; ``GENERALISATION_COLUMNS``), each
+    network also against the composer's own references, first."""
+    frames = []
+    for corpus, rows in table.groupby("corpus", sort=True):
+        own = tuple(OWN_PREFIX + name for name in OWN_MODELS if OWN_PREFIX + name in set(rows["model"]))
+        compared = {task: (*own, *refs) for task, refs in COMPARED.items()}
+        frames.append(comparisons(rows.drop(columns="corpus"), compared).assign(corpus=corpus))
+    return pd.concat(frames, ignore_index=True)[GENERALISATION_COLUMNS] if frames else pd.DataFrame(
+        columns=GENERALISATION_COLUMNS)
+
+
+def write_generalisation_stats(generalisation_path: Path, out: Path) -> pd.DataFrame:
+    """The other composers' statistics: ``generalisation.parquet`` -> ``generalisation.csv``."""
+    table = generalisation_comparisons(pd.read_parquet(generalisation_path))
+    write_atomic(Path(out), to_csv(table))
+    return table
 
 
 def write_stats(errors_path: Path, out: Path) -> pd.DataFrame:

@@ -53,22 +53,29 @@ def mean_bce(ps: list[np.ndarray] | None, ys: list[np.ndarray]) -> float:
 
 
 # Each yields (piece, per-file decode probabilities or None, per-file predict probabilities) for every test
-# piece and records what it fitted in ``meta``.
+# piece and records what it fitted in ``meta``. With ``smoothing`` (a fitted reference's, from its meta.json) the
+# model takes those strengths instead of choosing them on the validation split: the same model, scored on other
+# pieces (bayesbach.evaluation.generalisation), at the cost of counting alone.
 Probabilities = Iterator[tuple[str, list[np.ndarray] | None, list[np.ndarray]]]
 
 
 def _global(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-            classes: int | None = None) -> Probabilities:
+            classes: int | None = None, smoothing: dict | None = None) -> Probabilities:
     m = global_marginal(train)
     meta["marginal"] = m.tolist()
     for piece, ys in test.items():
         yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
 
 
-def _context_model(train: dict, validation: dict, order: int, classes: int | None, meta: dict) -> tuple[ContextModel, dict]:
-    """The counted model of ``order`` and its strengths chosen on clean validation prediction."""
+def _context_model(train: dict, validation: dict, order: int, classes: int | None, meta: dict,
+                   smoothing: dict | None = None) -> tuple[ContextModel, dict]:
+    """The counted model of ``order`` and its strengths: ``smoothing`` if given, else chosen on clean validation
+    prediction."""
     model = count_contexts(train, count_alphabet(train, classes), order)
-    smoothing, record = select_clean(model, files_of(validation))
+    if smoothing is None:
+        smoothing, record = select_clean(model, files_of(validation))
+    else:
+        record = {"method": "given (a fitted reference's)", "chosen": smoothing}
     a = model.alphabet
     meta.update(order=order, smoothing=smoothing, clean_smoothing=record, seen_chords=a.n_seen,
                 rest_groups=int((a.group_mass > 0).sum()), rest_state=bool((a.group_mass > 0).any()),
@@ -78,19 +85,22 @@ def _context_model(train: dict, validation: dict, order: int, classes: int | Non
 
 
 def _markov_counts(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-                   classes: int | None = None, order: int = 1) -> Probabilities:
-    model, smoothing = _context_model(train, validation, order, classes, meta)
+                   classes: int | None = None, order: int = 1, smoothing: dict | None = None) -> Probabilities:
+    model, smoothing = _context_model(train, validation, order, classes, meta, smoothing)
     for piece, ys in test.items():
         yield piece, None, [model.predict_units(model.states(y)[:-1], smoothing) for y in ys]
 
 
 def _bayes(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-           classes: int | None = None, order: int = 1) -> Probabilities:
-    model, start = _context_model(train, validation, order, classes, meta)
+           classes: int | None = None, order: int = 1, smoothing: dict | None = None) -> Probabilities:
+    model, start = _context_model(train, validation, order, classes, meta, smoothing)
     prune = 0.0 if model.n_states <= EXACT_STATES else PRUNE
     t0 = time.perf_counter()
-    smoothing, record = select_observer(model, files_of(validation), files_of(crn_inputs(validation, sigma, seed)),
-                                        sigma, start, prune)
+    if smoothing is None:
+        smoothing, record = select_observer(model, files_of(validation), files_of(crn_inputs(validation, sigma, seed)),
+                                            sigma, start, prune)
+    else:
+        record = {"method": "given (a fitted reference's)", "chosen": smoothing}
     t1 = time.perf_counter()
     observer = Observer(model.alphabet, model.automaton(smoothing), sigma, prune)
     yield from observer.run(crn_inputs(test, sigma, seed))
@@ -112,17 +122,19 @@ PROBABILITIES = {
 
 
 def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
-                  encoding: str = "pc12") -> tuple[dict, dict]:
+                  encoding: str = "pc12", smoothing: dict | None = None) -> tuple[dict, dict]:
     """``({task: {piece: bce}}, meta)`` of one counted reference at noise level ``sigma``.
 
     The splits are the loader's ``{piece: [file arrays]}``; ``encoding`` says which rest groups
-    an unseen chord falls in (``CLASSES``).
+    an unseen chord falls in (``CLASSES``); ``smoothing``, a fitted reference's strengths (its
+    meta.json), skips their choice on ``validation``.
     """
     if name not in PROBABILITIES:
         raise ValueError(f"unknown counted reference {name!r}; expected one of {sorted(PROBABILITIES)}")
     meta: dict = {}
     out: dict[str, dict[str, float]] = {task: {} for task in REFERENCES[name].tasks}
-    for piece, decode, predict in PROBABILITIES[name](train, validation, test, sigma, seed, meta, CLASSES[encoding]):
+    for piece, decode, predict in PROBABILITIES[name](train, validation, test, sigma, seed, meta, CLASSES[encoding],
+                                                      smoothing=smoothing):
         ys = test[piece]
         if "decode" in out:
             out["decode"][piece] = mean_bce(decode, ys)

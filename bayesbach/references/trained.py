@@ -19,6 +19,7 @@ level gets the same model (bit-identical on CPU).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict
@@ -30,7 +31,7 @@ import torch
 from bayesbach.core.registry import ENCODINGS, SPLITS
 from bayesbach.dataset.loader import load_splits
 from bayesbach.networks.scoring import HEADS, errors_table, score_pieces
-from bayesbach.networks.models import build, feedforward_spec, recurrent_spec
+from bayesbach.networks.models import NotTrained, build, feedforward_spec, recurrent_spec
 from bayesbach.core.atomic import write_parquet, write_torch
 from bayesbach.core.seeds import derive_seed
 from bayesbach.networks.job import checkpoint_of, finish_job, record_fit, start
@@ -80,6 +81,26 @@ def fit_reference(name: str, train: dict[str, list[np.ndarray]], validation: dic
     return model, result
 
 
+def table_cell(model_spec: dict) -> tuple[str | None, int]:
+    """The reference's (arch, hidden) in errors.parquet: a recurrent one's core and size, a feed-forward one's
+    hidden-layer width and no arch."""
+    if model_spec["kind"] == "recurrent":
+        return model_spec["arch"], model_spec["hidden"]
+    return None, model_spec["hidden"][0]
+
+
+def load_reference(out: Path) -> tuple[torch.nn.Module, dict]:
+    """A fitted reference (its folder: ``model.pt`` and ``meta.json``) on the CPU, in eval mode, and its meta.json."""
+    out = Path(out)
+    missing = [f for f in ("meta.json", "model.pt") if not (out / f).exists()]
+    if missing:
+        raise NotTrained(f"{out} holds no trained reference ({', '.join(missing)} missing); run its reference job first")
+    meta = json.loads((out / "meta.json").read_text())
+    model = build(meta["spec"])
+    model.load_state_dict(torch.load(out / "model.pt", map_location="cpu", weights_only=True))
+    return model.eval(), meta
+
+
 def score_reference(name: str, model: torch.nn.Module, test: dict[str, list[np.ndarray]], sigma: float, seed: int,
                     device: torch.device | str = "cpu") -> dict[str, dict[str, float]]:
     """``{task: {piece: bce}}`` on the test pieces, every file on its own, with their CRN noise."""
@@ -106,8 +127,7 @@ def network_reference(dataset: Path, out: Path, *, name: str, noise: float, seed
                                   settings=settings, refs=refs, device=dev, checkpoint=checkpoint_of(out))
     bce = score_reference(name, model, data["test"], float(noise), seed, dev)
     model_spec = model.spec
-    recurrent = model_spec["kind"] == "recurrent"
-    arch, hidden = (model_spec["arch"], model_spec["hidden"]) if recurrent else (None, refs["ff_hidden"])
+    arch, hidden = table_cell(model_spec)
     write_torch(out / "model.pt", result.best[name])
     write_parquet(out / "errors.parquet", errors_table(bce, name, arch, hidden, noise, None))
     meta = {

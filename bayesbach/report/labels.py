@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bayesbach.core.registry import ARCH_LABELS, REFERENCES
+from bayesbach.core.registry import ARCH_LABELS, OWN_PREFIX, REFERENCES
 
 LABELS = {name: ref.label for name, ref in REFERENCES.items()}
 
@@ -19,4 +19,6 @@ def model_label(model: str, errors: pd.DataFrame | None = None) -> str:
         row = errors[errors["model"] == "rnn_pred"].head(1)
         if len(row) and pd.notna(row["hidden"].iloc[0]):
             return f"{ARCH_LABELS.get(row['arch'].iloc[0], row['arch'].iloc[0])} trained to predict ({int(row['hidden'].iloc[0])} units)"
+    if model.startswith(OWN_PREFIX) and model[len(OWN_PREFIX):] in LABELS:  # fitted on another composer's works
+        return f"{LABELS[model[len(OWN_PREFIX):]]}, fitted on the composer"
     return LABELS.get(model, ARCH_LABELS.get(model, model))

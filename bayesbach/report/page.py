@@ -5,9 +5,12 @@ the listening MIDI files as download links with data URIs, no script, no
 external resource. It says what was run (the configuration, corpus size per
 split, the crawl's per-site table when the study crawled, software versions),
 how the comparison is kept fair (scoring, families, smoothing, the ladder of
-observers, the encoding control), shows the headline tables (mean test BCE per
-model and noise level; each network's effective order from ``orders.csv``; the
-key comparisons from ``stats.csv``, one table per task) and every figure with
+observers, the key decoding's and the encoding's controls), where the files' key
+labels come from, shows the headline tables (mean test BCE per model and noise
+level; each network's effective order from ``orders.csv``; key decoding per
+network from ``keys.parquet``; the key comparisons from ``stats.csv``, one table
+per task; the other composers' corpora, mean errors and comparisons with their own
+references when the study names some) and every figure with
 its caption. Captions are the ``workflow/report/*.rst`` files that
 ``snakemake --report`` uses too, so each is written once. Nothing on the page
 depends on the time or the machine: two runs of a study give the same page.
@@ -28,9 +31,11 @@ import yaml
 
 from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
+from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.labels import model_label, network_label
-from bayesbach.core.registry import (ARCH_LABELS, ARCHS, KEY_COMPARISONS, LISTEN_KINDS, OBSERVER_LADDER, REFERENCES,
-                                     TASKS, noise_label)
+from bayesbach.corpus.folder import composer_folders
+from bayesbach.core.registry import (ARCH_LABELS, ARCHS, KEY_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
+                                     OBSERVER_LADDER, OWN_PREFIX, REFERENCES, SPLITS, TASKS, noise_label)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
@@ -64,14 +69,12 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None) -> pd.DataFrame:
+def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None,
+                    versus: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The comparisons that carry the argument for one task, one row per network cell, one column per
-    reference: "mean BCE difference (Cohen's d, Bonferroni p)"."""
-    keep = pd.Series(False, index=stats.index)
-    for key_task, versus in KEY_COMPARISONS:
-        if key_task == task:
-            keep |= (stats["task"] == task) & (stats["versus"] == versus) & (stats["kind"] == "reference")
-    s = stats[keep]
+    reference (``versus``, by default those of ``KEY_COMPARISONS``): "mean BCE difference (Cohen's d, Bonferroni p)"."""
+    versus = tuple(v for t, v in KEY_COMPARISONS if t == task) if versus is None else versus
+    s = stats[(stats["task"] == task) & stats["versus"].isin(versus) & (stats["kind"] == "reference")]
     cell = [f"{diff:+.4f} (d {d:+.2f}, p {p:.1g})" for diff, d, p in zip(s["mean_diff"], s["cohens_d"], s["p_bonferroni"])]
     table = pd.DataFrame({
         "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
@@ -100,6 +103,92 @@ def orders_table(orders: pd.DataFrame) -> pd.DataFrame:
     wide = df.sort_values("order").pivot_table(index="network", columns=["task", "sigma"], values="text",
                                                aggfunc="first", sort=False)
     return wide.reindex(columns=sorted(wide.columns, key=lambda c: (TASKS.index(c[0]), float(c[1])))).fillna("-")
+
+
+def key_sources_table(file_keys: pd.DataFrame) -> pd.DataFrame:
+    """Files per source of their key label (``registry.KEY_SOURCES``), and how often the Krumhansl-Schmuckler
+    estimate names the label's key where the label comes from elsewhere."""
+    rows = {}
+    for source, label in KEY_SOURCES.items():
+        g = file_keys[file_keys["key_source"] == source]
+        agree = f"{(g['key'] == g['estimate']).mean():.0%}" if len(g) and source != "estimate" else "-"
+        rows[label] = {"files": len(g), "Krumhansl-Schmuckler estimate agrees": agree}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "key label from"
+    return table
+
+
+def key_decoding_table(keys: pd.DataFrame) -> pd.DataFrame:
+    """Per network cell: its effective memory, the mean key accuracy of each decoder over the test compositions,
+    and the state's read-out minus the memory-matched control's ("+0.050 (p 1e-05)", Bonferroni-corrected)."""
+    t = cell_table(keys)
+    if not len(t):
+        return pd.DataFrame()
+    out = pd.DataFrame({"network": [network_label(a, h) for a, h in zip(t["arch"], t["hidden"])],
+                        "sigma": t["noise"].map("{:g}".format), "memory (steps)": t["memory"].map("{:.1f}".format)})
+    for name, label in KEY_DECODERS.items():
+        out[label] = t[name].map("{:.3f}".format)
+    out["state minus control"] = [f"{d:+.3f} (p {p:.1g})" for d, p in zip(t["mean_diff"], t["p_bonferroni"])]
+    return out.set_index(["network", "sigma"])
+
+
+def _keys(keys: pd.DataFrame) -> list[str]:
+    """The key-decoding section of the headline tables."""
+    return [
+        "<h3>Key decoding</h3><p>Accuracy of a linear read-out of the key (24 major and minor keys) on every step of "
+        "the test compositions, fitted on the training compositions: from the network's state, from a running average "
+        "of its noisy input with the network's effective memory (the control), from the average of the whole file so "
+        "far, and from no input (the majority key, chance). Per composition, runs averaged; mean over compositions. "
+        "The last column pairs the state with the control composition by composition (Wilcoxon signed-rank, "
+        "Bonferroni-corrected over the cells). Every value, per bin of steps into the file, is in "
+        "results/evaluation/keys.parquet.</p>",
+        key_decoding_table(keys).to_html(),
+    ]
+
+
+def composers_table(config: dict, composer_pieces: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per other composer: where its files come from, its compositions per split, files and chord events."""
+    sources = composer_folders(config)
+    rows = {}
+    for name, pieces in composer_pieces.items():
+        splits = _splits(pieces)["compositions"]
+        rows[name] = {"source": "music21" if sources.get(name) is None else ", ".join(sources[name]),
+                      **{f"{split} compositions": int(splits.get(split, 0)) for split in SPLITS},
+                      "files": int(pieces["n_files"].sum()), "chord events": int(pieces["n_events"].sum())}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "composer"
+    return table
+
+
+def _generalisation(config: dict, generalisation: pd.DataFrame, stats: pd.DataFrame,
+                    composer_pieces: dict[str, pd.DataFrame]) -> list[str]:
+    """The other composers' section: their corpora, each one's mean test BCE per model, and the Bach-trained
+    networks against the composer's own references."""
+    h = html.escape
+    split = config["generalisation"]["split"]
+    own = [OWN_PREFIX + m for m in config["generalisation"]["own_models"]]
+    parts = [
+        "<h2>Other composers</h2><p>Every network and reference of the study was trained or fitted on Bach alone. "
+        "Here each is scored, with the same protocol (every file on its own, one fixed noise draw per file), on the "
+        "test compositions of composers it never met; the counted references keep the smoothing chosen on Bach. "
+        "Each composer's own predictability comes from "
+        f"{', '.join(h(model_label(m)) for m in own)}, fitted on a split of the composer's own works "
+        f"({split['train']:.0%} training, {split['validation']:.0%} validation, {split['test']:.0%} test, by "
+        "family). Every value is in results/evaluation/generalisation.parquet, every comparison in "
+        "results/evaluation/generalisation.csv.</p>",
+        composers_table(config, composer_pieces).to_html(),
+    ]
+    for corpus in [c for c in composer_folders(config) if c in set(generalisation["corpus"])]:  # the config's order
+        rows, comparisons = generalisation[generalisation["corpus"] == corpus], stats[stats["corpus"] == corpus]
+        parts += [f"<h3>{h(corpus)}</h3><h4>Mean test BCE per model and noise level</h4>",
+                  mean_table(rows).to_html(float_format="{:.4f}".format, na_rep="-"),
+                  f"<h4>Prediction: the Bach-trained networks against {h(corpus)}'s own references</h4><p>Each entry: "
+                  "mean BCE difference network minus reference over the "
+                  f"{comparisons['n_pieces'].max() if len(comparisons) else 0} test compositions (negative: the "
+                  "network predicts this composer better than its own statistics do), Cohen's d and the Bonferroni-"
+                  "corrected Wilcoxon p.</p>",
+                  key_comparisons(comparisons, "predict", rows, tuple(own)).to_html()]
+    return parts
 
 
 def headline_text(errors: pd.DataFrame, page: Path) -> str:
@@ -169,6 +258,10 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
         "true noise level. Orders 1 to 3 make a ladder; a network's <em>effective order</em> is where its error falls "
         "on it (table below, figure \u201cNetworks on the ladder of ideal observers\u201d). \u201cIdeal\u201d means "
         "ideal for that order: a network can beat the first-order observer by using more context.</p>",
+        "<p><strong>Key decoding, with a memory-matched control.</strong> A state that carries the key could merely "
+        "echo the last few inputs. The network's effective memory is measured by perturbing an input and following "
+        "its influence on the state; the same key read-out from a running average of the input with that memory is "
+        "the control, and only what the state decodes beyond it counts as the key held in context.</p>",
         "<p><strong>Prediction-error coding, with a control.</strong> The network's state h<sub>t+1</sub> is computed "
         "from the input x<sub>t+1</sub>, which holds the noise part of the prediction error. Only what h adds to a "
         "read-out from x alone is called prediction-error coding (figure \u201cPrediction-error encoding\u201d).</p>",
@@ -177,9 +270,13 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
 
 def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats: pd.DataFrame, orders: pd.DataFrame,
                  figures: list[tuple[str, Path, str]], listening: list[tuple[str, Path]], example_piece: str | None,
-                 crawl: str = "") -> str:
+                 crawl: str = "", keys: pd.DataFrame | None = None, file_keys: pd.DataFrame | None = None,
+                 generalisation: pd.DataFrame | None = None, generalisation_stats: pd.DataFrame | None = None,
+                 composer_pieces: dict[str, pd.DataFrame] | None = None) -> str:
     """The page; ``figures`` = (name, PNG path, caption rst), ``listening`` = (label, MIDI path), ``crawl`` the
-    per-site crawl table as HTML (empty when the study crawled nothing)."""
+    per-site crawl table as HTML (empty when the study crawled nothing), ``keys`` / ``file_keys`` the key-decoding
+    and key-label tables (their sections left out when None), ``generalisation`` / ``generalisation_stats`` /
+    ``composer_pieces`` (composer -> its pieces.parquet) the other composers' (their section left out when None)."""
     sweep = config["sweep"]
     h = html.escape
     parts = [
@@ -194,6 +291,8 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "All errors are binary cross-entropies in nats per pitch class and step, on the test compositions, every "
         "file scored on its own, with one fixed noise draw per file shared by every model.</p>",
         "<h3>Corpus and splits (by family of compositions)</h3>", _splits(pieces).to_html(),
+        *(["<h3>Key labels</h3><p>Each file's key, for the key decoding, from the first source that has one.</p>",
+           key_sources_table(file_keys).to_html()] if file_keys is not None else []),
         *([f"<h3>Retrieval from the web archives</h3>{crawl}"] if crawl else []),
         "<h3>Software</h3>", pd.Series(versions(), name="version").to_frame().to_html(),
         "<details><summary>Configuration</summary><pre>", h(yaml.safe_dump(config, sort_keys=True)), "</pre></details>",
@@ -207,6 +306,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         f"{len(OBSERVER_LADDER) - 1}, linearly interpolated; higher is better. Every value and the ladder's BCEs are in "
         "results/evaluation/orders.csv.</p>",
         orders_table(orders).to_html(),
+        *(_keys(keys) if keys is not None else []),
         f"<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the "
         f"{stats['n_pieces'].max() if len(stats) else 0} test compositions (negative: the network is better), Cohen's d (pooled standard deviation) and the two-sided "
         "Wilcoxon signed-rank p, Bonferroni-corrected over the cells of the sweep. "
@@ -215,6 +315,8 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
     for task in TASKS[::-1]:  # prediction, the study's question, first
         parts += [f"<h4>{'Prediction (probed networks)' if task == 'predict' else 'Decoding'}</h4>",
                   key_comparisons(stats, task, errors).to_html()]
+    if generalisation is not None:
+        parts += _generalisation(config, generalisation, generalisation_stats, composer_pieces or {})
     parts.append("<h2>Figures</h2>")
     for name, png, caption in figures:
         parts.append(f"<figure id='{h(name)}'><img alt='{h(name)} figure' src='{_data_uri(png, 'image/png')}'>"
@@ -230,8 +332,11 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
 
 
 def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, orders: Path, figures: list[Path],
-                  captions: Path, listen: Path, out_html: Path, out_text: Path, crawl: str = "") -> str:
-    """The report stage: write the page and the terminal table; returns the table."""
+                  captions: Path, listen: Path, out_html: Path, out_text: Path, crawl: str = "", keys: Path | None = None,
+                  file_keys: Path | None = None, generalisation: Path | None = None,
+                  generalisation_stats: Path | None = None, composer_pieces: list[Path] = ()) -> str:
+    """The report stage: write the page and the terminal table; returns the table. ``composer_pieces``: each
+    other composer's pieces.parquet (results/dataset/composers/NAME/)."""
     err = pd.read_parquet(errors)
     figs = [(Path(p).stem, Path(p), (Path(captions) / f"{Path(p).stem}.rst").read_text()) for p in figures]
     example = pd.read_parquet(Path(listen) / "example.parquet", columns=["piece"])
@@ -239,7 +344,12 @@ def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, orde
                  for s in sorted(config["sweep"]["noise"]) for kind in LISTEN_KINDS]
     page = summary_html(config, pd.read_parquet(pieces), err, pd.read_csv(stats), pd.read_csv(orders), figs,
                         [(label, p) for label, p in listening if p.exists()],
-                        example["piece"].iloc[0] if len(example) else None, crawl)
+                        example["piece"].iloc[0] if len(example) else None, crawl,
+                        None if keys is None else pd.read_parquet(keys),
+                        None if file_keys is None else pd.read_parquet(file_keys),
+                        None if generalisation is None else pd.read_parquet(generalisation),
+                        None if generalisation_stats is None else pd.read_csv(generalisation_stats),
+                        {Path(p).parent.name: pd.read_parquet(p) for p in composer_pieces})
     write_atomic(Path(out_html), page.encode())
     text = headline_text(err, out_html)
     write_atomic(Path(out_text), text.encode())

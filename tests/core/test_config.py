@@ -53,6 +53,14 @@ def test_defaults_are_filled_in():
         ("dataset.split", {"train": 0.8, "validation": 0.3, "test": -0.1}, r"dataset\.split\.test: -0\.1 is less than"),
         ("dataset.splits", {"train": 1.0}, r"unknown key 'dataset\.splits'"),
         ("corpus.sourcse", ["bundled"], r"unknown key 'corpus\.sourcse'"),
+        ("corpus.folder.path", ["midi"], r"unknown key 'corpus\.folder\.path'"),
+        ("generalisation.split", {"train": 0.5, "validation": 0.2, "test": 0.2}, r"generalisation\.split: .* sum to 0\.9"),
+        ("generalisation.split", {"train": 0.8, "validation": 0.0, "test": 0.2}, r"generalisation\.split\.validation"),
+        ("generalisation.composers", ["bach"], r"generalisation\.composers: music21's Bach is the bundled corpus"),
+        ("generalisation.composers", ["palestrina", {"name": "palestrina", "paths": ["x"]}], r"share a name"),
+        ("generalisation.composers", [{"name": "mine"}], r"generalisation\.composers\[0\]"),
+        ("generalisation.composers", ["two words"], r"generalisation\.composers\[0\]"),
+        ("generalisation.own_models", ["markov_high"], r"generalisation\.own_models\[0\]: 'markov_high' is not one of"),
     ],
 )
 def test_bad_values_are_named(path, value, message):

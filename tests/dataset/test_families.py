@@ -102,9 +102,9 @@ def test_bundled_chorales_reused_under_two_numbers_are_one_family(tmp_path):
     wanted = {"bwv175.7", "bwv59.3", "bwv274", "bwv62.6"}
     scores = [s for s in bundled_scores()[0] if s.stem in wanted]
     assert {s.stem for s in scores} == wanted
-    names = [_export_one((s, tmp_path)) for s in scores]
-    assert all(reason is None for _, reason in names)
-    ev, rejects = midi.convert([(name, tmp_path / name) for name, _ in names], workers=1)
+    done = [_export_one((s, s.stem + ".mid", tmp_path)) for s in scores]
+    assert all(d.reason is None for d in done)
+    ev, rejects = midi.convert([(d.name, tmp_path / d.name) for d in done], workers=1)
     assert rejects.num_rows == 0
     family = families.families(ev)
     assert family["bwv0175"] == family["bwv0059"] == "bwv0059"

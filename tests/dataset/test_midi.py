@@ -224,6 +224,25 @@ def test_convert_sources_carries_source_rejects_over(tmp_path):
     assert set(ev.column("file").to_pylist()) == {"bundled/bwv1.6.mid"}
 
 
+def test_the_manifest_names_a_files_composition_and_an_older_manifest_leaves_it_to_the_name(tmp_path):
+    from bayesbach.corpus.manifest import manifest_row, write_manifest
+
+    src = tmp_path / "raw" / "folder"
+    for name, pitch in (("bwv1.mid", C4), ("a.mid", E4), ("b.mid", G4)):
+        write_midi(src / name, [(pitch, 0, 1)])
+    write_manifest(src, [manifest_row(src, "bwv1.mid", 1, "folder", None, piece="bwv0001"),
+                         manifest_row(src, "a.mid", None, "folder", None, piece="Op. 2"),
+                         manifest_row(src, "b.mid", None, "folder", None, piece="Op. 2")], [])
+    midi.convert_sources([src], tmp_path / "out", workers=1)
+    pieces = pq.read_table(tmp_path / "out/events.parquet").to_pandas().groupby("file")["piece"].first().to_dict()
+    assert pieces == {"folder/bwv1.mid": "bwv0001", "folder/a.mid": "Op. 2", "folder/b.mid": "Op. 2"}
+    old = pq.read_table(src / "manifest.parquet").drop_columns(["piece"])  # written before sources named compositions
+    pq.write_table(old, src / "manifest.parquet")
+    midi.convert_sources([src], tmp_path / "old", workers=1)
+    pieces = pq.read_table(tmp_path / "old/events.parquet").to_pandas().groupby("file")["piece"].first().to_dict()
+    assert pieces == {"folder/bwv1.mid": "bwv0001", "folder/a.mid": "a", "folder/b.mid": "b"}
+
+
 def test_cli_convert_writes_tables_and_reports_rejects(tmp_path):
     folder = tmp_path / "in"
     write_midi(folder / "sub" / "bwv846_prelude.mid", [(C4, 0, 1), (G4, 1, 2)])

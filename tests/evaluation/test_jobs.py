@@ -1,5 +1,6 @@
 """The network evaluation job (bayesbach.evaluation.jobs) on a synthetic dataset: each task scored with its own
-state on the test split, the encoding table beside it, and a readable error for an untrained folder."""
+state on the test split, the encoding and key-decoding tables beside it, and a readable error for an untrained
+folder."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_torch
 from bayesbach.dataset.loader import load_split
-from bayesbach.dev.synthetic import write_dataset
+from bayesbach.core.registry import KEY_DECODERS
+from bayesbach.dev.synthetic import write_dataset, write_file_keys
 from bayesbach.evaluation.jobs import evaluate_network
 from bayesbach.networks.models import build, load_network
 from bayesbach.networks.scoring import score_pieces
@@ -22,7 +24,7 @@ torch.set_num_threads(1)
 
 
 def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_path: Path):
-    data = write_dataset(tmp_path / "dataset", {"train": 4, "validation": 1, "test": 3})
+    data = write_file_keys(write_dataset(tmp_path / "dataset", {"train": 4, "validation": 1, "test": 3}))
     spec = {"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 6, "layers": 1}
     decoder, probe = build(spec, seed=1), build(spec, seed=2)  # distinct states: each task must use its own
     cell = tmp_path / "models/gru/h6/s0.4/r1"
@@ -30,7 +32,8 @@ def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_p
     write_torch(cell / "probe.pt", probe.state_dict())
     (cell / "meta.json").write_text(json.dumps({"model": spec, "arch": "gru", "hidden": 6, "noise": 0.4, "run": 1,
                                                 "encoding": "pc12", "gap": 20}))
-    evaluate_network(data, cell, tmp_path / "errors.parquet", tmp_path / "encoding.parquet", seed=5)
+    evaluate_network(data, cell, tmp_path / "errors.parquet", tmp_path / "encoding.parquet", tmp_path / "keys.parquet",
+                     seed=5)
 
     errors = pq.read_table(tmp_path / "errors.parquet")
     assert errors.schema == schemas.ERRORS
@@ -44,6 +47,13 @@ def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_p
     enc = pq.read_table(tmp_path / "encoding.parquet")
     assert enc.schema == schemas.ENCODING and sorted(enc.column("piece").to_pylist()) == sorted(test)
     assert load_network(cell, "probe")[1]["run"] == 1
+    keys = pq.read_table(tmp_path / "keys.parquet")
+    assert keys.schema == schemas.KEY_DECODING
+    df = keys.to_pandas()
+    assert set(df["decoder"]) == set(KEY_DECODERS) and set(df["piece"]) == set(test)
+    assert (df["arch"] == "gru").all() and (df["run"] == 1).all() and (df["memory"] >= 1).all()
+    steps = sum(len(f) for files in test.values() for f in files)
+    assert (df.groupby("decoder")["steps"].sum() == steps).all()  # every test step, once per decoder
 
 
 def test_evaluating_a_folder_without_a_trained_network_is_a_readable_error(tmp_path: Path, capsys):

@@ -9,6 +9,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from bayesbach.core.registry import KEY_DECODERS
 from bayesbach.evaluation.effective_order import effective_orders
 from bayesbach.evaluation.stats import comparisons
 from bayesbach.report import figures
@@ -46,15 +47,28 @@ def tables():
                             for s in NOISE for r in (0, 1)])
     rolls = pd.DataFrame([{"noise": s, "piece": "bwv0003", "kind": k, "step": t, "values": rng.random(12).tolist()}
                           for s in NOISE for k in ("clean", "noisy", "decoded", "predicted") for t in range(60)])
+    bins = [(0, 1), (1, 2), (2, 4), (4, 8), (8, None)]
+    keys = pd.DataFrame([{"arch": a, "hidden": h, "noise": s, "run": r, "memory": 2.0, "decoder": d, "piece": p,
+                          "bin_start": b0, "bin_end": b1, "steps": 3, "accuracy": rng.uniform(0, 1)}
+                         for a in ARCHS for h in HIDDEN for s in NOISE for r in (0, 1) for d in KEY_DECODERS
+                         for p in PIECES for b0, b1 in bins])
+    # Other composers: the same models on their pieces, and each composer's own references.
+    own = pd.DataFrame([(m, None, None, s, None, task, p, rng.uniform(0.01, 0.5))
+                        for m, tasks in (("own_global", ("decode", "predict")), ("own_markov_counts", ("predict",)))
+                        for s in NOISE for task in tasks for p in PIECES], columns=errors.columns)
+    generalisation = pd.concat([pd.concat([errors.assign(bce=errors["bce"] + k), own]).assign(corpus=c)
+                                for k, c in enumerate(("monteverdi", "palestrina"))], ignore_index=True)
     return {"errors": errors, "stats": comparisons(errors), "encoding": enc, "history": history, "rolls": rolls,
-            "orders": effective_orders(errors)}
+            "orders": effective_orders(errors), "keys": keys, "generalisation": generalisation}
 
 
 def draw(name: str, t: dict) -> Figure:
     return {"ladder": lambda: figures.ladder(t["errors"], t["stats"]), "decoding": lambda: figures.decoding(t["errors"]),
             "sweep": lambda: figures.sweep(t["stats"]), "training": lambda: figures.training(t["history"]),
             "example": lambda: figures.example(t["rolls"], 48), "encoding": lambda: figures.encoding(t["encoding"]),
-            "architectures": lambda: figures.architectures(t["errors"]), "orders": lambda: figures.orders(t["orders"])}[name]()
+            "architectures": lambda: figures.architectures(t["errors"]), "orders": lambda: figures.orders(t["orders"]),
+            "keys": lambda: figures.keys(t["keys"]),
+            "generalisation": lambda: figures.generalisation(t["generalisation"], t["errors"])}[name]()
 
 
 def texts(fig: Figure) -> str:
@@ -136,3 +150,34 @@ def test_the_ladder_of_observers_figure_places_each_network_at_its_effective_ord
     assert dict(zip(gru.get_xdata(), gru.get_ydata()))[16] == pytest.approx(row["effective_order"])
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0: no context", "1: last 1 chord",
                                                                      "2: last 2 chords", "3: last 3 chords"]
+
+
+def test_the_key_figure_shows_each_state_against_its_control_over_steps_into_the_file(tables):
+    fig = draw("keys", tables)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == len(HIDDEN) * len(NOISE)
+    text = texts(fig)
+    shared = [KEY_DECODERS[d] for d in ("input_all", "majority", "chance")]
+    for label in ("GRU: state", "GRU: input average, its memory", "Elman RNN: state", *shared):
+        assert label in text, label
+    assert [t.get_text() for t in axes[-1].get_xticklabels()] == ["1", "2", "3-4", "5-8", "9+"]
+    assert len(axes[0].lines) == 3 + 2 * len(ARCHS)
+
+
+def test_the_other_composers_figure_shows_each_corpus_mean_beside_its_own_references(tables):
+    fig = draw("generalisation", tables)
+    panel = next(ax for ax in fig.axes if ax.get_title() == "Predicting the next chord, sigma = 1")
+    assert [t.get_text() for t in panel.get_xticklabels()] == ["Bach\n(trained on)", "monteverdi", "palestrina"]
+    gen, errors = tables["generalisation"], tables["errors"]
+    points = {c.get_label(): c.lines[0].get_ydata() for c in fig.axes[0].containers}  # the first panel names them
+    mean = lambda df: df.groupby("piece")["bce"].mean().mean()  # noqa: E731 - runs first, then compositions
+    net = lambda df: df.query("model == 'gru' and hidden == 16 and task == 'predict' and noise == 0.2")  # noqa: E731
+    expected = [mean(net(errors))] + [mean(net(gen[gen["corpus"] == c])) for c in ("monteverdi", "palestrina")]
+    assert points["GRU, 16 units, trained on Bach"] == pytest.approx(expected)
+    own = gen.query("model == 'own_markov_counts' and noise == 0.2")
+    bach = errors.query("model == 'markov_counts' and noise == 0.2")  # on Bach, its own references are the study's
+    assert points["1st-order Markov, counted (clean input): the corpus's own"] == pytest.approx(
+        [mean(bach)] + [mean(own[own["corpus"] == c]) for c in ("monteverdi", "palestrina")])
+    assert "Ideal Bayesian observer, 1st order: fitted on Bach" in points
+    assert "composer" in texts(figures.generalisation(gen.iloc[:0], errors)) + "".join(
+        t.get_text() for ax in figures.generalisation(gen.iloc[:0], errors).axes for t in ax.texts)

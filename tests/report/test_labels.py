@@ -20,3 +20,8 @@ def test_references_take_their_registry_label_and_rnn_pred_its_size():
     assert model_label("rnn_pred", errors) == "LSTM trained to predict (256 units)"
     assert model_label("rnn_pred", errors.iloc[:1]) == REFERENCES["rnn_pred"].label  # no row of its own
     assert model_label("lstm") == "LSTM" and model_label("unknown") == "unknown"
+
+
+def test_a_composers_own_reference_says_it_was_fitted_on_the_composer():
+    assert model_label("own_markov_counts") == f"{REFERENCES['markov_counts'].label}, fitted on the composer"
+    assert model_label("own_nothing") == "own_nothing"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayesbach.core.registry import KEY_COMPARISONS
+from bayesbach.core.registry import KEY_COMPARISONS, KEY_DECODERS
 from bayesbach.evaluation.stats import comparisons
 from bayesbach.report import page
 from bayesbach.report.labels import model_label
@@ -67,3 +67,44 @@ def test_the_families_paragraph_counts_the_joined_compositions():
     assert "5 compositions form 3 families: 4 compositions" in text and "2 families of two or more" in text
     assert "bwv0059, bwv0175 (train)" in text and "bwv0062, bwv0274 (test)" in text
     assert page._families(pieces.drop(columns="family")) == ""
+
+
+def test_key_tables_count_the_label_sources_and_pair_each_state_with_its_control():
+    file_keys = pd.DataFrame({"key_source": ["score", "score", "key_signature", "estimate"],
+                              "key": ["C major", "A minor", "G major", "D minor"],
+                              "estimate": ["C major", "C major", "G major", "D minor"]})
+    sources = page.key_sources_table(file_keys)
+    assert list(sources["files"]) == [2, 1, 1]
+    assert list(sources["Krumhansl-Schmuckler estimate agrees"]) == ["50%", "100%", "-"]
+    rng = np.random.default_rng(1)
+    rows = [{"arch": "gru", "hidden": 8, "noise": s, "run": r, "memory": 2.0 + r, "decoder": d, "piece": f"bwv{i}",
+             "bin_start": 0, "bin_end": None, "steps": 10,
+             "accuracy": {"network": 0.6, "input_memory": 0.3}.get(d, 0.1) + rng.uniform(-0.05, 0.05)}
+            for s in (0.2, 1.0) for r in (0, 1) for d in KEY_DECODERS for i in range(8)]
+    table = page.key_decoding_table(pd.DataFrame(rows))
+    assert list(table.index) == [("GRU, 8 units", "0.2"), ("GRU, 8 units", "1")]
+    assert list(table["memory (steps)"]) == ["2.5", "2.5"]  # the runs' mean
+    assert all(cell.startswith("+0.3") and "(p 0.02)" in cell for cell in table["state minus control"])
+    assert list(table.columns[1:-1]) == list(KEY_DECODERS.values())
+
+
+def test_the_other_composers_section_shows_each_corpus_and_its_comparisons_with_its_own_references():
+    from bayesbach.evaluation.stats import generalisation_comparisons
+
+    err = errors()
+    own = err[err["model"].isin(["markov_high", "bayes"])].assign(model=lambda d: d["model"].map(
+        {"markov_high": "own_markov_counts", "bayes": "own_global"}))
+    gen = pd.concat([pd.concat([err, own]).assign(corpus=c) for c in ("mine", "palestrina")], ignore_index=True)
+    config = {"generalisation": {"composers": ["palestrina", {"name": "mine", "paths": ["my/midi"]}],
+                                 "split": {"train": 0.5, "validation": 0.2, "test": 0.3},
+                                 "own_models": ["global", "markov_counts"]}}
+    pieces = pd.DataFrame({"piece": ["a", "b", "c"], "split": ["train", "validation", "test"], "n_files": [1, 2, 1],
+                           "n_events": [10, 20, 30]})
+    html = "\n".join(page._generalisation(config, gen, generalisation_comparisons(gen),
+                                          {"palestrina": pieces, "mine": pieces}))
+    corpora = page.composers_table(config, {"palestrina": pieces, "mine": pieces})
+    assert list(corpora["source"]) == ["music21", "my/midi"] and list(corpora["chord events"]) == [60, 60]
+    assert list(corpora["test compositions"]) == [1, 1]
+    assert html.index("<h3>palestrina</h3>") < html.index("<h3>mine</h3>")  # the config's order
+    assert "50% training, 20% validation, 30% test" in html
+    assert model_label("own_markov_counts") in html and "the Bach-trained networks against mine's own references" in html

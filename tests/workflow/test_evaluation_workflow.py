@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bayesbach.core import schemas
-from bayesbach.core.registry import COMPARED, REFERENCES
+from bayesbach.core.registry import COMPARED, KEY_DECODERS, REFERENCES
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.stats import COLUMNS
 from conftest import copy_workflow, planned_jobs, snakemake
@@ -50,6 +50,22 @@ def test_errors_hold_every_network_and_reference_on_every_test_piece(study: Path
     assert set(enc["piece"]) == test and (enc["mse_baseline"] > 0).all()
 
 
+def test_every_file_has_a_key_and_every_network_its_key_decoding(study: Path):
+    file_keys = pq.read_table(study / "results/dataset/file_keys.parquet")
+    assert file_keys.schema == schemas.FILE_KEYS
+    events = pq.read_table(study / "results/dataset/events.parquet", columns=["file"])
+    assert file_keys.column("file").to_pylist() == sorted(set(events.column("file").to_pylist()))
+    assert set(file_keys.column("key_source").to_pylist()) == {"score"}  # music21's analysis of every bundled score
+    keys = pq.read_table(study / "results/evaluation/keys.parquet")
+    assert keys.schema == schemas.KEY_DECODING
+    df = keys.to_pandas()
+    test = load_split(study / "results/dataset", "test")
+    assert set(df["decoder"]) == set(KEY_DECODERS) and set(df["piece"]) == set(test)
+    assert set(zip(df["arch"], df["hidden"], df["noise"], df["run"])) == {("gru", 4, 0.5, 0)}  # the sweep's network
+    steps = sum(len(f) for files in test.values() for f in files)
+    assert (df.groupby("decoder")["steps"].sum() == steps).all() and df["accuracy"].between(0, 1).all()
+
+
 def test_stats_compare_the_network_with_the_ladder_and_the_decoders(study: Path):
     stats = pd.read_csv(study / "results/evaluation/stats.csv")
     assert list(stats.columns) == COLUMNS
@@ -77,8 +93,22 @@ def test_adding_a_run_evaluates_that_run_alone(study: Path):
 def test_two_runs_from_clean_copies_give_byte_identical_errors_and_stats(study: Path, tmp_path: Path):
     again = copy_workflow(tmp_path / "again")  # no data/, no results/: everything is redone
     snakemake(again, "results/evaluation/stats.csv", "results/evaluation/orders.csv", "--configfile", TINY)
-    for name in ("results/evaluation/errors.parquet", "results/evaluation/stats.csv", "results/evaluation/orders.csv"):
+    for name in ("results/evaluation/errors.parquet", "results/evaluation/stats.csv", "results/evaluation/orders.csv",
+                 "results/evaluation/keys.parquet", "results/dataset/file_keys.parquet"):
         assert (again / name).read_bytes() == (study / name).read_bytes(), name
+
+
+def test_relabelling_the_keys_reruns_the_key_decoding_never_the_conversion_or_the_training(study: Path):
+    source = study / "bayesbach/dataset/keys.py"
+    saved = source.read_text()
+    try:
+        source.write_text(saved + "\n# an edit\n")
+        jobs = planned_jobs(study, "--configfile", TINY)
+    finally:
+        source.write_text(saved)
+    assert jobs["file_keys"] == 1 and jobs["evaluate_network"] == 1 and jobs["summary"] == 1
+    assert not {"export_bundled", "convert", "split", "reference_counted", "reference_network"} & set(jobs)
+    assert not any(name.startswith("train") for name in jobs)
 
 
 def test_second_run_does_nothing(study: Path):
@@ -89,7 +119,7 @@ def test_figures_are_drawn_as_png_and_pdf_and_the_single_architecture_sweep_skip
     from PIL import Image
 
     figures = study / "results/figures"
-    names = {"ladder", "orders", "decoding", "sweep", "training", "example", "encoding"}
+    names = {"ladder", "orders", "decoding", "sweep", "training", "example", "encoding", "keys"}
     assert {p.stem for p in figures.glob("*.png")} == names == {p.stem for p in figures.glob("*.pdf")}
     for png in figures.glob("*.png"):
         assert Image.open(png).size[0] >= 900, png  # a page width at 150 dpi
@@ -125,11 +155,12 @@ def test_the_page_is_self_contained_and_says_what_ran(study: Path):
     page = (study / "results/summary.html").read_text()
     # nothing loaded from elsewhere (the config's crawler URLs appear as text only)
     assert not re.search(r"(src|href)=['\"]?(https?:|//|file:)", page) and "url(" not in page and "<script" not in page
-    assert page.count("<img ") == 7 and page.count("src='data:image/png;base64,") == 7
+    assert page.count("<img ") == 8 and page.count("src='data:image/png;base64,") == 8
     for text in ("Corpus and splits", "Software", "torch", "Mean test BCE per model and noise level",
                  "How the comparison is kept fair", "compositions form", "Effective order on the ladder",
                  "Key comparisons", "<h4>Prediction (probed networks)</h4>", "<h4>Decoding</h4>", "Prediction ladder.",
-                 "Networks on the ladder of ideal observers.", "Listening", "data:audio/midi;base64,"):
+                 "Networks on the ladder of ideal observers.", "Listening", "data:audio/midi;base64,", "Key labels",
+                 "Key decoding", "Key decoding, with a memory-matched control."):
         assert text in page, text
 
 
@@ -168,7 +199,7 @@ def test_every_figure_of_the_page_loads_and_is_visible_in_chromium(study: Path, 
     images = re.search(r'data-images="(\d+)"', dom)
     visible = re.search(r'data-visible="(\d+)"', dom)
     assert images and visible, dom[:500]
-    assert int(images[1]) == 7 and int(visible[1]) == 7
+    assert int(images[1]) == 8 and int(visible[1]) == 8
     assert re.search(r'data-wide="(\d+)"', dom)[1] == "0"  # every table fits the page's width
     shot = tmp_path / "page.png"
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", (study / "results/summary.html").as_uri()],

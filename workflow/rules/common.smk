@@ -1,20 +1,25 @@
 # Configuration, validated (and completed with defaults) before any job is planned, and the helpers
 # the rules plan with. Every shared name (architectures, references, paths, figures) comes from
 # bayesbach.core.registry.
+import re
+
 from snakemake.exceptions import WorkflowError
 
 from bayesbach.core.config import ConfigError, check_config
 from bayesbach.core.provenance import source_digest
-from bayesbach.core.registry import (ARCHS, DATASET_DIR, ENCODINGS, EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR,
+from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, ENCODINGS,
+                                     EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR, GENERALISATION_DIR,
                                      LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
                                      NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_model_dirs,
                                      figure_names, model_dir, noise_label, references)
 from bayesbach.core.packing import packs
 from bayesbach.core.resources import train_job
+from bayesbach.corpus.folder import FolderError, check_folder_config, composer_folders, folder_digest
 
 try:
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
-except ConfigError as e:
+    check_folder_config(config)  # a missing or empty folder stops the study here, before any job
+except (ConfigError, FolderError) as e:
     raise WorkflowError(str(e)) from None
 
 
@@ -40,7 +45,8 @@ def all_targets():
         f"{DATASET_DIR}/events.parquet",
         f"{DATASET_DIR}/rejects.parquet",
         f"{DATASET_DIR}/pieces.parquet",
-    ] + network_targets() + reference_targets() + evaluation_targets() + report_targets()
+        f"{DATASET_DIR}/file_keys.parquet",
+    ] + network_targets() + reference_targets() + evaluation_targets() + generalisation_targets() + report_targets()
 
 
 def noise_labels():
@@ -130,7 +136,38 @@ def reference_job(wildcards, attempt):
 def evaluation_targets():
     """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
     return [f"{EVALUATION_DIR}/errors.parquet", f"{EVALUATION_DIR}/encoding.parquet", f"{EVALUATION_DIR}/stats.csv",
-            f"{EVALUATION_DIR}/orders.csv"]
+            f"{EVALUATION_DIR}/orders.csv", f"{EVALUATION_DIR}/keys.parquet"]
+
+
+def generalisation_targets():
+    """The other composers' tables (workflow/rules/generalisation.smk); none when the study names no composer."""
+    if not config["generalisation"]["composers"]:
+        return []
+    return [f"{EVALUATION_DIR}/generalisation.parquet", f"{EVALUATION_DIR}/generalisation.csv"]
+
+
+def composer_names(music21):
+    """A wildcard pattern of the composers of music21's corpus (music21=True) or of those given as folders."""
+    names = [n for n, paths in composer_folders(config).items() if (paths is None) == music21]
+    return "|".join(map(re.escape, names)) or "(?!)"  # no composer of that kind: a pattern that matches nothing
+
+
+def generalise_inputs(wildcards):
+    """Every network of the sweep and every reference of the study at a generalise job's noise level."""
+    sweep, names = config["sweep"], config["references"]["models"]
+    networks = expand(MODEL_DIR, arch=sweep["arch"], hidden=sweep["hidden"], noise=wildcards.noise,
+                      run=range(sweep["runs"]))
+    return {
+        "networks": [f"{d}/{f}" for d in networks for f in ("decoder.pt", "probe.pt", "meta.json")],
+        "references": expand(f"{REFERENCE_DIR}/meta.json", name=names, noise=wildcards.noise),
+        "reference_models": expand(f"{REFERENCE_DIR}/model.pt", name=[n for n in names if n in references("trained")],
+                                   noise=wildcards.noise),
+    }
+
+
+def study_figures():
+    """The figures this study draws (bayesbach.core.registry.figure_names)."""
+    return figure_names(config["sweep"], config["generalisation"]["composers"])
 
 
 def listen_targets():
@@ -145,4 +182,4 @@ def figure_inputs(name):
 
 def report_targets():
     return ([f"{LISTEN_DIR}/example.parquet", SUMMARY] + listen_targets()
-            + expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=figure_names(config["sweep"]), ext=["png", "pdf"]))
+            + expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=study_figures(), ext=["png", "pdf"]))

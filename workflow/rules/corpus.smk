@@ -18,6 +18,26 @@ rule export_bundled:
         "../scripts/export_bundled.py"
 
 
+rule import_folder:
+    # The folder source: the MIDI files of corpus.folder.paths copied into data/raw/folder/ with their
+    # compositions (BWV number, works.csv, stem). The folders were checked when the config was loaded.
+    output:
+        manifest="data/raw/folder/manifest.parquet",
+        rejects="data/raw/folder/rejects.parquet",
+    params:
+        paths=config["corpus"]["folder"]["paths"],
+        contents=lambda wildcards: folder_digest(config["corpus"]["folder"]["paths"]),  # reruns when a file changes
+        bwv_numbers=True,
+        max_files=None,
+        code=code("corpus.folder"),
+    log:
+        "results/logs/corpus/import_folder.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/import_folder.py"
+
+
 rule crawl_web:
     # Crawls the archives of corpus.web (network access needed; runs on the submitting host, where a
     # cluster's compute nodes may have none). Files, ledger and Scrapy's job state stay in data/raw/web/

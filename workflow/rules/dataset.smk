@@ -18,6 +18,25 @@ rule convert:
         "../scripts/convert.py"
 
 
+# The key of every file (score analysis, key signature or Krumhansl-Schmuckler estimate): a rule of its own,
+# so that changing how keys are labelled reruns the key decoding, never the conversion and the training.
+rule file_keys:
+    input:
+        events=f"{DATASET_DIR}/events.parquet",
+        manifests=source_manifests(),
+    output:
+        file_keys=f"{DATASET_DIR}/file_keys.parquet",
+    params:
+        code=code("dataset.keys"),
+    threads: 8  # capped to --cores when run locally
+    log:
+        "results/logs/dataset/file_keys.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/file_keys.py"
+
+
 rule split:
     input:
         events=f"{DATASET_DIR}/events.parquet",

@@ -52,10 +52,15 @@ rule summary:
         errors=f"{EVALUATION_DIR}/errors.parquet",
         stats=f"{EVALUATION_DIR}/stats.csv",
         orders=f"{EVALUATION_DIR}/orders.csv",
+        key_decoding=f"{EVALUATION_DIR}/keys.parquet",
+        file_keys=f"{DATASET_DIR}/file_keys.parquet",
         # the per-site crawl table, when the study crawls
         crawl=[rules.crawl_web.output.report] if "web" in config["corpus"]["sources"] else [],
-        figures=expand(f"{FIGURES_DIR}/{{name}}.png", name=figure_names(config["sweep"])),
-        captions=[workflow.source_path(f"../report/{name}.rst") for name in figure_names(config["sweep"])],
+        # the other composers' tables, when the study names some
+        generalisation=generalisation_targets(),
+        composer_pieces=expand(f"{COMPOSER_DATASET_DIR}/pieces.parquet", composer=composer_folders(config)),
+        figures=expand(f"{FIGURES_DIR}/{{name}}.png", name=study_figures()),
+        captions=[workflow.source_path(f"../report/{name}.rst") for name in study_figures()],
         listen=rules.listen.output,
     output:
         html=report(SUMMARY, caption="../report/summary.rst", category="Summary"),

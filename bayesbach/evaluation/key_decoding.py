@@ -1,0 +1,163 @@
+"""Key decoding (SCIENCE.md, "Extensions"): does a network's hidden state carry the key of the piece?
+
+Every step of a file is labelled with the file's key (``results/dataset/file_keys.parquet``,
+:mod:`bayesbach.dataset.keys`). A linear decoder, multinomial logistic regression over the 24 keys of
+``registry.KEY_NAMES``, is fitted on every step of the training compositions and scored on every step of
+the test compositions; each file runs on its own from a zero state with the study's common-random-numbers
+noise, as in scoring. The decoders (``registry.KEY_DECODERS``):
+
+- ``network``: from the state h_t;
+- ``input_memory``: from a running average of the noisy input,
+  a_t = sum_{j<=t} lambda^{t-j} x_j / sum_{j<=t} lambda^{t-j}, with lambda set by the network's effective
+  memory (:mod:`bayesbach.evaluation.memory`): what a plain integrator of the input with the same memory
+  allows. The state beating this control is the evidence that the network holds the key as context, more
+  than an echo of its recent input;
+- ``input_all``: the same with lambda = 1, the mean of the whole file so far (unbounded memory: the
+  step-weighted pitch-class histogram a Krumhansl-Schmuckler reader uses);
+- ``majority``: always the key most frequent among the training steps;
+- ``chance``: 1/24.
+
+Accuracy: the fraction of a test composition's steps (pooled over its files) whose key is decoded, per bin of
+steps into the file, ``BINS`` (t = 0, 1, 2-3, 4-7, ..., 256 to the end; t counted from 0).
+
+The fit: features standardised with the training mean and deviation, weights and biases from zero, full-batch
+L-BFGS (SciPy's L-BFGS-B, analytic gradient) in float64 on mean cross-entropy + ``L2`` / 2 ||W||^2: deterministic,
+no random number involved. At most ``MAX_FIT_STEPS`` training steps (an even stride over them beyond that).
+
+Public interface: ``BINS``, ``MissingKeys``, ``file_key_labels``, ``running_average``, ``Decoder``,
+``fit_decoder``, ``key_rows``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from scipy.optimize import minimize
+from scipy.signal import lfilter
+
+from bayesbach.core.exceptions import StudyError
+from bayesbach.core.registry import KEY_DECODERS, KEY_NAMES
+from bayesbach.dataset.loader import split_files
+from bayesbach.evaluation.memory import Memory, decay, effective_memory
+from bayesbach.evaluation.states import file_states
+
+BINS = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256)  # bin b holds steps BINS[b] <= t < BINS[b + 1] (the last: to the end)
+L2 = 1e-3  # weight penalty on standardised features: mild against ~10^4-10^5 training steps
+MAX_FIT_STEPS = 50_000  # bounds the fit's time at paper scale (about 500,000 training steps, 256 units: a stride of 10)
+ITERATIONS = 100  # L-BFGS iterations at most (the loss then moves in its fourth digit, the accuracy less)
+
+
+class MissingKeys(StudyError):
+    """A file of the dataset has no key label (file_keys.parquet missing, stale or damaged)."""
+
+
+def file_key_labels(dataset: Path, split: str) -> dict[str, list[int]]:
+    """The key (index in ``KEY_NAMES``) of each file of each composition of a split, in ``load_split``'s order."""
+    path = Path(dataset) / "file_keys.parquet"
+    if not path.exists():
+        raise MissingKeys(f"{path} is missing (bayesbach keys writes it)")
+    table = pq.read_table(path, columns=["file", "key"])
+    keys = dict(zip(table.column("file").to_pylist(), table.column("key").to_pylist()))
+    index = {name: i for i, name in enumerate(KEY_NAMES)}
+    out = {}
+    for piece, files in split_files(dataset, split).items():
+        for f in files:
+            if keys.get(f) not in index:
+                what = "has no row" if f not in keys else f"has the key {keys[f]!r}, which is not a key name"
+                raise MissingKeys(f"{f} {what} in {path} (rerun bayesbach keys)")
+        out[piece] = [index[keys[f]] for f in files]
+    return out
+
+
+def running_average(x: np.ndarray, lam: float) -> np.ndarray:
+    """a_t = sum_{j<=t} lam^{t-j} x_j / sum_{j<=t} lam^{t-j} over the steps (rows) of ``x``, in float64:
+    ``x`` itself for lam = 0, the mean so far for lam = 1."""
+    x = np.asarray(x, np.float64)
+    num = lfilter([1.0], [1.0, -lam], x, axis=0)
+    den = lfilter([1.0], [1.0, -lam], np.ones(len(x)))
+    return num / den[:, None]
+
+
+@dataclass
+class Decoder:
+    mean: np.ndarray  # (features,) standardisation
+    scale: np.ndarray
+    weight: np.ndarray  # (features, classes)
+    bias: np.ndarray  # (classes,)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """The decoded class of each row of ``features``."""
+        return (((np.asarray(features, np.float64) - self.mean) / self.scale) @ self.weight + self.bias).argmax(1)
+
+
+def fit_decoder(features: np.ndarray, labels: np.ndarray, classes: int = len(KEY_NAMES), l2: float = L2) -> Decoder:
+    """Multinomial logistic regression (module text) of ``labels`` (ints < ``classes``) on ``features`` rows."""
+    features = np.asarray(features, np.float64)
+    if not len(features):
+        raise ValueError("no training steps to fit the key decoder on")
+    mean, scale = features.mean(0), features.std(0)
+    scale[scale == 0] = 1.0  # a constant feature carries nothing: leave it at zero
+    x = (features - mean) / scale
+    n, width = x.shape
+    rows, labels = np.arange(n), np.asarray(labels, np.int64)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-classes].reshape(width, classes), theta[-classes:]
+        z = x @ w + b
+        z -= z.max(1, keepdims=True)
+        e = np.exp(z)
+        total = e.sum(1)
+        value = float((np.log(total) - z[rows, labels]).mean() + l2 / 2 * (w * w).sum())
+        g = e / total[:, None]  # softmax, minus the one-hot labels: the gradient of the mean cross-entropy
+        g[rows, labels] -= 1.0
+        g /= n
+        return value, np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(0)])
+
+    # SciPy rather than torch.optim, whose first use imports torch's compiler (seconds per job).
+    res = minimize(loss, np.zeros((width + 1) * classes), jac=True, method="L-BFGS-B",
+                   options={"maxiter": ITERATIONS, "ftol": 1e-9, "gtol": 1e-7})
+    return Decoder(mean, scale, res.x[:-classes].reshape(width, classes), res.x[-classes:])
+
+
+def _features(states, lam: float) -> dict[str, list[np.ndarray]]:
+    """Per file, the features of each learnt decoder: h_t and the two running averages of x."""
+    return {"network": [f.state for f in states], "input_memory": [running_average(f.input, lam) for f in states],
+            "input_all": [running_average(f.input, 1.0) for f in states]}
+
+
+def key_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]],
+             train_keys: dict[str, list[int]], test_keys: dict[str, list[int]], sigma: float,
+             seed: int) -> tuple[Memory, list[dict]]:
+    """The network's effective memory and one row per (decoder, test piece, bin with steps): ``decoder``,
+    ``piece``, ``bin_start``, ``bin_end`` (None for the last bin), ``steps``, ``accuracy``. ``*_keys`` are
+    :func:`file_key_labels` of the splits, aligned with ``train`` and ``test``."""
+    memory = effective_memory(model, train, sigma, seed)
+    lam = decay(memory.tau, memory.lags)
+    fit_states = [f for files in file_states(model, train, sigma, seed).values() for f in files]
+    labels = np.concatenate([np.full(len(y), k) for p in train for y, k in zip(train[p], train_keys[p])])
+    keep = np.unique(np.linspace(0, len(labels) - 1, MAX_FIT_STEPS).round().astype(int)) \
+        if len(labels) > MAX_FIT_STEPS else slice(None)
+    decoders = {name: fit_decoder(np.concatenate(files)[keep], labels[keep])
+                for name, files in _features(fit_states, lam).items()}
+    majority = int(np.argmax(np.bincount(labels, minlength=len(KEY_NAMES))))
+
+    edges = np.asarray(BINS)
+    rows = []
+    for piece, files in file_states(model, test, sigma, seed).items():
+        truth = [np.full(len(f.state), k) for f, k in zip(files, test_keys[piece])]
+        steps = np.concatenate([np.searchsorted(edges, np.arange(len(t)), side="right") - 1 for t in truth])
+        truth = np.concatenate(truth)
+        decoded = {name: decoders[name].predict(np.concatenate(feats)) for name, feats in _features(files, lam).items()}
+        decoded["majority"] = np.full(len(truth), majority)
+        for name in KEY_DECODERS:
+            for b in np.unique(steps):
+                at = steps == b
+                accuracy = 1 / len(KEY_NAMES) if name == "chance" else float((decoded[name][at] == truth[at]).mean())
+                rows.append({"decoder": name, "piece": piece, "bin_start": int(BINS[b]),
+                             "bin_end": int(BINS[b + 1]) if b + 1 < len(BINS) else None, "steps": int(at.sum()),
+                             "accuracy": accuracy})
+    return memory, rows
+

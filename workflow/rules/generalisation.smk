@@ -1,0 +1,133 @@
+# Other composers (SCIENCE.md, "Extensions"; the config's generalisation:), never trained on: their works are
+# exported, converted and split like the Bach corpus, then every Bach-trained network and every Bach-fitted
+# reference is scored on each composer's test compositions, beside the composer's own references
+# (bayesbach.evaluation.generalisation): one job per composer and noise level, then one table and its statistics.
+
+
+rule export_composer:
+    wildcard_constraints:
+        composer=composer_names(music21=True),
+    output:
+        manifest=f"{COMPOSER_SOURCE_DIR}/manifest.parquet",
+        rejects=f"{COMPOSER_SOURCE_DIR}/rejects.parquet",
+    params:
+        max_files=config["generalisation"]["max_files"],
+        code=code("corpus.bundled"),
+    threads: 8  # capped to --cores when run locally
+    log:
+        "results/logs/generalisation/{composer}/export.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/export_composer.py"
+
+
+rule import_composer_folder:
+    wildcard_constraints:
+        composer=composer_names(music21=False),
+    output:
+        manifest=f"{COMPOSER_SOURCE_DIR}/manifest.parquet",
+        rejects=f"{COMPOSER_SOURCE_DIR}/rejects.parquet",
+    params:
+        paths=lambda wildcards: composer_folders(config)[wildcards.composer],
+        contents=lambda wildcards: folder_digest(composer_folders(config)[wildcards.composer]),  # reruns when a file changes
+        bwv_numbers=False,  # another composer's file names carry no BWV numbers
+        max_files=config["generalisation"]["max_files"],
+        code=code("corpus.folder"),
+    log:
+        "results/logs/generalisation/{composer}/import_folder.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/import_folder.py"
+
+
+# The dataset rules' own scripts, on a composer's folders.
+rule convert_composer:
+    input:
+        f"{COMPOSER_SOURCE_DIR}/manifest.parquet",
+    output:
+        events=f"{COMPOSER_DATASET_DIR}/events.parquet",
+        rejects=f"{COMPOSER_DATASET_DIR}/rejects.parquet",
+    params:
+        code=code("dataset.midi"),
+    threads: 8  # capped to --cores when run locally
+    log:
+        "results/logs/generalisation/{composer}/convert.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/convert.py"
+
+
+rule split_composer:
+    input:
+        events=f"{COMPOSER_DATASET_DIR}/events.parquet",
+    output:
+        pieces=f"{COMPOSER_DATASET_DIR}/pieces.parquet",
+    params:
+        seed=config["seed"],
+        ratios=config["generalisation"]["split"],
+        families=config["dataset"]["families"],
+        code=code("dataset.split"),
+    log:
+        "results/logs/generalisation/{composer}/split.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/split.py"
+
+
+rule generalise:
+    input:
+        unpack(generalise_inputs),
+        events=f"{DATASET_DIR}/events.parquet",  # Bach's: the counted references are counted again
+        pieces=f"{DATASET_DIR}/pieces.parquet",
+        composer_events=f"{COMPOSER_DATASET_DIR}/events.parquet",
+        composer_pieces=f"{COMPOSER_DATASET_DIR}/pieces.parquet",
+    output:
+        errors=f"{GENERALISATION_DIR}/errors.parquet",
+    params:
+        seed=config["seed"],
+        encoding=config["train"]["encoding"],
+        own_models=config["generalisation"]["own_models"],
+        code=code("evaluation.generalisation"),
+    threads: 1
+    log:
+        "results/logs/generalisation/{composer}/s{noise}.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/generalise.py"
+
+
+rule collect_generalisation:
+    localrule: True  # seconds of work: not worth a cluster queue
+    input:
+        expand(f"{GENERALISATION_DIR}/errors.parquet", composer=composer_folders(config), noise=noise_labels()),
+    output:
+        generalisation=f"{EVALUATION_DIR}/generalisation.parquet",
+    params:
+        code=code("evaluation.collect"),
+    log:
+        "results/logs/generalisation/collect.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/collect_generalisation.py"
+
+
+rule generalisation_stats:
+    localrule: True  # seconds of work: not worth a cluster queue
+    input:
+        generalisation=f"{EVALUATION_DIR}/generalisation.parquet",
+    output:
+        stats=f"{EVALUATION_DIR}/generalisation.csv",
+    params:
+        code=code("evaluation.stats"),
+    log:
+        "results/logs/generalisation/stats.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    script:
+        "../scripts/generalisation_stats.py"
