@@ -172,12 +172,9 @@ def bench_pack(pack: int, arch: str = "gru", hidden: int = 8, batch_size: int = 
     def trainer(k: int):
         model = build_pack(spec, list(range(k))).to(dev)
         optimiser = torch.optim.Adam([p for n, p in model.named_parameters() if not n.startswith("heads.predict")])
-        gens = [torch.Generator(device=dev) for _ in range(k)]
-        for i, g in enumerate(gens):
-            g.manual_seed(i)
-        gens = gens if k > 1 else gens[0]
+        gens = [torch.Generator(device=dev).manual_seed(i) for i in range(k)]
         sampler = Sampler(train, batch_size, chunk_length, 20, dev, gens)
-        sigmas = [0.5] * k if k > 1 else 0.5
+        sigmas = [0.5] * k
 
         def step():
             x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigmas, gens)

@@ -21,14 +21,9 @@ from pathlib import Path
 import torch
 
 from bayesbach.core.atomic import write_torch
-from bayesbach.networks.models import load_member, member_state
+from bayesbach.networks.models import cpu_copy, load_member, member_state
 
 log = logging.getLogger(__name__)
-
-
-def cpu_copy(state: dict) -> dict:
-    """A state dict copied to the CPU (what best states and checkpoints hold)."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
 
 def fingerprint(stages: list, settings: list, seed: int, identities: list[tuple], spec: dict) -> str:

@@ -150,12 +150,16 @@ def build(spec: dict, seed: int | None = None) -> nn.Module:
         return cls(**spec)
 
 
+def cpu_copy(state: dict) -> dict:
+    """A state dict copied to the CPU (what best states and checkpoints hold)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
 def member_state(model: nn.Module, k: int) -> dict:
     """Network k's state dict, on the CPU, as a lone network of ``model.spec`` would have it."""
     if getattr(model, "pack", 1) == 1:
-        return {name: v.detach().to("cpu", copy=True) for name, v in model.state_dict().items()}
-    return {name: model.block(name, p.detach(), k).reshape(_lone_shape(model, p)).to("cpu", copy=True)
-            for name, p in model.named_parameters()}
+        return cpu_copy(model.state_dict())
+    return cpu_copy({name: model.block(name, p, k).reshape(_lone_shape(model, p)) for name, p in model.named_parameters()})
 
 
 def _lone_shape(model: nn.Module, p: torch.Tensor) -> tuple[int, ...]:

@@ -16,6 +16,8 @@ of its files. Public interface (stable):
 - ``piece_bce(model, padded, head, target, sigma, inputs="noisy")``: tensor (P,)
   of mean BCE per piece (pooled over its files' scored steps and units), inputs
   x = y + sigma * eps (``"noisy"``) or y (``"clean"``).
+- ``pack_piece_bce(model, padded, head, target, sigmas, inputs)``: the same, (K, P), for
+  each network of a pack at its own sigma (:mod:`bayesbach.networks.models`).
 - ``score_pieces(model, pieces, sigma, seed, tasks, inputs, device)``: {task: {piece: bce}}.
 - ``errors_table(bce, model, arch, hidden, noise, run)``: that result as rows of
   ``results/evaluation/errors.parquet`` (schema ``schemas.ERRORS``).
@@ -97,14 +99,22 @@ def aligned(logits: torch.Tensor, y: torch.Tensor, target: str) -> tuple[torch.T
 
 
 @torch.no_grad()
-def piece_bce(model, padded: Padded, head: str, target: str, sigma: float, inputs: str = "noisy") -> torch.Tensor:
-    """Mean BCE per piece, (P,), pooled over its files' scored steps and all units; NaN for a piece with none."""
+def pack_piece_bce(model, padded: Padded, head: str, target: str, sigmas: list[float], inputs: str = "noisy"
+                   ) -> torch.Tensor:
+    """Mean BCE per piece of each network of a pack, (K, P), each at its own sigma (a lone network: K = 1),
+    pooled over a piece's files' scored steps and all units; NaN for a piece with none."""
     was_training = model.training
     model.eval()
-    logits, y = aligned(model.logits(padded.inputs(sigma, inputs), head), padded.y, target)
-    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(-1)
+    logits = model.logits(padded.inputs(sigmas, inputs), head).unflatten(-1, (len(sigmas), -1))  # (F, T, K, U)
     model.train(was_training)
-    return padded.per_piece(bce, target)
+    out, y = aligned(logits, padded.y[:, :, None, :], target)
+    bce = F.binary_cross_entropy_with_logits(out, y.expand_as(out), reduction="none").mean(-1)  # (F, T', K)
+    return torch.stack([padded.per_piece(bce[..., k], target) for k in range(len(sigmas))])
+
+
+def piece_bce(model, padded: Padded, head: str, target: str, sigma: float, inputs: str = "noisy") -> torch.Tensor:
+    """Mean BCE per piece, (P,), pooled over its files' scored steps and all units; NaN for a piece with none."""
+    return pack_piece_bce(model, padded, head, target, [sigma], inputs)[0]
 
 
 def score_pieces(model, pieces: dict[str, list[np.ndarray]], sigma: float, seed: int, tasks=("decode", "predict"),

@@ -39,7 +39,7 @@ from bayesbach.networks.batches import Sampler, batch_inputs
 from bayesbach.networks.checkpoint import RunState, fingerprint
 from bayesbach.networks.models import set_trainable
 from bayesbach.networks.progress import Progress
-from bayesbach.networks.scoring import Padded, aligned
+from bayesbach.networks.scoring import Padded, pack_piece_bce
 
 log = logging.getLogger(__name__)
 
@@ -106,19 +106,12 @@ def optimise(model, optimiser: torch.optim.Optimizer, x: torch.Tensor, target: t
     return losses.detach()
 
 
-@torch.no_grad()
 def validate(model, val: Padded | None, stage: Stage, sigmas: list[float]) -> list[float]:
     """Each packed network's mean validation BCE over the pieces (each piece's mean over its steps; the
     networks' inputs side by side, each at its own sigma); NaN without validation data."""
     if val is None:
         return [math.nan] * len(sigmas)
-    was_training = model.training
-    model.eval()
-    logits = model.logits(val.inputs(sigmas, stage.inputs), stage.head).unflatten(-1, (len(sigmas), -1))
-    model.train(was_training)
-    out, y = aligned(logits, val.y[:, :, None, :], stage.target)
-    bce = F.binary_cross_entropy_with_logits(out, y.expand_as(out), reduction="none").mean(-1)  # (F, T', K)
-    return [float(torch.nanmean(val.per_piece(bce[..., k], stage.target))) for k in range(len(sigmas))]
+    return torch.nanmean(pack_piece_bce(model, val, stage.head, stage.target, sigmas, stage.inputs), 1).tolist()
 
 
 def fit(model, stages: list[Stage], train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]],
@@ -149,12 +142,8 @@ def fit_pack(model, stages: list[Stage], train: dict[str, list[np.ndarray]], val
         raise ValueError("the networks of a pack may differ in sigma alone")
     common, sigmas = settings[0], [s.sigma for s in settings]
     device = torch.device(device)
-    gens = []
-    for ident in identities:
-        gens.append(torch.Generator(device=device))
-        gens[-1].manual_seed(derive_seed(seed, "batches", *ident))
-    g = gens if pack > 1 else gens[0]
-    sampler = Sampler(train, common.batch_size, common.chunk_length, common.gap, device, g)
+    gens = [torch.Generator(device=device).manual_seed(derive_seed(seed, "batches", *i)) for i in identities]
+    sampler = Sampler(train, common.batch_size, common.chunk_length, common.gap, device, gens)
     val = Padded.build(validation, seed, device) if validation else None
     key = fingerprint(stages, settings, seed, identities, model.spec)
     run = RunState.resume(checkpoint, key, model, gens, sampler, device)
@@ -174,7 +163,7 @@ def fit_pack(model, stages: list[Stage], train: dict[str, list[np.ndarray]], val
         t_stage, first, val_seconds = time.perf_counter(), run.batch + 1, 0.0
         bar.start_stage()
         for b in range(first, stage.batches + 1):
-            x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigmas if pack > 1 else sigmas[0], g)
+            x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigmas, gens)
             run.add_loss(optimise(model, optimiser, x, target, weight, stage.head))
             if b % common.val_every == 0 or b == stage.batches:
                 tv = time.perf_counter()
