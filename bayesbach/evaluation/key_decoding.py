@@ -21,8 +21,9 @@ Accuracy: the fraction of a test composition's steps (pooled over its files) who
 steps into the file, ``BINS`` (t = 0, 1, 2-3, 4-7, ..., 256 to the end; t counted from 0).
 
 The fit: features standardised with the training mean and deviation, weights and biases from zero, full-batch
-L-BFGS (SciPy's L-BFGS-B, analytic gradient) in float64 on mean cross-entropy + ``L2`` / 2 ||W||^2: deterministic,
-no random number involved. At most ``MAX_FIT_STEPS`` training steps (an even stride over them beyond that).
+L-BFGS (SciPy's L-BFGS-B, analytic gradient) in float64 on mean cross-entropy + ``L2`` / 2 ||W||^2 (its numpy
+formula laid out for speed: ``_objective``): deterministic, no random number involved. At most ``MAX_FIT_STEPS``
+training steps (an even stride over them beyond that).
 
 Public interface: ``BINS``, ``MissingKeys``, ``file_key_labels``, ``running_average``, ``Decoder``,
 ``fit_decoder``, ``key_rows``.
@@ -48,6 +49,7 @@ BINS = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256)  # bin b holds steps BINS[b] <= t <
 L2 = 1e-3  # weight penalty on standardised features: mild against ~10^4-10^5 training steps
 MAX_FIT_STEPS = 50_000  # bounds the fit's time at paper scale (about 500,000 training steps, 256 units: a stride of 10)
 ITERATIONS = 100  # L-BFGS iterations at most (the loss then moves in its fourth digit, the accuracy less)
+EXP_SAFE = 700.0  # |logits| below: exp neither overflows (classes e^700 < 1.8e308) nor vanishes (e^-700 > 2.3e-308)
 
 
 class MissingKeys(StudyError):
@@ -93,6 +95,50 @@ class Decoder:
         return (((np.asarray(features, np.float64) - self.mean) / self.scale) @ self.weight + self.bias).argmax(1)
 
 
+def _objective(x: np.ndarray, labels: np.ndarray, classes: int, l2: float):
+    """The fit's loss: theta (the weights, ``(features, classes)`` row-major, then the biases) -> (mean
+    cross-entropy + ``l2`` / 2 ||W||^2, its gradient), on standardised ``x``.
+
+    Laid out for speed (about 4x the plain row-major formula at 3*10^4 steps x 24 classes), with the same value:
+    the logits are held class-major, ``(classes, steps)``, so the log-sum-exp's max and sum over the classes run
+    along long contiguous rows rather than over a short inner axis; a column of ones appended to the features
+    carries the biases, so that theta is the ``(features + 1, classes)`` matrix W1 itself and one product gives
+    the logits; the labels enter only through their feature sums S = X1^T Y (computed once), since
+    sum_i z_{i,y_i} = <S, W1> and X1^T (P - Y) = X1^T P - S: no indexing by label per evaluation; and the
+    softmax's normalisation 1/total is applied to X1's (features + 1) columns rather than to P's 24. The
+    log-sum-exp subtracts each step's largest logit only where exp could overflow or every term underflow:
+    |z| <= max|X1| * max_c ||W1[:, c]||_1 bounds every logit, and below ``EXP_SAFE`` neither can happen (the
+    usual case: the subtraction and its max cost a tenth of an evaluation)."""
+    n, width = x.shape
+    x1t = np.empty((width + 1, n))  # [X, 1]^T: one feature per contiguous row
+    x1t[:width] = x.T
+    x1t[width] = 1.0
+    onehot = np.zeros((classes, n))
+    onehot[labels, np.arange(n)] = 1.0
+    s = x1t @ onehot.T  # (features + 1, classes): S = X1^T Y, the summed features of each class
+    reach = float(np.abs(x1t).max())
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w1 = theta.reshape(width + 1, classes)
+        w = w1[:width]
+        z = w1.T @ x1t  # (classes, steps) logits
+        shift = reach * np.abs(w1).sum(0).max() > EXP_SAFE
+        if shift:
+            top = z.max(0)
+            z -= top
+        e = np.exp(z, out=z)
+        total = e.sum(0)
+        value = np.log(total).sum() + (top.sum() if shift else 0.0)
+        value = (value - (s * w1).sum()) / n + l2 / 2 * (w * w).sum()
+        g = (x1t * (1.0 / total)) @ e.T  # X1^T softmax
+        g -= s
+        g /= n
+        g[:width] += l2 * w
+        return float(value), g.ravel()
+
+    return loss
+
+
 def fit_decoder(features: np.ndarray, labels: np.ndarray, classes: int = len(KEY_NAMES), l2: float = L2) -> Decoder:
     """Multinomial logistic regression (module text) of ``labels`` (ints < ``classes``) on ``features`` rows."""
     features = np.asarray(features, np.float64)
@@ -101,21 +147,8 @@ def fit_decoder(features: np.ndarray, labels: np.ndarray, classes: int = len(KEY
     mean, scale = features.mean(0), features.std(0)
     scale[scale == 0] = 1.0  # a constant feature carries nothing: leave it at zero
     x = (features - mean) / scale
-    n, width = x.shape
-    rows, labels = np.arange(n), np.asarray(labels, np.int64)
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = theta[:-classes].reshape(width, classes), theta[-classes:]
-        z = x @ w + b
-        z -= z.max(1, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(1)
-        value = float((np.log(total) - z[rows, labels]).mean() + l2 / 2 * (w * w).sum())
-        g = e / total[:, None]  # softmax, minus the one-hot labels: the gradient of the mean cross-entropy
-        g[rows, labels] -= 1.0
-        g /= n
-        return value, np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(0)])
-
+    width = x.shape[1]
+    loss = _objective(x, np.asarray(labels, np.int64), classes, l2)
     # SciPy rather than torch.optim, whose first use imports torch's compiler (seconds per job).
     res = minimize(loss, np.zeros((width + 1) * classes), jac=True, method="L-BFGS-B",
                    options={"maxiter": ITERATIONS, "ftol": 1e-9, "gtol": 1e-7})

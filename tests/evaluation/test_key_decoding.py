@@ -15,8 +15,8 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.core.registry import KEY_DECODERS, KEY_NAMES
 from bayesbach.dev.synthetic import write_dataset
-from bayesbach.evaluation.key_decoding import (BINS, MissingKeys, file_key_labels, fit_decoder, key_rows,
-                                               running_average)
+from bayesbach.evaluation.key_decoding import (BINS, EXP_SAFE, MissingKeys, _objective, file_key_labels,
+                                               fit_decoder, key_rows, running_average)
 from bayesbach.evaluation.key_summary import cell_table, piece_accuracy, pooled_accuracy
 from bayesbach.networks.models import build
 
@@ -43,9 +43,72 @@ def test_the_decoder_recovers_a_key_the_features_carry_and_guesses_when_they_car
     assert hit.mean() > 0.95
     guess = fit_decoder(blind[train], keys[train]).predict(blind[test]) == keys[test]
     assert guess.mean() < 0.1  # chance is 1/24
-    # deterministic: the same fit twice
+    # deterministic: the same fit twice, to the bit
     a, b = (fit_decoder(carrying[train], keys[train]) for _ in range(2))
     np.testing.assert_array_equal(a.weight, b.weight)
+    np.testing.assert_array_equal(a.bias, b.bias)
+
+
+def reference_objective(x: np.ndarray, labels: np.ndarray, theta: np.ndarray, classes: int, l2: float):
+    """The textbook formula, step by step: mean over the rows of log-sum-exp minus the label's logit, plus the
+    penalty; gradient (softmax - one-hot) summed against the features, the biases' against ones."""
+    n, width = x.shape
+    w, b = theta[:-classes].reshape(width, classes), theta[-classes:]
+    value, gw, gb = l2 / 2 * np.sum(w * w), l2 * w.copy(), np.zeros(classes)
+    for row, label in zip(x, labels):
+        z = row @ w + b
+        top = z.max()
+        p = np.exp(z - top) / np.exp(z - top).sum()
+        value += (top + np.log(np.exp(z - top).sum()) - z[label]) / n
+        p[label] -= 1.0
+        gw += np.outer(row, p) / n
+        gb += p / n
+    return value, np.concatenate([gw.ravel(), gb])
+
+
+@pytest.mark.parametrize("size", [0.3, 3000.0])  # logits of order 1 (no shift needed) and of order 10^4 (exp overflows)
+def test_the_loss_and_its_gradient_are_the_textbook_formula(size: float):
+    rng = np.random.default_rng(3)
+    classes, l2 = 5, 0.01
+    x = rng.normal(size=(200, 4))
+    labels = rng.integers(0, classes, len(x))
+    theta = rng.normal(scale=size, size=(4 + 1) * classes)
+    value, grad = _objective(x, labels, classes, l2)(theta)
+    expected_value, expected_grad = reference_objective(x, labels, theta, classes, l2)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-12 * max(1.0, size))
+    if size > 1:  # the naive exp overflows here: only the max-shifted path can give these numbers
+        assert np.abs(x).max() * np.abs(theta.reshape(5, classes)).sum(0).max() > EXP_SAFE
+    # the gradient is the derivative of the value: central differences along each coordinate
+    if size < 1:
+        loss, step = _objective(x, labels, classes, l2), 1e-6
+        for i in range(len(theta)):
+            d = np.zeros_like(theta)
+            d[i] = step
+            assert (loss(theta + d)[0] - loss(theta - d)[0]) / (2 * step) == pytest.approx(grad[i], abs=1e-8)
+
+
+def test_the_fit_reaches_the_known_optimum():
+    rng = np.random.default_rng(4)
+    classes = 4
+    # features that carry nothing (constant: standardised to zero): no weight, and biases whose softmax is the
+    # class frequencies, the optimum of the cross-entropy of a constant prediction
+    labels = np.repeat(np.arange(classes), [50, 150, 300, 500])
+    flat = fit_decoder(np.full((len(labels), 3), 2.5), labels, classes)
+    np.testing.assert_array_equal(flat.weight, 0.0)
+    p = np.exp(flat.bias - flat.bias.max())
+    np.testing.assert_allclose(p / p.sum(), [0.05, 0.15, 0.3, 0.5], atol=1e-5)
+    # separable classes (a cluster each, far apart): every step decoded, and the fit is a stationary point of the
+    # textbook objective (on the standardised features)
+    centres = np.array([[-6.0, 0], [6, 0], [0, 6], [0, -6]])
+    labels = rng.integers(0, classes, 600)
+    features = centres[labels] + rng.normal(size=(len(labels), 2))
+    fit = fit_decoder(features, labels, classes, l2=0.05)
+    assert np.array_equal(fit.predict(features), labels)
+    x = (features - features.mean(0)) / features.std(0)
+    _, grad = reference_objective(x, labels, np.concatenate([fit.weight.ravel(), fit.bias]), classes, 0.05)
+    assert np.abs(grad).max() < 1e-5
 
 
 def scale_pieces(n: int, rng: np.random.Generator, length: int = 40) -> tuple[dict, dict]:
