@@ -24,7 +24,7 @@ from bayesbach.corpus.folder import composer_folders
 from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, ENCODINGS,
                                      EVALUATION_DIR, FIGURE_INPUTS, FIGURES, GENERALISATION_DIR,
                                      FIGURES_DIR, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, NETWORK_EVALUATION_DIR,
-                                     REFERENCE_DIR, REFERENCES, SOURCE_DIR, SUMMARY, example_model_dirs,
+                                     REFERENCE_DIR, REFERENCES, SIGMA_FREE, SOURCE_DIR, SUMMARY, example_model_dirs,
                                      example_network, figure_names, model_dir, network_evaluation_dir, noise_label,
                                      reference_dir, references)
 
@@ -217,22 +217,29 @@ def cmd_train(args) -> int:
 def cmd_reference(args) -> int:
     config = study_config(args)
     dataset = dataset_of(args)
-    out = args.out or under(args.results, reference_dir(args.name, args.noise))
-    common = {"name": args.name, "noise": args.noise, "seed": config["seed"]}
+    if len(args.noise) > 1 and not REFERENCES[args.name].sigma_free:
+        raise StudyError(f"{args.name} depends on the noise level: give one --noise (several are fitted once only for "
+                         f"{', '.join(SIGMA_FREE)})")
+    if args.out and len(args.noise) > 1:
+        raise StudyError("--out names one noise level's folder: score several without it (into RESULTS/references)")
+    outs = [args.out] if args.out else [under(args.results, reference_dir(args.name, s)) for s in args.noise]
+    common = {"name": args.name, "noises": args.noise, "seed": config["seed"]}
     kind = REFERENCES[args.name].kind
     if kind == "counted":
         from bayesbach.references.counted import counted_reference
 
-        meta = counted_reference(dataset, out, encoding=config["train"]["encoding"], **common)
+        metas = counted_reference(dataset, outs, encoding=config["train"]["encoding"], **common)
     elif kind == "trained":
         from bayesbach.references.trained import network_reference
 
         refs = config["references"]
-        meta = network_reference(dataset, out, refs=refs, train=config["train"], gap=config["dataset"]["gap"],
-                                 device=args.device or config["device"], threads=args.threads or refs["threads"], **common)
+        metas = network_reference(dataset, outs, refs=refs, train=config["train"], gap=config["dataset"]["gap"],
+                                  device=args.device or config["device"], threads=args.threads or refs["threads"],
+                                  **common)
     else:
         raise ValueError(f"reference {args.name!r} has an unknown kind {kind!r}")
-    print(f"{args.name} at sigma={args.noise!r}: {meta['seconds']:.1f} s; written to {out}")
+    for out, meta in zip(outs, metas):
+        print(f"{args.name} at sigma={meta['noise']!r}: {meta['seconds']:.1f} s; written to {out}")
     return 0
 
 
@@ -667,10 +674,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("reference", help="fit and score one reference model at one noise level (the config's references:)")
+    c = sub.add_parser("reference", help="fit and score one reference model at one noise level, or at several for one "
+                                         "that does not depend on it (the config's references:)")
     c.add_argument("name", choices=list(REFERENCES),
                    help="; ".join(f"{kind}: {', '.join(references(kind))}" for kind in ("counted", "trained")))
-    c.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
+    c.add_argument("--noise", type=float, nargs="+", required=True,
+                   help=f"noise standard deviation(s) sigma; several only for {', '.join(SIGMA_FREE)} (fitted once)")
     job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap (trained ones), device, train:, references:", "references.threads")
     c.set_defaults(func=cmd_reference)
 

@@ -108,6 +108,17 @@ def test_references_of_both_kinds_write_their_errors(study: Path):
     assert (study / reference_dir("markov_low", NOISE) / "model.pt").exists()  # trained, not counted
 
 
+def test_a_sigma_free_reference_is_fitted_once_for_several_noise_levels(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_dataset(tmp_path / "results/dataset", {"train": 2, "validation": 1, "test": 1})
+    ok("reference", "markov_counts", "--noise", "0.2", "1", "--config", write_yaml(tmp_path / "tiny.yaml", TINY))
+    assert capsys.readouterr().out.count("markov_counts at sigma=") == 2
+    for sigma in (0.2, 1.0):
+        folder = tmp_path / reference_dir("markov_counts", sigma)
+        assert set(pq.read_table(folder / "errors.parquet").column("noise").to_pylist()) == {sigma}
+        assert json.loads((folder / "meta.json").read_text())["noise"] == sigma
+
+
 def test_collect_and_stats_write_the_evaluation_tables(study: Path):
     errors = pq.read_table(study / "results/evaluation/errors.parquet")
     assert errors.schema == schemas.ERRORS
@@ -223,6 +234,8 @@ def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
     [
         (["train", "--hidden", "3", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
         (["reference", "bayes", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
+        (["reference", "bayes", "--noise", "0.2", "1"], True, "bayes depends on the noise level: give one --noise"),
+        (["reference", "global", "--noise", "0.2", "1", "--out", "x"], True, "--out names one noise level's folder"),
         (["split"], False, "missing input: results/dataset/events.parquet"),
         (["keys"], False, "missing input: results/dataset/events.parquet"),
         (["convert"], False, "missing input: data/raw/bundled/manifest.parquet"),

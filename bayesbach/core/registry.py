@@ -57,18 +57,24 @@ class Reference:
     tasks: tuple[str, ...]  # the tasks it is scored on
     label: str  # spelled out on the page and in the figures
     colour: str  # in the figures (Okabe-Ito; the networks are blue)
+    # Its model and scores do not depend on the noise level (it never sees the noisy input): one job fits and scores
+    # it once and writes the folder of every noise level of the sweep (references.smk).
+    sigma_free: bool = False
 
 
 REFERENCES = {  # in the order a study lists them by default (references.models)
-    "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999"),
-    "markov_counts": Reference("counted", ("predict",), "1st-order Markov, counted (clean input)", "#CC79A7"),
-    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00"),
+    "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999", sigma_free=True),
+    "markov_counts": Reference("counted", ("predict",), "1st-order Markov, counted (clean input)", "#CC79A7",
+                               sigma_free=True),
+    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00", sigma_free=True),
     "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00"),
     "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73"),
     "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),  # never beside decoder_ff
     "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 1st order", "#000000"),
-    "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F"),
-    "markov_counts3": Reference("counted", ("predict",), "3rd-order Markov, counted (clean input)", "#6E1F57"),
+    "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F",
+                                sigma_free=True),
+    "markov_counts3": Reference("counted", ("predict",), "3rd-order Markov, counted (clean input)", "#6E1F57",
+                                sigma_free=True),
     "bayes2": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 2nd order", "#4D4D4D"),
     "bayes3": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 3rd order", "#808080"),
 }
@@ -87,9 +93,15 @@ LADDER = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "mark
           "bayes3", "rnn_pred")
 
 
-def references(kind: str) -> tuple[str, ...]:
-    """The reference names of one kind (``counted`` or ``trained``), in registry order."""
-    return tuple(name for name, ref in REFERENCES.items() if ref.kind == kind)
+def references(kind: str, sigma_free: bool | None = None) -> tuple[str, ...]:
+    """The reference names of one kind (``counted`` or ``trained``), in registry order; with ``sigma_free=True``
+    only those whose results do not depend on the noise level, with ``False`` only those whose results do."""
+    return tuple(name for name, ref in REFERENCES.items()
+                 if ref.kind == kind and sigma_free in (None, ref.sigma_free))
+
+
+# The references whose results do not depend on sigma (Reference.sigma_free), in registry order.
+SIGMA_FREE = tuple(name for name, ref in REFERENCES.items() if ref.sigma_free)
 
 
 # The other composers (generalisation.composers, bayesbach.evaluation.generalisation): each composer's own

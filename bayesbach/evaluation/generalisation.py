@@ -32,12 +32,12 @@ import torch
 
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
+from bayesbach.core.errors import errors_table
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import OWN_PREFIX, REFERENCES, SPLITS
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.jobs import network_errors
 from bayesbach.networks.models import load_network
-from bayesbach.networks.scoring import errors_table
 from bayesbach.references.counted import score_counted
 from bayesbach.references.trained import load_reference, score_reference, table_cell
 

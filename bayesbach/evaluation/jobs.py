@@ -21,13 +21,14 @@ import torch
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.key_decoding import file_key_labels, key_rows
 from bayesbach.evaluation.prediction_errors import encoding_rows
-from bayesbach.networks.scoring import errors_table, score_pieces
+from bayesbach.networks.scoring import score_pieces
 from bayesbach.networks.models import load_network
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
 
 log = logging.getLogger(__name__)
 
+from bayesbach.core.errors import errors_table
 CELL = ("arch", "hidden", "noise", "run")
 
 

@@ -18,9 +18,8 @@ of its files. Public interface (stable):
   x = y + sigma * eps (``"noisy"``) or y (``"clean"``).
 - ``pack_piece_bce(model, padded, head, target, sigmas, inputs)``: the same, (K, P), for
   each network of a pack at its own sigma (:mod:`bayesbach.networks.models`).
-- ``score_pieces(model, pieces, sigma, seed, tasks, inputs, device)``: {task: {piece: bce}}.
-- ``errors_table(bce, model, arch, hidden, noise, run)``: that result as rows of
-  ``results/evaluation/errors.parquet`` (schema ``schemas.ERRORS``).
+- ``score_pieces(model, pieces, sigma, seed, tasks, inputs, device)``: {task: {piece: bce}}, the rows of
+  ``errors.parquet`` by :func:`bayesbach.core.errors.errors_table`.
 """
 
 from __future__ import annotations
@@ -28,11 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 import torch
 import torch.nn.functional as F
 
-from bayesbach.core import schemas
 from bayesbach.dataset.noise import crn_eps
 
 HEADS = {"decode": ("observe", "current"), "predict": ("predict", "next")}
@@ -127,22 +124,3 @@ def score_pieces(model, pieces: dict[str, list[np.ndarray]], sigma: float, seed:
         out[task] = dict(zip(padded.names, piece_bce(model, padded, head, target, sigma, inputs).tolist()))
     return out
 
-
-def errors_table(bce: dict[str, dict[str, float]], model: str, arch: str | None, hidden: int | None,
-                 noise: float, run: int | None) -> pa.Table:
-    """Rows of ``errors.parquet`` for one model and cell: one per (task, piece)."""
-    rows = [(task, piece, value) for task, per_piece in bce.items() for piece, value in per_piece.items()]
-    n = len(rows)
-    return pa.table(
-        {
-            "model": [model] * n,
-            "arch": [arch] * n,
-            "hidden": [hidden] * n,
-            "noise": [float(noise)] * n,
-            "run": [run] * n,
-            "task": [r[0] for r in rows],
-            "piece": [r[1] for r in rows],
-            "bce": [float(r[2]) for r in rows],
-        },
-        schema=schemas.ERRORS,
-    )

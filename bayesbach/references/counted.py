@@ -16,6 +16,10 @@ networks see. Their names and tasks are in :data:`bayesbach.core.registry.REFERE
 - ``bayesK``: the forward filter of the same model of order K with the true sigma
   (:mod:`bayesbach.references.observer`), its smoothing chosen at that sigma on
   the noisy validation split (:mod:`bayesbach.references.smoothing`) (decode and predict).
+
+``global`` and ``markov_countsK`` never see the noise (``registry.SIGMA_FREE``): one job
+fits and scores each once and writes its result for every noise level
+(:func:`counted_reference`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from typing import Iterator
 import numpy as np
 
 from bayesbach.core.atomic import write_json, write_parquet
+from bayesbach.core.errors import errors_table
 from bayesbach.core.registry import REFERENCES, SPLITS
 from bayesbach.dataset.loader import files_of, load_splits, n_steps
 from bayesbach.dataset.noise import crn_inputs
-from bayesbach.networks.scoring import errors_table
+from bayesbach.references import check_noise_levels
 from bayesbach.references.chord_counts import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import ContextModel, count_contexts
 from bayesbach.references.observer import Observer
@@ -143,19 +148,27 @@ def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: f
     return {task: dict(sorted(v.items())) for task, v in out.items()}, meta
 
 
-def counted_reference(dataset: Path, out: Path, *, name: str, noise: float, seed: int, encoding: str = "pc12") -> dict:
-    """One job: fit and score ``name`` at ``noise``; writes ``errors.parquet`` and ``meta.json`` to ``out``."""
+def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: list[float], seed: int,
+                      encoding: str = "pc12") -> list[dict]:
+    """One job: fit and score ``name`` at each noise level of ``noises``; writes ``errors.parquet`` and
+    ``meta.json`` of level k (its ``noise``) to ``outs[k]`` and returns their meta.json. Several levels only
+    for a sigma-free reference (:func:`bayesbach.references.check_noise_levels`), fitted and scored once."""
+    noises = [float(s) for s in noises]
+    check_noise_levels(name, outs, noises)
     t0 = time.perf_counter()
     data = load_splits(dataset, SPLITS, encoding)
-    bce_by_task, meta = score_counted(name, data["train"], data["validation"], data["test"], float(noise), seed, encoding)
+    bce_by_task, fitted = score_counted(name, data["train"], data["validation"], data["test"], noises[0], seed,
+                                        encoding)
     seconds = time.perf_counter() - t0
-    meta = {"model": name, "noise": float(noise), "seed": seed, "encoding": encoding,
-            "pieces": {split: len(d) for split, d in data.items()}, "test_steps": n_steps(data["test"]),
-            "seconds": round(seconds, 3), **meta}
     for task, values in bce_by_task.items():
-        log.info("%s sigma=%r %s: mean test BCE %.5f over %d pieces", name, float(noise), task,
+        log.info("%s sigma=%s %s: mean test BCE %.5f over %d pieces", name, ", ".join(map(repr, noises)), task,
                  np.nanmean(list(values.values())) if values else float("nan"), len(values))
-    out = Path(out)
-    write_parquet(out / "errors.parquet", errors_table(bce_by_task, name, None, None, noise, None))
-    write_json(out / "meta.json", meta)
-    return meta
+    metas = []
+    for out, noise in zip(map(Path, outs), noises):
+        meta = {"model": name, "noise": noise, "seed": seed, "encoding": encoding,
+                "pieces": {split: len(d) for split, d in data.items()}, "test_steps": n_steps(data["test"]),
+                "seconds": round(seconds, 3), **fitted}
+        write_parquet(out / "errors.parquet", errors_table(bce_by_task, name, None, None, noise, None))
+        write_json(out / "meta.json", meta)
+        metas.append(meta)
+    return metas

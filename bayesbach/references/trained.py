@@ -13,8 +13,9 @@ Each is one :class:`bayesbach.networks.training.Stage` of the generic trainer (s
 optimiser, batch geometry, on-device noise, validation with best state and
 checkpoints as the networks), once per noise level, scored on the test pieces
 with the common-random-numbers noise by :func:`bayesbach.networks.scoring.score_pieces`.
-``markov_low`` never sees noise: its seed leaves sigma out, so every noise
-level gets the same model (bit-identical on CPU).
+``markov_low`` never sees noise (``registry.SIGMA_FREE``): its seed leaves sigma out, and
+one job trains and scores it once and writes the same model to the folder of every
+noise level (:func:`network_reference`).
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bayesbach.core.registry import ENCODINGS, SPLITS
+from bayesbach.core.registry import ENCODINGS, SIGMA_FREE, SPLITS
 from bayesbach.dataset.loader import load_splits
-from bayesbach.networks.scoring import HEADS, errors_table, score_pieces
+from bayesbach.networks.scoring import HEADS, score_pieces
 from bayesbach.networks.models import NotTrained, build, feedforward_spec, recurrent_spec
-from bayesbach.core.atomic import write_parquet, write_torch
+from bayesbach.core.atomic import write_json, write_parquet, write_torch
+from bayesbach.core.errors import errors_table
 from bayesbach.core.seeds import derive_seed
 from bayesbach.networks.job import checkpoint_of, finish_job, record_fit, start
 from bayesbach.networks.training import FitResult, Settings, Stage, fit
+from bayesbach.references import check_noise_levels
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,8 @@ def stage(name: str, batches: int) -> Stage:
 
 
 def identity(name: str, sigma: float) -> tuple:
-    """The job identity seeds derive from; a clean-input reference does not depend on sigma."""
-    return ("reference", name) if NETWORKS[name][1] == "clean" else ("reference", name, float(sigma))
+    """The job identity seeds derive from; a sigma-free (clean-input) reference's leaves sigma out."""
+    return ("reference", name) if name in SIGMA_FREE else ("reference", name, float(sigma))
 
 
 def fit_reference(name: str, train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]], *, sigma: float,
@@ -108,37 +111,47 @@ def score_reference(name: str, model: torch.nn.Module, test: dict[str, list[np.n
     return score_pieces(model, test, sigma, seed, (task,), inputs, device)
 
 
-def network_reference(dataset: Path, out: Path, *, name: str, noise: float, seed: int, refs: dict, train: dict,
-                      gap: int = 20, device: str = "auto", threads: int | None = None) -> dict:
-    """One job: train and score ``name`` at ``noise``; writes model.pt, history.parquet, errors.parquet, meta.json.
+def network_reference(dataset: Path, outs: list[Path], *, name: str, noises: list[float], seed: int, refs: dict,
+                      train: dict, gap: int = 20, device: str = "auto", threads: int | None = None) -> list[dict]:
+    """One job: train and score ``name`` at each noise level of ``noises``; writes model.pt, history.parquet,
+    errors.parquet and meta.json of level k to ``outs[k]`` and returns their meta.json. Several levels only for
+    a sigma-free reference (:func:`bayesbach.references.check_noise_levels`), trained and scored once.
 
     ``refs`` holds the ``references:`` config keys (batches, ff_hidden, rnn_arch, rnn_hidden);
     ``train`` the shared ``train:`` keys (lr, batch_size, chunk_length, val_every,
-    checkpoint_every, log_seconds, encoding). ``out/checkpoint.pt`` lets a killed job continue.
+    checkpoint_every, log_seconds, encoding). ``outs[0]/checkpoint.pt`` lets a killed job continue.
     """
+    outs, noises = [Path(o) for o in outs], [float(s) for s in noises]
+    check_noise_levels(name, outs, noises)
     dev = start(device, threads)
-    out = Path(out)
     t0 = time.perf_counter()
     data = load_splits(dataset, SPLITS, train["encoding"])
-    settings = Settings.from_config(train, noise, gap)
-    log.info("reference %s sigma=%r on %s (%d train / %d validation / %d test pieces)", name, float(noise), dev,
+    settings = [Settings.from_config(train, noise, gap) for noise in noises]
+    sigmas = ", ".join(map(repr, noises))
+    log.info("reference %s sigma=%s on %s (%d train / %d validation / %d test pieces)", name, sigmas, dev,
              *(len(d) for d in data.values()))
-    model, result = fit_reference(name, data["train"], data["validation"], sigma=float(noise), seed=seed,
-                                  settings=settings, refs=refs, device=dev, checkpoint=checkpoint_of(out))
-    bce = score_reference(name, model, data["test"], float(noise), seed, dev)
+    model, result = fit_reference(name, data["train"], data["validation"], sigma=noises[0], seed=seed,
+                                  settings=settings[0], refs=refs, device=dev, checkpoint=checkpoint_of(outs[0]))
+    bce = score_reference(name, model, data["test"], noises[0], seed, dev)
     model_spec = model.spec
     arch, hidden = table_cell(model_spec)
-    write_torch(out / "model.pt", result.best[name])
-    write_parquet(out / "errors.parquet", errors_table(bce, name, arch, hidden, noise, None))
-    meta = {
-        "model": name, "spec": model_spec, "noise": float(noise), "seed": seed,
-        "identity": list(map(str, identity(name, noise))), "encoding": train["encoding"],
-        "units": ENCODINGS[train["encoding"]], "gap": gap, "stage": asdict(stage(name, refs["batches"])),
-        "best_val": result.best_val[name], **record_fit(out, result, settings, dev),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    finish_job(out, meta)
+    metas = []
+    for out, noise, s in zip(outs, noises, settings):
+        write_torch(out / "model.pt", result.best[name])
+        write_parquet(out / "errors.parquet", errors_table(bce, name, arch, hidden, noise, None))
+        metas.append({
+            "model": name, "spec": model_spec, "noise": noise, "seed": seed,
+            "identity": list(map(str, identity(name, noise))), "encoding": train["encoding"],
+            "units": ENCODINGS[train["encoding"]], "gap": gap, "stage": asdict(stage(name, refs["batches"])),
+            "best_val": result.best_val[name], **record_fit(out, result, s, dev),
+        })
+    seconds = round(time.perf_counter() - t0, 3)
+    for meta in metas:
+        meta["seconds"] = seconds
+    for out, meta in zip(outs[1:], metas[1:]):
+        write_json(out / "meta.json", meta)
+    finish_job(outs[0], metas[0])  # the first folder's meta.json last: the checkpoint beside it goes with it
     for task, values in bce.items():
-        log.info("%s sigma=%r %s: mean test BCE %.5f over %d pieces", name, float(noise), task,
+        log.info("%s sigma=%s %s: mean test BCE %.5f over %d pieces", name, sigmas, task,
                  np.nanmean(list(values.values())), len(values))
-    return meta
+    return metas

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bayesbach.core import schemas
+from bayesbach.core.errors import errors_table
 from bayesbach.evaluation.collect import ERRORS_ORDER, collect
-from bayesbach.networks.scoring import errors_table
 
 
 def job_tables(folder):

@@ -65,8 +65,8 @@ def bach(tmp_path_factory) -> dict:
                                                "encoding": "pc12", "gap": 20}))
     refs = [root / "references" / name for name in (*COUNTED, "markov_low")]
     for name in COUNTED:
-        counted_reference(data, root / "references" / name, name=name, noise=NOISE, seed=SEED)
-    network_reference(data, root / "references/markov_low", name="markov_low", noise=NOISE, seed=SEED,
+        counted_reference(data, [root / "references" / name], name=name, noises=[NOISE], seed=SEED)
+    network_reference(data, [root / "references/markov_low"], name="markov_low", noises=[NOISE], seed=SEED,
                       refs={"batches": 3, "ff_hidden": 6}, device="cpu", threads=1,
                       train={"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 2, "checkpoint_every": 2,
                              "log_seconds": 0, "encoding": "pc12"})

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from bayesbach.core import schemas
+from bayesbach.core.errors import errors_table
 from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import periodic_pieces
 from bayesbach.networks.models import RecurrentNet, build
-from bayesbach.networks.scoring import HEADS, Padded, errors_table, piece_bce, score_pieces
+from bayesbach.networks.scoring import HEADS, Padded, piece_bce, score_pieces
 
 torch.set_num_threads(1)
 

@@ -5,6 +5,8 @@ and the observer's error never falling as the noise grows (both encodings, held-
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -121,7 +123,7 @@ def test_an_unknown_counted_reference_is_named():
 
 def test_the_counted_job_writes_its_errors_and_meta(tmp_path):
     data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
-    meta = counted_reference(data, tmp_path / "out", name="markov_counts2", noise=0.5, seed=1)
+    [meta] = counted_reference(data, [tmp_path / "out"], name="markov_counts2", noises=[0.5], seed=1)
     errors = pq.read_table(tmp_path / "out/errors.parquet")
     assert errors.schema == schemas.ERRORS
     df = errors.to_pandas()
@@ -130,6 +132,44 @@ def test_the_counted_job_writes_its_errors_and_meta(tmp_path):
     assert json.loads((tmp_path / "out/meta.json").read_text()) == meta
     assert meta["pieces"] == {"train": 3, "validation": 1, "test": 2} and meta["model"] == "markov_counts2"
     assert "gap" not in meta  # files are never joined for the counted references
+
+
+@pytest.mark.parametrize("name", references("counted"))
+def test_a_sigma_free_counted_reference_scores_the_same_at_every_noise_level(name):
+    """What the registry says (Reference.sigma_free) is what the model does: the workflow fits it once."""
+    train, validation, test = tiny_splits(files=2)
+    low, meta_low = score_counted(name, train, validation, test, 0.2, SEED)
+    high, meta_high = score_counted(name, train, validation, test, 1.5, SEED)
+    assert (low == high and meta_low == meta_high) == REFERENCES[name].sigma_free
+
+
+def test_one_counted_job_writes_a_sigma_free_reference_at_every_noise_level(tmp_path):
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
+    outs = [tmp_path / "s0.2", tmp_path / "s1.0"]
+    metas = counted_reference(data, outs, name="global", noises=[0.2, 1], seed=1)
+    [alone] = counted_reference(data, [tmp_path / "alone"], name="global", noises=[1.0], seed=1)
+    tables = [pq.read_table(out / "errors.parquet") for out in outs]
+    assert [set(t.column("noise").to_pylist()) for t in tables] == [{0.2}, {1.0}]
+    assert tables[0].drop_columns(["noise"]).equals(tables[1].drop_columns(["noise"]))
+    assert tables[1].equals(pq.read_table(tmp_path / "alone/errors.parquet"))  # as if it had its own job
+    assert [json.loads((out / "meta.json").read_text()) for out in outs] == metas
+    assert [m["noise"] for m in metas] == [0.2, 1.0]
+    assert {**metas[1], "seconds": 0} == {**alone, "seconds": 0}
+
+
+def test_a_counted_reference_that_depends_on_the_noise_is_one_job_per_level(tmp_path):
+    with pytest.raises(ValueError, match="'bayes' depends on the noise level"):
+        counted_reference(tmp_path, [tmp_path / "a", tmp_path / "b"], name="bayes", noises=[0.2, 1.0], seed=1)
+    with pytest.raises(ValueError, match="2 noise levels for 1 output folders"):
+        counted_reference(tmp_path, [tmp_path / "a"], name="global", noises=[0.2, 1.0], seed=1)
+
+
+def test_a_counted_job_imports_no_torch():
+    """A counted reference job takes about a second; importing torch alone would add more than that."""
+    code = ("import sys, bayesbach.core.logs, bayesbach.references.counted\n"
+            "print(sorted(n for n in ('torch', 'matplotlib') if n in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The trained references (bayesbach.references.trained): their specs and stages, a clean-input reference
-that is one model at every noise level, and the job's files."""
+that is one model at every noise level (one job writes it for each), and the job's files."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ def test_specs_and_stages_follow_the_table():
     assert trained.identity("markov_high", 0.3) != trained.identity("markov_high", 0.9)
 
 
+def test_the_sigma_free_network_references_are_those_with_clean_input():
+    for name, (_, inputs, _) in trained.NETWORKS.items():
+        assert REFERENCES[name].sigma_free == (inputs == "clean"), name
+
+
 def test_clean_input_reference_is_the_same_model_at_every_noise_level():
     train, validation, _ = tiny_splits()
     states = {}
@@ -64,8 +69,8 @@ def test_an_unknown_network_reference_is_named():
 def test_the_network_job_writes_its_model_history_errors_and_meta(tmp_path):
     data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
     train = {"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 3, "checkpoint_every": 2, "encoding": "pc12"}
-    meta = trained.network_reference(data, tmp_path / "out", name="rnn_pred", noise=0.5, seed=1, refs=REFS, train=train,
-                                     device="cpu")
+    [meta] = trained.network_reference(data, [tmp_path / "out"], name="rnn_pred", noises=[0.5], seed=1, refs=REFS,
+                                       train=train, device="cpu")
     out = tmp_path / "out"
     df = pq.read_table(out / "errors.parquet").to_pandas()
     assert pq.read_table(out / "errors.parquet").schema == schemas.ERRORS
@@ -77,3 +82,28 @@ def test_the_network_job_writes_its_model_history_errors_and_meta(tmp_path):
     model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
     assert json.loads((out / "meta.json").read_text())["best_val"] == meta["best_val"]
     assert not (out / "checkpoint.pt").exists()
+
+
+def test_one_network_job_trains_a_sigma_free_reference_once_for_every_noise_level(tmp_path):
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
+    train = {"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 3, "checkpoint_every": 2, "encoding": "pc12"}
+    job = {"name": "markov_low", "seed": 1, "refs": REFS, "train": train, "device": "cpu"}
+    outs = [tmp_path / "s0.3", tmp_path / "s0.9"]
+    metas = trained.network_reference(data, outs, noises=[0.3, 0.9], **job)
+    trained.network_reference(data, [tmp_path / "alone"], noises=[0.9], **job)
+    for out in (outs[1], tmp_path / "alone"):  # each folder as its own job would have written it
+        for name in ("model.pt", "history.parquet"):
+            assert (out / name).read_bytes() == (outs[0] / name).read_bytes(), name
+    assert pq.read_table(outs[1] / "errors.parquet").equals(pq.read_table(tmp_path / "alone/errors.parquet"))
+    assert set(pq.read_table(outs[0] / "errors.parquet").column("noise").to_pylist()) == {0.3}
+    untimed = lambda out: {k: v for k, v in json.loads((out / "meta.json").read_text()).items()  # noqa: E731
+                           if k not in ("seconds", "timings")}
+    assert untimed(outs[1]) == untimed(tmp_path / "alone")
+    assert metas[0]["noise"] == metas[0]["settings"]["sigma"] == 0.3 and metas[1]["settings"]["sigma"] == 0.9
+    assert not any((out / "checkpoint.pt").exists() for out in outs)
+
+
+def test_a_network_reference_that_depends_on_the_noise_is_one_job_per_level(tmp_path):
+    with pytest.raises(ValueError, match="'markov_high' depends on the noise level"):
+        trained.network_reference(tmp_path, [tmp_path / "a", tmp_path / "b"], name="markov_high", noises=[0.3, 0.9],
+                                  seed=1, refs=REFS, train={}, device="cpu")

@@ -1,8 +1,10 @@
-"""The reference jobs in the workflow: outputs in the errors.parquet format, config, exact rebuilds."""
+"""The reference jobs in the workflow: outputs in the errors.parquet format, config, exact rebuilds, one job for
+every noise level of a sigma-free reference."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -80,12 +82,14 @@ def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path
 @pytest.mark.parametrize(
     "module,expected",
     [
-        # the counted jobs (seconds each) share one rule, hence one code digest
-        ("references/observer.py", {"reference_counted": 7}),
-        ("references/chord_counts.py", {"reference_counted": 7}),
-        ("references/trained.py", {"reference_network": 4}),
-        ("networks/training.py", {"reference_network": 4}),  # the network references train with it
-        ("networks/scoring.py", {"reference_counted": 7, "reference_network": 4}),  # both write the errors table
+        # the counted jobs (seconds each) share one code digest, sigma-free (global, markov_counts*) or not (bayes*)
+        ("references/observer.py", {"reference_counted": 3, "reference_counted_sigma_free": 4}),
+        ("references/chord_counts.py", {"reference_counted": 3, "reference_counted_sigma_free": 4}),
+        ("references/trained.py", {"reference_network": 3, "reference_network_sigma_free": 1}),
+        ("networks/training.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # they train with it
+        ("networks/scoring.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # not the counted ones
+        ("core/errors.py", {"reference_counted": 3, "reference_counted_sigma_free": 4, "reference_network": 3,
+                            "reference_network_sigma_free": 1}),  # every one writes the errors table
     ],
 )
 def test_editing_a_module_reruns_exactly_the_references_using_it(built: Path, module: str, expected: dict):
@@ -102,14 +106,42 @@ def test_editing_a_module_reruns_exactly_the_references_using_it(built: Path, mo
     "override,expected",
     [
         ("references: {rnn_hidden: 5}", {"reference_network": 1}),
-        ("references: {ff_hidden: 5}", {"reference_network": 3}),
+        ("references: {ff_hidden: 5}", {"reference_network": 2, "reference_network_sigma_free": 1}),
         ("train: {decode_batches: 7}", {}),  # the networks' own budget is not the references'
-        ("train: {lr: 0.01}", {"reference_network": 4}),
+        ("train: {lr: 0.01}", {"reference_network": 3, "reference_network_sigma_free": 1}),
     ],
 )
 def test_config_changes_rerun_only_the_references_they_touch(built: Path, override: str, expected: dict):
     (built / "override.yaml").write_text(override + "\n")
     assert planned_jobs(built, *TARGETS, "--configfile", TINY, "override.yaml") == expected
+
+
+def test_a_sigma_free_reference_is_one_job_for_every_noise_level(built: Path, tmp_path: Path):
+    work = tmp_path / "work"
+    shutil.copytree(built, work, symlinks=True)  # with its results
+    (work / "two.yaml").write_text("sweep: {noise: [0.5, 1.0]}\n")
+    free = [name for name in NAMES if REFERENCES[name].sigma_free]
+    assert free == ["global", "markov_counts", "markov_low", "markov_counts2", "markov_counts3"]
+    targets = [f"results/references/s{s}/{name}/errors.parquet" for s in ("0.5", "1.0") for name in NAMES]
+    # the new noise level's jobs of the others, and one job per sigma-free reference writing both levels
+    assert planned_jobs(work, *targets, "--configfile", TINY, "two.yaml") == {
+        "reference_counted": 3, "reference_network": 3, "reference_counted_sigma_free": 4,
+        "reference_network_sigma_free": 1}
+    snakemake(work, *[t for t in targets if t.split("/")[3] in free], "--configfile", TINY, "two.yaml")
+    for name in free:
+        files = sorted(p.name for p in (built / f"results/references/s0.5/{name}").iterdir())
+        for sigma in ("0.5", "1.0"):
+            folder = work / f"results/references/s{sigma}/{name}"
+            assert sorted(p.name for p in folder.iterdir()) == files  # no checkpoint left behind
+            assert json.loads((folder / "meta.json").read_text())["noise"] == float(sigma)
+        low, high = (pq.read_table(work / f"results/references/s{s}/{name}/errors.parquet") for s in ("0.5", "1.0"))
+        assert low.equals(pq.read_table(built / f"results/references/s0.5/{name}/errors.parquet"))  # as before
+        assert set(high.column("noise").to_pylist()) == {1.0}
+        assert low.drop_columns(["noise"]).equals(high.drop_columns(["noise"]))
+        if "model.pt" in files:  # trained: the same model in both folders, as the one-level job trained it
+            model = (built / f"results/references/s0.5/{name}/model.pt").read_bytes()
+            for sigma in ("0.5", "1.0"):
+                assert (work / f"results/references/s{sigma}/{name}/model.pt").read_bytes() == model
 
 
 def test_which_references_run_is_a_config_list(built: Path):

@@ -108,6 +108,17 @@ def reference_train_params():
     """The train: keys the trained references share with the networks (not the networks' budgets;
     checkpoint and log cadence change no result, so the script reads them from the config)."""
     keys = ("lr", "batch_size", "chunk_length", "val_every", "encoding")
+def reference_names(kind, sigma_free):
+    """A wildcard pattern of the references of one kind whose results do (sigma_free=False) or do not
+    (sigma_free=True) depend on the noise level (bayesbach.core.registry.REFERENCES)."""
+    return "|".join(references(kind, sigma_free=sigma_free)) or "(?!)"  # none: a pattern that matches nothing
+
+
+def sigma_free_reference_files(file):
+    """``file`` of the sigma-free reference {name} at every noise level of the sweep: one job writes them all."""
+    return expand(f"{REFERENCE_DIR}/{file}", noise=noise_labels(), name="{name}")
+
+
     return {k: config["train"][k] for k in keys}
 
 

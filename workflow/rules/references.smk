@@ -1,11 +1,15 @@
-# The reference ladder (SCIENCE.md, "Reference models"): one job per reference and noise level,
-# each writing results/references/s{noise}/{name}/ with its per-piece test errors in the long
-# format of errors.parquet, so the evaluation only concatenates.
+# The reference ladder (SCIENCE.md, "Reference models"), each writing results/references/s{noise}/{name}/
+# with its per-piece test errors in the long format of errors.parquet, so the evaluation only concatenates.
+# A reference whose results depend on the noise level is one job per noise level (reference_counted,
+# reference_network); a sigma-free one (registry.REFERENCES: global, the counted Markov models, markov_low,
+# which never see the noise) is one job that fits and scores it once and writes its folder of every noise
+# level of the sweep (reference_counted_sigma_free, reference_network_sigma_free), each with its own noise.
+# The name wildcard of each rule is constrained to its references, so no two rules make the same file.
 
 
 rule reference_counted:
     wildcard_constraints:
-        name="|".join(references("counted")),
+        name=reference_names("counted", sigma_free=False),
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
@@ -13,6 +17,7 @@ rule reference_counted:
         errors=f"{REFERENCE_DIR}/errors.parquet",
         meta=f"{REFERENCE_DIR}/meta.json",
     params:
+        noises=lambda wildcards: [float(wildcards.noise)],
         seed=config["seed"],
         encoding=config["train"]["encoding"],
         code=code("references.counted"),
@@ -25,11 +30,23 @@ rule reference_counted:
         "../scripts/reference_counted.py"
 
 
+use rule reference_counted as reference_counted_sigma_free with:
+    wildcard_constraints:
+        name=reference_names("counted", sigma_free=True),
+    output:
+        errors=sigma_free_reference_files("errors.parquet"),
+        meta=sigma_free_reference_files("meta.json"),
+    params:
+        noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_counted's
+    log:
+        "results/logs/references/{name}.log",
+
+
 # Trained with the networks' trainer; like them they want a GPU when device is not cpu.
-# checkpoint.pt beside the outputs is deliberately not an output (a failed job resumes from it).
+# checkpoint.pt beside the (first) outputs is deliberately not an output (a failed job resumes from it).
 rule reference_network:
     wildcard_constraints:
-        name="|".join(references("trained")),
+        name=reference_names("trained", sigma_free=False),
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
@@ -39,6 +56,7 @@ rule reference_network:
         errors=f"{REFERENCE_DIR}/errors.parquet",
         meta=f"{REFERENCE_DIR}/meta.json",
     params:
+        noises=lambda wildcards: [float(wildcards.noise)],
         seed=config["seed"],
         gap=config["dataset"]["gap"],
         device=config["device"],
@@ -56,3 +74,17 @@ rule reference_network:
         "../envs/bayesbach.yaml"
     script:
         "../scripts/reference_network.py"
+
+
+use rule reference_network as reference_network_sigma_free with:
+    wildcard_constraints:
+        name=reference_names("trained", sigma_free=True),
+    output:
+        model=sigma_free_reference_files("model.pt"),
+        history=sigma_free_reference_files("history.parquet"),
+        errors=sigma_free_reference_files("errors.parquet"),
+        meta=sigma_free_reference_files("meta.json"),
+    params:
+        noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_network's
+    log:
+        "results/logs/references/{name}.log",
