@@ -1,12 +1,15 @@
 """The evaluation stage: every trained network scored on the test pieces, and the long error table.
 
-One job per network (``evaluate_network``) reads its ``decoder.pt`` and ``probe.pt``
+:func:`evaluate_network` reads one network's ``decoder.pt`` and ``probe.pt``
 and writes, beside nothing else, its per-piece decoding and prediction BCE (the
 rows of ``errors.parquet``, by :func:`bayesbach.networks.scoring.score_pieces`: every file on
 its own, one padded batch, the study's CRN noise), its prediction-error encoding
 (:mod:`bayesbach.evaluation.prediction_errors`) and its key decoding with its controls
-(:mod:`bayesbach.evaluation.key_decoding`). Adding a run therefore adds one job and
-re-evaluates nothing else; :mod:`bayesbach.evaluation.collect` joins the tables.
+(:mod:`bayesbach.evaluation.key_decoding`). A workflow job evaluates the networks a CPU
+training job would hold (:func:`evaluate_networks`; ``train.pack``, :mod:`bayesbach.core.packing`),
+reading the dataset once: each job's start-up (Python, torch, the splits) costs about as much as
+scoring a small network. Adding a run re-evaluates its pack and nothing else;
+:mod:`bayesbach.evaluation.collect` joins the tables.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from bayesbach.networks.scoring import score_pieces
 from bayesbach.networks.models import load_network
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
+from bayesbach.core.errors import errors_table
 
 log = logging.getLogger(__name__)
 
-from bayesbach.core.errors import errors_table
 CELL = ("arch", "hidden", "noise", "run")
 
 
@@ -42,25 +45,43 @@ def network_errors(decoder, probe, meta: dict, pieces: dict[str, list[np.ndarray
     return bce, errors_table(bce, meta["arch"], meta["arch"], meta["hidden"], sigma, meta["run"])
 
 
+def evaluate_networks(dataset: Path, model_dirs: list[Path], out_dirs: list[Path], *, seed: int,
+                      threads: int | None = None) -> list[dict]:
+    """:func:`evaluate_network` for each network of ``model_dirs``, writing errors.parquet, encoding.parquet and
+    keys.parquet into the matching folder of ``out_dirs``; the splits and key labels are read once."""
+    cache: dict = {}
+    return [evaluate_network(dataset, model, Path(out) / "errors.parquet", Path(out) / "encoding.parquet",
+                             Path(out) / "keys.parquet", seed=seed, threads=threads, cache=cache)
+            for model, out in zip(model_dirs, out_dirs, strict=True)]
+
+
 def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, encoding_out: Path, keys_out: Path | None = None,
-                     *, seed: int, threads: int | None = None) -> dict:
+                     *, seed: int, threads: int | None = None, cache: dict | None = None) -> dict:
     """One network's test errors (decode with decoder.pt, predict with probe.pt), its encoding table and, with
-    ``keys_out``, its key-decoding table (the dataset's file_keys.parquet labels the files)."""
+    ``keys_out``, its key-decoding table (the dataset's file_keys.parquet labels the files). ``cache`` keeps the
+    dataset's splits and labels for the next network of the same job."""
     if threads:
         torch.set_num_threads(threads)
+    cache = {} if cache is None else cache
+
+    def read(what, split, *args):
+        if (what, split, *args) not in cache:
+            cache[what, split, *args] = what(dataset, split, *args)
+        return cache[what, split, *args]
+
     decoder, meta = load_network(model_dir, "decoder")
     probe, _ = load_network(model_dir, "probe")
     encoding, sigma = meta["encoding"], float(meta["noise"])
-    test = load_split(dataset, "test", encoding)
+    test = read(load_split, "test", encoding)
     bce, errors = network_errors(decoder, probe, meta, test, seed)
     cell = {k: meta[k] for k in CELL}
     write_parquet(errors_out, errors)
-    train = load_split(dataset, "train", encoding)
+    train = read(load_split, "train", encoding)
     rows = encoding_rows(probe, train, test, sigma, seed)
     write_parquet(encoding_out, pa.Table.from_pylist([{**cell, **r} for r in rows], schema=schemas.ENCODING))
     summary = {task: float(np.nanmean(list(v.values()))) for task, v in bce.items()}
     if keys_out is not None:  # the probe's core is the decoder's: either gives the same states
-        memory, rows = key_rows(probe, train, test, file_key_labels(dataset, "train"), file_key_labels(dataset, "test"),
+        memory, rows = key_rows(probe, train, test, read(file_key_labels, "train"), read(file_key_labels, "test"),
                                 sigma, seed)
         table = pa.Table.from_pylist([{**cell, "memory": memory.tau, **r} for r in rows], schema=schemas.KEY_DECODING)
         write_parquet(keys_out, table)

@@ -78,16 +78,18 @@ def test_stats_compare_the_network_with_the_ladder_and_the_decoders(study: Path)
     assert orders["effective_order"].between(0, 3).all()
 
 
-def test_adding_a_run_evaluates_that_run_alone(study: Path):
+def test_adding_a_run_trains_and_evaluates_its_pack_alone(study: Path):
     # one network per job: the new run trains and is evaluated alone (the old run's job is the same pack of one)
     (study / "runs.yaml").write_text("sweep: {runs: 2}\ntrain: {pack: 1}\n")
     jobs = planned_jobs(study, "--configfile", TINY, "runs.yaml")
-    assert jobs["train_gru_h4_p1"] == 1 and jobs["evaluate_network"] == 1 and "train_gru_h4_p0" not in jobs
-    assert "reference_counted" not in jobs and "reference_network" not in jobs
+    assert jobs["train_gru_h4_p1"] == 1 and jobs["evaluate_gru_h4_p1"] == 1
+    assert "train_gru_h4_p0" not in jobs and "evaluate_gru_h4_p0" not in jobs
+    assert not any(name.startswith("reference_") for name in jobs)
     # packed (auto): the new run joins the first run's pack, which retrains both (README: the trade-off)
     (study / "auto.yaml").write_text("sweep: {runs: 2}\n")
     jobs = planned_jobs(study, "--configfile", TINY, "auto.yaml")
-    assert jobs["train_gru_h4_p0"] == 1 and jobs["evaluate_network"] == 2
+    assert jobs["train_gru_h4_p0"] == 1 and jobs["evaluate_gru_h4_p0"] == 1  # one job evaluates the pack
+    assert not any(name.endswith("_p1") for name in jobs)
 
 
 def test_two_runs_from_clean_copies_give_byte_identical_errors_and_stats(study: Path, tmp_path: Path):
@@ -106,8 +108,9 @@ def test_relabelling_the_keys_reruns_the_key_decoding_never_the_conversion_or_th
         jobs = planned_jobs(study, "--configfile", TINY)
     finally:
         source.write_text(saved)
-    assert jobs["file_keys"] == 1 and jobs["evaluate_network"] == 1 and jobs["summary"] == 1
-    assert not {"export_bundled", "convert", "split", "reference_counted", "reference_network"} & set(jobs)
+    assert jobs["file_keys"] == 1 and jobs["evaluate_gru_h4_p0"] == 1 and jobs["summary"] == 1
+    assert not {"export_bundled", "convert", "split"} & set(jobs)
+    assert not any(name.startswith("reference_") for name in jobs)
     assert not any(name.startswith("train") for name in jobs)
 
 

@@ -11,7 +11,8 @@ from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURC
                                      EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR, GENERALISATION_DIR,
                                      LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
                                      NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_model_dirs,
-                                     figure_names, model_dir, noise_label, references)
+                                     figure_names, model_dir, network_evaluation_dir, noise_label,
+                                     references)
 from bayesbach.core.packing import packs
 from bayesbach.core.resources import train_job
 from bayesbach.corpus.folder import FolderError, check_folder_config, composer_folders, folder_digest
@@ -80,6 +81,16 @@ def pack_dirs(pack):
     return [model_dir(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
 
 
+def evaluation_packs():
+    """The evaluation jobs: the packs a CPU training job would hold (evaluation runs on the CPU)."""
+    return packs(config["sweep"], config["train"]["pack"], "cpu")
+
+
+def evaluation_dirs(pack):
+    """The evaluation folder of each network of a pack, in the pack's order."""
+    return [network_evaluation_dir(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
+
+
 def pack_files(pack):
     return [f"{d}/{f}" for d in pack_dirs(pack) for f in MODEL_FILES]
 
@@ -97,17 +108,6 @@ def reference_targets():
                   file=["errors.parquet", "meta.json"])
 
 
-def reference_params(wildcards):
-    """The references: keys one trained reference uses (a changed rnn_hidden reruns rnn_pred only)."""
-    refs = config["references"]
-    keys = ("batches", "rnn_arch", "rnn_hidden") if wildcards.name == "rnn_pred" else ("batches", "ff_hidden")
-    return {k: refs[k] for k in keys}
-
-
-def reference_train_params():
-    """The train: keys the trained references share with the networks (not the networks' budgets;
-    checkpoint and log cadence change no result, so the script reads them from the config)."""
-    keys = ("lr", "batch_size", "chunk_length", "val_every", "encoding")
 def reference_names(kind, sigma_free):
     """A wildcard pattern of the references of one kind whose results do (sigma_free=False) or do not
     (sigma_free=True) depend on the noise level (bayesbach.core.registry.REFERENCES)."""
@@ -119,6 +119,17 @@ def sigma_free_reference_files(file):
     return expand(f"{REFERENCE_DIR}/{file}", noise=noise_labels(), name="{name}")
 
 
+def reference_params(wildcards):
+    """The references: keys one trained reference uses (a changed rnn_hidden reruns rnn_pred only)."""
+    refs = config["references"]
+    keys = ("batches", "rnn_arch", "rnn_hidden") if wildcards.name == "rnn_pred" else ("batches", "ff_hidden")
+    return {k: refs[k] for k in keys}
+
+
+def reference_train_params():
+    """The train: keys the trained references share with the networks (not the networks' budgets;
+    checkpoint and log cadence change no result, so the script reads them from the config)."""
+    keys = ("lr", "batch_size", "chunk_length", "val_every", "encoding")
     return {k: config["train"][k] for k in keys}
 
 

@@ -47,6 +47,7 @@ rule split:
         ratios=config["dataset"]["split"],
         families=config["dataset"]["families"],
         code=code("dataset.split"),
+    priority: 1  # the study's longest chain (split, training, evaluation) goes before the side branches
     log:
         "results/logs/dataset/split.log",
     conda:

@@ -1,29 +1,35 @@
 # Evaluation (SCIENCE.md, "Evaluation", "Prediction-error encoding" and the key of "Extensions"): one job
-# per trained network (so adding a run evaluates that run alone), then the long tables and the statistics.
+# per pack of networks (the cells a CPU training job would hold under train.pack: each job's start-up costs
+# about as much as scoring a small network), each network writing its own folder under
+# results/evaluation/networks/; then the long tables and the statistics.
 
 
-rule evaluate_network:
-    input:
-        events=f"{DATASET_DIR}/events.parquet",
-        pieces=f"{DATASET_DIR}/pieces.parquet",
-        file_keys=f"{DATASET_DIR}/file_keys.parquet",
-        decoder=f"{MODEL_DIR}/decoder.pt",
-        probe=f"{MODEL_DIR}/probe.pt",
-        meta=f"{MODEL_DIR}/meta.json",
-    output:
-        errors=f"{NETWORK_EVALUATION_DIR}/errors.parquet",
-        encoding=f"{NETWORK_EVALUATION_DIR}/encoding.parquet",
-        key_decoding=f"{NETWORK_EVALUATION_DIR}/keys.parquet",  # evaluation.key_decoding
-    params:
-        seed=config["seed"],
-        code=code("evaluation.jobs"),
-    threads: 1
-    log:
-        "results/logs/evaluation/{arch}/h{hidden}/s{noise}/r{run}.log",
-    conda:
-        "../envs/bayesbach.yaml"
-    script:
-        "../scripts/evaluate_network.py"
+for _pack in evaluation_packs():
+
+    rule:
+        name:
+            f"evaluate_{_pack.name}"
+        input:
+            events=f"{DATASET_DIR}/events.parquet",
+            pieces=f"{DATASET_DIR}/pieces.parquet",
+            file_keys=f"{DATASET_DIR}/file_keys.parquet",
+            models=[f"{d}/{f}" for d in pack_dirs(_pack) for f in ("decoder.pt", "probe.pt", "meta.json")],
+        output:
+            # evaluation.jobs: errors, encoding and (evaluation.key_decoding) key decoding of each network
+            [f"{d}/{f}" for d in evaluation_dirs(_pack) for f in ("errors.parquet", "encoding.parquet", "keys.parquet")],
+        params:
+            models=pack_dirs(_pack),
+            outs=evaluation_dirs(_pack),
+            seed=config["seed"],
+            code=code("evaluation.jobs"),
+        threads: 1
+        priority: 1  # the longest chain (dataset.smk, split)
+        log:
+            f"results/logs/evaluation/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
+        conda:
+            "../envs/bayesbach.yaml"
+        script:
+            "../scripts/evaluate_networks.py"
 
 
 rule collect_evaluation:

@@ -26,6 +26,7 @@ for _pack in network_packs():
             train=train_params(),
             code=code("networks.job"),
         threads: config["train"]["threads"]
+        priority: 1  # the longest chain (dataset.smk, split)
         resources:
             gpu=0 if config["device"] == "cpu" else 1,
             runtime=pack_resource(_pack, "runtime"),
