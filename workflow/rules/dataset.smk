@@ -29,6 +29,7 @@ rule file_keys:
     params:
         code=code("dataset.keys"),
     threads: 8  # capped to --cores when run locally
+    priority: 1  # the evaluation waits for it (split: the longest chain)
     log:
         "results/logs/dataset/file_keys.log",
     conda:
