@@ -76,19 +76,15 @@ def network_packs():
     return packs(config["sweep"], config["train"]["pack"], planned_device())
 
 
-def pack_dirs(pack):
-    """The model folder of each network of a pack, in the pack's order."""
-    return [model_dir(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
+def pack_dirs(pack, folder=model_dir):
+    """The folder of each network of a pack, in the pack's order: its model folder, or with
+    folder=network_evaluation_dir its evaluation folder."""
+    return [folder(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
 
 
 def evaluation_packs():
     """The evaluation jobs: the packs a CPU training job would hold (evaluation runs on the CPU)."""
     return packs(config["sweep"], config["train"]["pack"], "cpu")
-
-
-def evaluation_dirs(pack):
-    """The evaluation folder of each network of a pack, in the pack's order."""
-    return [network_evaluation_dir(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
 
 
 def pack_files(pack):

@@ -16,10 +16,10 @@ for _pack in evaluation_packs():
             models=[f"{d}/{f}" for d in pack_dirs(_pack) for f in ("decoder.pt", "probe.pt", "meta.json")],
         output:
             # evaluation.jobs: errors, encoding and (evaluation.key_decoding) key decoding of each network
-            [f"{d}/{f}" for d in evaluation_dirs(_pack) for f in ("errors.parquet", "encoding.parquet", "keys.parquet")],
+            [f"{d}/{f}" for d in pack_dirs(_pack, network_evaluation_dir) for f in ("errors.parquet", "encoding.parquet", "keys.parquet")],
         params:
             models=pack_dirs(_pack),
-            outs=evaluation_dirs(_pack),
+            outs=pack_dirs(_pack, network_evaluation_dir),
             seed=config["seed"],
             code=code("evaluation.jobs"),
         threads: 1
