@@ -61,6 +61,22 @@ def _below_top(name: str) -> list[str] | None:
     return None
 
 
+@functools.cache
+def _statements(text: str) -> tuple[tuple, ...]:
+    """What a module's source names, in order: ("from", level, module, names), ("import", name) and
+    ("string", text) of a string constant naming a module of this package. Parsed once per source text (a
+    Snakefile digests some 40 rules over the same modules)."""
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom):
+            out.append(("from", node.level, node.module, tuple(a.name for a in node.names)))
+        elif isinstance(node, ast.Import):
+            out += [("import", a.name) for a in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(TOP + "."):
+            out.append(("string", node.value))
+    return tuple(out)
+
+
 def _imports(module: str) -> set[str]:
     """The modules of this package that ``module`` runs, one level deep (see the module text); a name
     imported from a module of ``VALUE_MODULES`` is listed as ``module:name``."""
@@ -68,22 +84,23 @@ def _imports(module: str) -> set[str]:
     parts = module.split(".") if module else []
     package = parts if file.name == "__init__.py" else parts[:-1]
     found = {".".join(parts[:n]) for n in range(len(parts))}  # the packages above it
-    for node in ast.walk(ast.parse(file.read_text())):
+    for kind, *what in _statements(file.read_text()):
         targets: list[list[str]] = []
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+        if kind == "from":
+            level, name, names = what
+            if level:
+                base = package[: len(package) - (level - 1)] + (name.split(".") if name else [])
             else:
-                base = _below_top(node.module or "")
+                base = _below_top(name or "")
             if base is not None and ".".join(base) in VALUE_MODULES:
-                found |= {f"{'.'.join(base)}:{a.name}" for a in node.names}
+                found |= {f"{'.'.join(base)}:{a}" for a in names}
                 found |= {".".join(base[:n]) for n in range(len(base))}  # the packages above it run
             elif base is not None:
-                targets += [base] + [base + [a.name] for a in node.names]  # from pkg import module, or a name
-        elif isinstance(node, ast.Import):
-            targets += [p for a in node.names if (p := _below_top(a.name)) is not None]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(TOP + "."):
-            targets.append(_below_top(node.value))
+                targets += [base] + [base + [a] for a in names]  # from pkg import module, or a name
+        elif kind == "import":
+            targets += [p for p in [_below_top(what[0])] if p is not None]
+        else:
+            targets.append(_below_top(what[0]))
         found |= {m for t in targets if (m := _module(t)) is not None}
     found.discard(module)
     return found
