@@ -102,7 +102,7 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
 
     def real():
         x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigma, g)
-        acc.add_(optimise(model, optimiser, x, target, weight, stage.head))
+        acc.add_(optimise(model, optimiser, x, target, weight, stage.head).sum())  # one loss per packed network
 
     def bare():
         optimise(model, optimiser, x0, t0, w0, stage.head)

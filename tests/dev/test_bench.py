@@ -35,6 +35,21 @@ def test_bench_bayes_times_the_observer_of_an_order_and_says_what_pruning_droppe
     assert 0 <= figures["discarded_max_per_step"] <= 1e-7 and 0 < figures["mean_states_kept"] <= figures["states"]
 
 
+def test_bench_train_prints_the_real_against_the_bare_step(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "train", "--hidden", "4", "--batch-size", "4", "--chunk-length", "8", "--batches", "2",
+                 "--repeats", "1", "--threads", "1"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert len(out.splitlines()) == 1
+    figures = json.loads(out)
+    assert (figures["bench"], figures["hidden"], figures["batch_size"], figures["chunk_length"], figures["device"]) \
+        == ("train", 4, 4, 8, "cpu")
+    assert figures["batches_per_s"] > 0 and figures["model_batches_per_s"] > 0 and figures["validation_pieces"] == 70
+    # one run: the overhead is the ratio of the two step times
+    assert abs(figures["overhead"] - figures["model_batches_per_s"] / figures["batches_per_s"]) < 0.01 * figures["overhead"]
+
+
 def test_bench_train_pack_prints_packed_against_solo_network_rates(capsys):
     from bayesbach.cli import main
 
