@@ -64,3 +64,25 @@ def test_bench_train_pack_prints_packed_against_solo_network_rates(capsys):
     # one run: the speed-up is the ratio of the two rates
     assert abs(figures["pack_speedup"] - figures["network_batches_per_s"] / figures["solo_network_batches_per_s"]) \
         < 0.01 * figures["pack_speedup"]
+
+
+def test_bench_evaluate_times_one_networks_evaluation(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "evaluate", "--pieces", "3", "--train-pieces", "4", "--hidden", "8", "--repeats", "1",
+                 "--threads", "1"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip())
+    assert (figures["bench"], figures["hidden"], figures["test_pieces"], figures["runs"]) == ("evaluate", 8, 3, 1)
+    assert figures["errors_seconds"] > 0 and figures["encoding_seconds"] > 0
+    # two passes over the test steps (decode and predict) per timed run; errors_seconds is rounded to 1 ms
+    assert abs(figures["test_steps_per_s"] * figures["errors_seconds"] / (2 * figures["test_steps"]) - 1) \
+        <= 0.0005 / figures["errors_seconds"] + 1e-3
+
+
+def test_bench_crawl_crawls_the_generated_site_on_loopback(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "crawl", "--pages", "2", "--files-per-page", "2", "--repeats", "1"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip())
+    assert (figures["bench"], figures["runs"]) == ("crawl", 1)
+    assert figures["files_kept"] > 0 and figures["requests"] >= figures["pages"] and figures["seconds"] > 0
