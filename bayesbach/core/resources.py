@@ -16,12 +16,14 @@ import math
 
 GATES = {"elman": 1, "gru": 3, "lstm": 4}
 # Sustained throughput of a recurrent training step and the latency of one time
-# step (forward + backward), by device. CPU: per thread, measured on this
-# project's 2-core machine. CUDA: a conservative figure for one data-centre GPU
-# (cuDNN's fused RNN kernels), until `bayesbach bench train --device cuda` is
-# recorded in docs/performance.md.
-FLOPS = {"cpu": 1.5e10, "cuda": 5e12}
-STEP_LATENCY_S = {"cpu": 5e-6, "cuda": 1.2e-4}
+# step (forward + backward), by device. CPU: per thread, fitted to `bayesbach bench
+# train` on this project's 2-core machine (docs/performance.md, "The cost model"):
+# GRUs of 8-128 units, LSTM and Elman, at 64 x 64 and 512 x 512 batches, one thread;
+# every estimate lies between 0.74 and 1.86 times the measured step, so SAFETY covers
+# the difference. CUDA: a conservative figure for one data-centre GPU (cuDNN's fused RNN kernels),
+# until `bayesbach bench train --device cuda` is recorded in docs/performance.md.
+FLOPS = {"cpu": 3e10, "cuda": 5e12}
+STEP_LATENCY_S = {"cpu": 2.5e-4, "cuda": 1.2e-4}
 SAFETY = 2.0  # margin over the estimate, so that a normal job never hits the limit
 STARTUP_MIN = 5  # Python, torch, data loading, evaluation
 

@@ -1,6 +1,6 @@
 """Cluster resource estimates for training jobs (bayesbach.core.resources), against numbers worked out by hand.
 
-The rates the estimates use: CPU 1.5e10 flop/s per thread and 5e-6 s per recurrent step; CUDA 5e12 flop/s
+The rates the estimates use: CPU 3e10 flop/s per thread and 2.5e-4 s per recurrent step; CUDA 5e12 flop/s
 and 1.2e-4 s per step; validation adds 5 %; a job asks for 5 min of start-up plus twice the estimate,
 at least 4000 MB, both doubled on every retry.
 """
@@ -59,14 +59,14 @@ def test_a_gpu_job_asks_for_the_memory_floor_and_twice_the_estimate_plus_start_u
 
 
 def test_a_cpu_job_adds_its_activations_and_uses_its_threads():
-    # GRU, 128 units, 64 x 255 steps, 100 batches on 2 threads (3e10 flop/s):
-    # 3 * (2 * 3 * 128 * 140 + 2 * 2 * 128 * 12) * 64 * 255 = 5.56498944e9 flop -> 0.185499648 s, plus
-    # 255 * 5e-6 s; 100 batches * 1.05 = 19.61133804 s = 0.326855634 min; runtime 5 + 0.654 -> 6 min.
+    # GRU, 128 units, 64 x 255 steps, 100 batches on 2 threads (6e10 flop/s):
+    # 3 * (2 * 3 * 128 * 140 + 2 * 2 * 128 * 12) * 64 * 255 = 5.56498944e9 flop -> 0.092749824 s, plus
+    # 255 * 2.5e-4 s; 100 batches * 1.05 = 16.43248152 s = 0.273874692 min; runtime 5 + 0.548 -> 6 min.
     # Activations: 4 bytes * 64 * 256 steps * 128 * (3 + 2) * 1 layer * 2 = 80 MiB: 4080 MB -> 4100 MB.
     job = dict(arch="gru", hidden=128, units=12, batch_size=64, chunk_length=255, batches=100, device="cpu", threads=2)
-    assert resources.train_minutes(**job) == pytest.approx(0.326855634, rel=1e-9)
+    assert resources.train_minutes(**job) == pytest.approx(0.273874692, rel=1e-9)
     assert resources.train_job(**job) == {"runtime": 6, "mem_mb": 4100}
-    assert resources.train_job(**job, attempt=2) == {"runtime": 12, "mem_mb": 8200}  # 11.31 -> 12; 8160 -> 8200
+    assert resources.train_job(**job, attempt=2) == {"runtime": 12, "mem_mb": 8200}  # 11.10 -> 12; 8160 -> 8200
     assert resources.train_minutes(**{**job, "threads": 1}) > resources.train_minutes(**job)
 
 
