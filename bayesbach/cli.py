@@ -215,11 +215,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_reference(args) -> int:
+    from bayesbach.references import check_sigma_free
+
+    check_sigma_free(args.name, args.noise)  # the arguments first, before the config and the dataset
     config = study_config(args)
     dataset = dataset_of(args)
-    if len(args.noise) > 1 and not REFERENCES[args.name].sigma_free:
-        raise StudyError(f"{args.name} depends on the noise level: give one --noise (several are fitted once only for "
-                         f"{', '.join(SIGMA_FREE)})")
     if args.out and len(args.noise) > 1:
         raise StudyError("--out names one noise level's folder: score several without it (into RESULTS/references)")
     outs = [args.out] if args.out else [under(args.results, reference_dir(args.name, s)) for s in args.noise]

@@ -234,7 +234,7 @@ def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
     [
         (["train", "--hidden", "3", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
         (["reference", "bayes", "--noise", "0.5"], False, "missing input: results/dataset/events.parquet"),
-        (["reference", "bayes", "--noise", "0.2", "1"], True, "bayes depends on the noise level: give one --noise"),
+        (["reference", "bayes", "--noise", "0.2", "1"], True, "'bayes' depends on the noise level: one noise level per job, not 2"),
         (["reference", "global", "--noise", "0.2", "1", "--out", "x"], True, "--out names one noise level's folder"),
         (["split"], False, "missing input: results/dataset/events.parquet"),
         (["keys"], False, "missing input: results/dataset/events.parquet"),
