@@ -797,8 +797,26 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# What Snakemake sets for every job: the linear-algebra libraries' thread pools at the job's threads.
+BLAS_THREADS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def limit_blas_threads(threads: int) -> None:
+    """BLAS pools of ``threads`` threads, as a workflow job has, where the user's environment sets none: a sum's
+    order, and so its last bit, depends on them, and a command run by hand should reproduce its job's results
+    exactly (the jobs that use BLAS, evaluation and counted references, run on one thread). Only has effect
+    before numpy loads."""
+    import os
+
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, str(threads))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if "numpy" not in sys.modules:  # a process of its own (called in-process, numpy's pools are already made)
+        limit_blas_threads(getattr(args, "threads", None) or 1)
     logs.setup(level=logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.func(args)
