@@ -22,6 +22,7 @@ import base64
 import html
 import re
 import sys
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -357,6 +358,9 @@ def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, orde
 
 
 def print_summary(text_path: Path) -> None:
-    """Print the headline table of the last finished study (Snakemake's onsuccess handler)."""
-    if Path(text_path).exists():
-        print("\n" + Path(text_path).read_text(), end="")
+    """Print the headline table of the last finished study (Snakemake's onsuccess handler), under the time it
+    was written: a run that built only some targets leaves an older table, which says so."""
+    path = Path(text_path)
+    if path.exists():
+        written = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        print(f"\n{path} (written {written}):\n{path.read_text()}", end="")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 
@@ -108,3 +111,15 @@ def test_the_other_composers_section_shows_each_corpus_and_its_comparisons_with_
     assert html.index("<h3>palestrina</h3>") < html.index("<h3>mine</h3>")  # the config's order
     assert "50% training, 20% validation, 30% test" in html
     assert model_label("own_markov_counts") in html and "the Bach-trained networks against mine's own references" in html
+
+
+def test_the_headline_printed_after_a_run_says_when_it_was_written(tmp_path, capsys):
+    page.print_summary(tmp_path / "summary.txt")  # no study finished yet: nothing
+    assert capsys.readouterr().out == ""
+    text = tmp_path / "summary.txt"
+    text.write_text("Mean test BCE\nbayes 0.5\n")
+    os.utime(text, (0, 1_700_000_000))  # a run that built other targets leaves it as it was
+    page.print_summary(text)
+    out = capsys.readouterr().out
+    assert f"{text} (written " in out and "Mean test BCE\nbayes 0.5\n" in out
+    assert datetime.fromtimestamp(1_700_000_000).strftime("%Y-%m-%d %H:%M") in out
