@@ -50,6 +50,7 @@ CLASSES = {"pc12": None, "pitch": 12}
 # Above this many states the observer keeps sparse beliefs and drops at most PRUNE of the posterior per step.
 EXACT_STATES = 200_000
 PRUNE = 1e-7
+SEARCH_PROGRESS = "search.jsonl"  # in the job's folder while an observer chooses its smoothing
 
 
 def mean_bce(ps: list[np.ndarray] | None, ys: list[np.ndarray]) -> float:
@@ -60,12 +61,13 @@ def mean_bce(ps: list[np.ndarray] | None, ys: list[np.ndarray]) -> float:
 # Each yields (piece, per-file decode probabilities or None, per-file predict probabilities) for every test
 # piece and records what it fitted in ``meta``. With ``smoothing`` (a fitted reference's, from its meta.json) the
 # model takes those strengths instead of choosing them on the validation split: the same model, scored on other
-# pieces (bayesbach.evaluation.generalisation), at the cost of counting alone.
+# pieces (bayesbach.evaluation.generalisation), at the cost of counting alone. ``progress``: the file where a
+# smoothing search keeps its evaluations, so that a killed job resumes it (bayes only; smoothing.SearchProgress).
 Probabilities = Iterator[tuple[str, list[np.ndarray] | None, list[np.ndarray]]]
 
 
 def _global(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-            classes: int | None = None, smoothing: dict | None = None) -> Probabilities:
+            classes: int | None = None, smoothing: dict | None = None, progress: Path | None = None) -> Probabilities:
     m = global_marginal(train)
     meta["marginal"] = m.tolist()
     for piece, ys in test.items():
@@ -90,20 +92,22 @@ def _context_model(train: dict, validation: dict, order: int, classes: int | Non
 
 
 def _markov_counts(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-                   classes: int | None = None, order: int = 1, smoothing: dict | None = None) -> Probabilities:
+                   classes: int | None = None, order: int = 1, smoothing: dict | None = None,
+                   progress: Path | None = None) -> Probabilities:
     model, smoothing = _context_model(train, validation, order, classes, meta, smoothing)
     for piece, ys in test.items():
         yield piece, None, [model.predict_units(model.states(y)[:-1], smoothing) for y in ys]
 
 
 def _bayes(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-           classes: int | None = None, order: int = 1, smoothing: dict | None = None) -> Probabilities:
+           classes: int | None = None, order: int = 1, smoothing: dict | None = None,
+           progress: Path | None = None) -> Probabilities:
     model, start = _context_model(train, validation, order, classes, meta, smoothing)
     prune = 0.0 if model.n_states <= EXACT_STATES else PRUNE
     t0 = time.perf_counter()
     if smoothing is None:
         smoothing, record = select_observer(model, files_of(validation), files_of(crn_inputs(validation, sigma, seed)),
-                                            sigma, start, prune)
+                                            sigma, start, prune, progress)
     else:
         record = {"method": "given (a fitted reference's)", "chosen": smoothing}
     t1 = time.perf_counter()
@@ -127,19 +131,21 @@ PROBABILITIES = {
 
 
 def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
-                  encoding: str = "pc12", smoothing: dict | None = None) -> tuple[dict, dict]:
+                  encoding: str = "pc12", smoothing: dict | None = None,
+                  progress: Path | None = None) -> tuple[dict, dict]:
     """``({task: {piece: bce}}, meta)`` of one counted reference at noise level ``sigma``.
 
     The splits are the loader's ``{piece: [file arrays]}``; ``encoding`` says which rest groups
     an unseen chord falls in (``CLASSES``); ``smoothing``, a fitted reference's strengths (its
-    meta.json), skips their choice on ``validation``.
+    meta.json), skips their choice on ``validation``; ``progress``, where the choice keeps its evaluations
+    (the observers; a rerun resumes from them).
     """
     if name not in PROBABILITIES:
         raise ValueError(f"unknown counted reference {name!r}; expected one of {sorted(PROBABILITIES)}")
     meta: dict = {}
     out: dict[str, dict[str, float]] = {task: {} for task in REFERENCES[name].tasks}
     for piece, decode, predict in PROBABILITIES[name](train, validation, test, sigma, seed, meta, CLASSES[encoding],
-                                                      smoothing=smoothing):
+                                                      smoothing=smoothing, progress=progress):
         ys = test[piece]
         if "decode" in out:
             out["decode"][piece] = mean_bce(decode, ys)
@@ -157,8 +163,9 @@ def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     check_noise_levels(name, outs, noises)
     t0 = time.perf_counter()
     data = load_splits(dataset, SPLITS, encoding)
+    progress = Path(outs[0]) / SEARCH_PROGRESS  # a killed job's smoothing search resumes from it
     bce_by_task, fitted = score_counted(name, data["train"], data["validation"], data["test"], noises[0], seed,
-                                        encoding)
+                                        encoding, progress=progress)
     seconds = time.perf_counter() - t0
     for task, values in bce_by_task.items():
         log.info("%s sigma=%s %s: mean test BCE %.5f over %d pieces", name, ", ".join(map(repr, noises)), task,
@@ -171,4 +178,5 @@ def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
         write_parquet(out / "errors.parquet", errors_table(bce_by_task, name, None, None, noise, None))
         write_json(out / "meta.json", meta)
         metas.append(meta)
+    progress.unlink(missing_ok=True)  # the search is in meta.json now
     return metas

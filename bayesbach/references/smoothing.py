@@ -27,13 +27,23 @@ would gain about a tenth of that at most; otherwise the range is too narrow
   an observer should trust rare transitions and unseen chords depends on how
   much the noise leaves it to infer (and ``beta`` does not change the clean
   per-unit prediction at all).
+
+  Each point costs a filter pass over the validation split (at the paper's scale
+  minutes for ``bayes3`` at high noise, some 40 points per job), so the search keeps
+  its evaluations in a file (:class:`SearchProgress`) as it goes: a job killed by a
+  time limit resumes where it stopped, and a rerun replays the evaluations it has,
+  so the choice and the trace are those of an uninterrupted search.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -169,9 +179,60 @@ def observer_objective(model: ContextModel, clean: list[np.ndarray], noisy: list
     return objective
 
 
+class SearchProgress:
+    """The observer search's evaluations so far, in a JSON-lines file: a first line with the fingerprint of
+    everything a point's value depends on (the data, the model's counts, sigma, the pruning, the starting
+    strengths, the code), then one line per evaluated point. A file of another fingerprint is started afresh; a
+    last line cut short by a kill is ignored. ``path`` None keeps nothing."""
+
+    def __init__(self, path: Path | None, fingerprint: str):
+        self.path, self.values = (Path(path) if path is not None else None), {}
+        if self.path is None:
+            return
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        if lines and _record(lines[0]) == {"fingerprint": fingerprint}:
+            for line in lines[1:]:
+                if (point := _record(line)) is not None:
+                    self.values[tuple(map(tuple, point["key"]))] = point["bce"]
+            if self.values:
+                log.info("resuming the smoothing search from %d evaluations in %s", len(self.values), self.path)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
+
+    def add(self, key: tuple, bce: float) -> None:
+        self.values[key] = bce
+        if self.path is not None:
+            with self.path.open("a") as f:
+                f.write(json.dumps({"key": key, "bce": bce}) + "\n")
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the next pass: a kill loses at most the pass under way
+
+
+def _record(line: str) -> dict | None:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def search_fingerprint(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
+                       start: dict, prune: float) -> str:
+    """SHA-256 of what the observer search's objective depends on, the code that computes it included."""
+    from bayesbach.core.provenance import source_digest
+
+    h = hashlib.sha256(repr((model.order, float(sigma), float(prune), sorted(start.items()),
+                             source_digest("references.counted"))).encode())
+    for a in (model.counts.data, model.counts.indices, model.counts.indptr, model.alphabet.chords, *clean, *noisy):
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.dtype.str, a.shape)).encode() + a.tobytes())
+    return h.hexdigest()
+
+
 def select_observer(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
-                    start: dict, prune: float = 0.0) -> tuple[dict, dict]:
-    """``bayesK``'s strengths at noise ``sigma`` on its own noisy validation BCE (module text): (smoothing, record)."""
+                    start: dict, prune: float = 0.0, progress: Path | None = None) -> tuple[dict, dict]:
+    """``bayesK``'s strengths at noise ``sigma`` on its own noisy validation BCE (module text): (smoothing, record).
+    ``progress``: the file that keeps the evaluations (:class:`SearchProgress`)."""
     smoothing = dict(start)
     record = {"objective": "noisy validation decoding + prediction BCE of the observer",
               "method": f"line search per strength (steps of {STEP} decade, golden section to {TOL}), from the clean choice",
@@ -180,13 +241,16 @@ def select_observer(model: ContextModel, clean: list[np.ndarray], noisy: list[np
         log.warning("no validation steps: the observer keeps the clean choice of smoothing")
         return smoothing, {**record, "method": "none (no validation steps)", "chosen": smoothing, "bce": None}
     objective = observer_objective(model, clean, noisy, sigma, prune)
+    kept = SearchProgress(progress, search_fingerprint(model, clean, noisy, sigma, start, prune) if progress else "")
     trace: list = []
     cache: dict = {}
 
     def evaluate(point: dict) -> float:
         key = tuple(sorted((k, round(math.log10(v), 6)) for k, v in point.items()))
         if key not in cache:
-            cache[key] = objective(point)
+            if key not in kept.values:
+                kept.add(key, objective(point))
+            cache[key] = kept.values[key]
             trace.append({"smoothing": dict(point), "bce": cache[key]})
         return cache[key]
 

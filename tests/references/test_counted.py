@@ -134,6 +134,37 @@ def test_the_counted_job_writes_its_errors_and_meta(tmp_path):
     assert "gap" not in meta  # files are never joined for the counted references
 
 
+def test_a_killed_observer_job_resumes_its_smoothing_search_and_leaves_no_progress_file(tmp_path, monkeypatch):
+    from bayesbach.references import smoothing
+
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
+    [whole] = counted_reference(data, [tmp_path / "whole"], name="bayes", noises=[0.5], seed=1)
+    assert not (tmp_path / "whole" / "search.jsonl").exists()  # the search is in meta.json
+
+    real, passes = smoothing.observer_objective, []
+
+    def killed_after_five(*args):
+        objective = real(*args)
+
+        def f(point):
+            if len(passes) == 5:
+                raise KeyboardInterrupt  # the job is killed during its sixth validation pass
+            passes.append(point)
+            return objective(point)
+        return f
+
+    monkeypatch.setattr(smoothing, "observer_objective", killed_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        counted_reference(data, [tmp_path / "out"], name="bayes", noises=[0.5], seed=1)
+    assert len((tmp_path / "out" / "search.jsonl").read_text().splitlines()) == 1 + 5
+    monkeypatch.setattr(smoothing, "observer_objective", real)
+    [meta] = counted_reference(data, [tmp_path / "out"], name="bayes", noises=[0.5], seed=1)
+    drop = ("seconds", "select_seconds", "filter_seconds")
+    assert {k: v for k, v in meta.items() if k not in drop} == {k: v for k, v in whole.items() if k not in drop}
+    assert pq.read_table(tmp_path / "out" / "errors.parquet").equals(pq.read_table(tmp_path / "whole" / "errors.parquet"))
+    assert not (tmp_path / "out" / "search.jsonl").exists()
+
+
 @pytest.mark.parametrize("name", references("counted"))
 def test_a_sigma_free_counted_reference_scores_the_same_at_every_noise_level(name):
     """What the registry says (Reference.sigma_free) is what the model does: the workflow fits it once."""

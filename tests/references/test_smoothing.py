@@ -113,3 +113,50 @@ def test_observer_search_does_not_end_worse_than_it_started_and_says_what_it_tri
     assert set(record["chosen"]) == set(model.parameters)
     lo, hi = sm.LOG10_RANGE
     assert all(10**lo <= v <= 10**hi for v in chosen.values())
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_observer_search_resumes_from_its_progress_file_and_ends_as_an_uninterrupted_one(tmp_path,
+                                                                                                   monkeypatch):
+    train, validation, _ = chain_splits()
+    model = count_contexts(train, count_alphabet(train), 2)
+    clean, noisy = files_of(validation), files_of(crn_inputs(validation, 0.8, 5))
+    start = {"beta": 1.0, "a1": 1.0, "a2": 1.0}
+    whole = sm.select_observer(model, clean, noisy, 0.8, start)
+    passes = whole[1]["evaluations"]
+    assert passes > 10
+
+    calls = []
+    real = sm.observer_objective
+
+    def counted(*args, kill_after=None):
+        objective = real(*args)
+
+        def f(point):
+            if kill_after is not None and len(calls) == kill_after:
+                raise Killed  # the job's time limit, in the middle of a pass
+            calls.append(point)
+            return objective(point)
+        return f
+
+    progress = tmp_path / "search.jsonl"
+    monkeypatch.setattr(sm, "observer_objective", lambda *a: counted(*a, kill_after=7))
+    with pytest.raises(Killed):
+        sm.select_observer(model, clean, noisy, 0.8, start, progress=progress)
+    assert len(progress.read_text().splitlines()) == 1 + 7  # the fingerprint, then each finished pass
+    with progress.open("a") as f:
+        f.write('{"key": [["a1", 0.5')  # a line the kill cut short
+
+    monkeypatch.setattr(sm, "observer_objective", counted)
+    resumed = sm.select_observer(model, clean, noisy, 0.8, start, progress=progress)
+    assert resumed == whole  # the same choice, the same trace
+    assert len(calls) == passes  # the 7 kept passes are not run again
+
+    # what the search depends on changed (here sigma): the file starts afresh
+    calls.clear()
+    other = sm.select_observer(model, clean, files_of(crn_inputs(validation, 0.6, 5)), 0.6, start, progress=progress)
+    assert len(calls) == other[1]["evaluations"]
+    assert len(progress.read_text().splitlines()) == 1 + len(calls)
