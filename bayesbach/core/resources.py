@@ -26,6 +26,12 @@ FLOPS = {"cpu": 3e10, "cuda": 5e12}
 STEP_LATENCY_S = {"cpu": 2.5e-4, "cuda": 1.2e-4}
 SAFETY = 2.0  # margin over the estimate, so that a normal job never hits the limit
 STARTUP_MIN = 5  # Python, torch, data loading, evaluation
+# A counted reference job's first attempt. An observer's smoothing search at the paper's scale is some 40
+# validation passes (`bayesbach bench bayes --order K`, docs/performance.md): about half an hour for bayes2, 40
+# minutes for bayes3 at low noise, hours at high noise (a pass of order 3 at sigma 1 is some 10 minutes), and
+# how many states the real corpus gives is only known once it is counted. A retry resumes the search
+# (references.smoothing.SearchProgress), so the attempts add up.
+COUNTED_MINUTES = 60
 
 
 def batch_flops(arch: str, hidden: int, units: int, batch_size: int, chunk_length: int, layers: int = 1) -> float:
@@ -59,6 +65,12 @@ def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length:
     activations = 4 * batch_size * (chunk_length + 1) * pack * hidden * (GATES[arch] + 2) * layers * 2
     mem = 4000 + (activations / 2**20 if device == "cpu" else 0)
     return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
+
+
+def counted_minutes(attempt: int = 1) -> int:
+    """Runtime (minutes) of a counted reference job: ``COUNTED_MINUTES``, four times more on every retry (with the
+    cluster profile's two retries: 60, 240 and 960 minutes, 21 hours in all)."""
+    return COUNTED_MINUTES * 4 ** (attempt - 1)
 
 
 def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:

@@ -123,3 +123,8 @@ def test_estimates_grow_with_size_geometry_and_budget():
     assert resources.train_minutes(**{**base, "arch": "lstm"}) > t0 > resources.train_minutes(**{**base, "arch": "elman"})
     assert resources.train_minutes(**{**base, "device": "cpu"}) > t0
     assert resources.train_minutes(**{**base, "device": "cpu", "threads": 4}) < resources.train_minutes(**{**base, "device": "cpu"})
+
+
+def test_a_counted_reference_job_asks_for_an_hour_and_four_times_more_on_every_retry():
+    # its smoothing search resumes on a retry, so the profile's three attempts add up to 21 hours
+    assert [resources.counted_minutes(a) for a in (1, 2, 3)] == [60, 240, 960]

@@ -14,7 +14,7 @@ from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURC
                                      figure_names, model_dir, network_evaluation_dir, noise_label,
                                      references)
 from bayesbach.core.packing import packs
-from bayesbach.core.resources import train_job
+from bayesbach.core.resources import counted_minutes, train_job
 from bayesbach.corpus.folder import FolderError, check_folder_config, composer_folders, folder_digest
 
 try:

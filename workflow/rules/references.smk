@@ -22,6 +22,8 @@ rule reference_counted:
         encoding=config["train"]["encoding"],
         code=code("references.counted"),
     threads: 1
+    resources:
+        runtime=lambda wildcards, attempt: counted_minutes(attempt),  # a retry resumes an observer's search
     log:
         "results/logs/references/s{noise}/{name}.log",
     conda:
