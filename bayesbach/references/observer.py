@@ -75,7 +75,10 @@ class Observer:
         n1 = alphabet.size
         # a state that emits nothing (BOS) emits the extra column n1, of likelihood 0
         self._emits = np.where(automaton.last >= 0, automaton.last, n1)
-        self._units = sp.csr_matrix(np.concatenate([alphabet.unit_vectors(), np.zeros((1, alphabet.units))]))
+        # (level-1 states x units) transposed once: ``(m.T @ b.T).T`` is what SciPy computes for ``b @ m`` with a
+        # sparse m, less the transposed copy it would make every step
+        self._units_t = sp.csr_matrix(np.concatenate([alphabet.unit_vectors(), np.zeros((1, alphabet.units))])).T
+        self._chords_t = alphabet.sparse.T
         self._half_size = alphabet.chords.sum(1) / 2
         self._logit_m = np.log(alphabet.marginal) - np.log1p(-alphabet.marginal)
         with np.errstate(divide="ignore"):
@@ -108,7 +111,7 @@ class Observer:
         v = self.alphabet.n_seen
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = np.where(terms.rest > 0, post1[:, v:-1] / terms.rest, 0.0)
-        return np.clip(post1[:, :v] @ self.alphabet.sparse + self.alphabet.group_numerators(rho, terms), 0, 1)
+        return np.clip((self._chords_t @ post1[:, :v].T).T + self.alphabet.group_numerators(rho, terms), 0, 1)
 
     # ---- the filter -----------------------------------------------------------------------------
 
@@ -129,7 +132,7 @@ class Observer:
             rows = starts[:active_at[t]] + t
             prior1 = beliefs.per_level1(prior, active_at[t])  # (files, n1 + 1)
             if t > 0:
-                predict[rows - 1] = prior1 @ self._units
+                predict[rows - 1] = (self._units_t @ prior1.T).T
             log_lik, terms = self._emission(flat[rows])
             shift = np.where(prior1 > 0, log_lik, -np.inf).max(1)  # the best likelihood among states with prior mass
             lik1 = np.exp(log_lik - shift[:, None])
@@ -177,8 +180,11 @@ class _Dense:
     def __init__(self, observer: Observer):
         self.auto, self.emits = observer.automaton, observer._emits
         width = observer.alphabet.size + 1
-        self.sum_level1 = sp.csr_matrix((np.ones(len(self.emits)), (self.emits, np.arange(len(self.emits)))),
+        # Column by column (CSC), summing by emitted chord reads the beliefs in their order: 4x faster than by
+        # rows at 360k states (whose members lie all over the array), with the same sums in the same order.
+        self.sum_level1 = sp.csc_matrix((np.ones(len(self.emits)), (self.emits, np.arange(len(self.emits)))),
                                         shape=(width, len(self.emits)))
+        self._post = np.empty((0, 0))  # the posterior's array, kept from step to step (0.4 GB at the paper's scale)
 
     def start(self, n: int) -> np.ndarray:
         return np.repeat(self.auto.initial[:, None], n, axis=1)
@@ -188,7 +194,9 @@ class _Dense:
 
     def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
         """The next step's prior of the first ``n`` files, from their prior and scaled likelihoods."""
-        post = lik1[:n].T[self.emits]
+        if self._post.shape != (len(self.emits), n):
+            self._post = np.empty((len(self.emits), n))
+        post = np.take(np.ascontiguousarray(lik1[:n].T), self.emits, axis=0, out=self._post, mode="clip")  # in range
         post *= prior[:, :n]
         return self.auto.apply(post)
 
