@@ -14,6 +14,7 @@ import argparse
 import itertools
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -807,8 +808,6 @@ def limit_blas_threads(threads: int) -> None:
     order, and so its last bit, depends on them, and a command run by hand should reproduce its job's results
     exactly (the jobs that use BLAS, evaluation and counted references, run on one thread). Only has effect
     before numpy loads."""
-    import os
-
     for name in BLAS_THREADS:
         os.environ.setdefault(name, str(threads))
 

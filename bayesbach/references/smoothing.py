@@ -189,16 +189,19 @@ class SearchProgress:
         self.path, self.values = (Path(path) if path is not None else None), {}
         if self.path is None:
             return
+        header = {"fingerprint": fingerprint}
         lines = self.path.read_text().splitlines() if self.path.exists() else []
-        if lines and _record(lines[0]) == {"fingerprint": fingerprint}:
+        if lines and _record(lines[0]) == header:  # the same search, interrupted: resume it
             for line in lines[1:]:
                 if (point := _record(line)) is not None:
                     self.values[tuple(map(tuple, point["key"]))] = point["bce"]
             if self.values:
                 log.info("resuming the smoothing search from %d evaluations in %s", len(self.values), self.path)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
+        # written back whole (afresh for another search): a last line cut short by a kill goes, so that the next
+        # evaluation starts a line of its own
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        records = [header, *({"key": key, "bce": bce} for key, bce in self.values.items())]
+        self.path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
     def add(self, key: tuple, bce: float) -> None:
         self.values[key] = bce

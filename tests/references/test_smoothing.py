@@ -160,3 +160,16 @@ def test_a_killed_observer_search_resumes_from_its_progress_file_and_ends_as_an_
     other = sm.select_observer(model, clean, files_of(crn_inputs(validation, 0.6, 5)), 0.6, start, progress=progress)
     assert len(calls) == other[1]["evaluations"]
     assert len(progress.read_text().splitlines()) == 1 + len(calls)
+
+
+def test_a_resumed_search_drops_the_line_a_kill_cut_short_so_its_next_evaluation_is_kept(tmp_path):
+    progress = tmp_path / "search.jsonl"
+    first = sm.SearchProgress(progress, "abc")
+    first.add((("a1", 0.0),), 0.5)
+    with progress.open("a") as f:
+        f.write('{"key": [["a1", 0.5')  # the kill, mid-line
+    resumed = sm.SearchProgress(progress, "abc")
+    resumed.add((("a1", 1.0),), 0.25)
+    assert sm.SearchProgress(progress, "abc").values == {(("a1", 0.0),): 0.5, (("a1", 1.0),): 0.25}
+    assert sm.SearchProgress(progress, "other").values == {}  # another search starts afresh
+    assert progress.read_text().splitlines() == ['{"fingerprint": "other"}']
