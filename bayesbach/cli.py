@@ -27,7 +27,7 @@ from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURC
                                      FIGURES_DIR, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, NETWORK_EVALUATION_DIR,
                                      REFERENCE_DIR, REFERENCES, SIGMA_FREE, SOURCE_DIR, SUMMARY, example_model_dirs,
                                      example_network, figure_names, model_dir, network_evaluation_dir, noise_label,
-                                     reference_dir, references)
+                                     reference_dir, reference_names)
 
 log = logging.getLogger("bayesbach")
 
@@ -194,7 +194,7 @@ def cmd_split(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from bayesbach.networks.job import train_pack
+    from bayesbach.networks.training_job import train_pack
 
     config = study_config(args)
     dataset = dataset_of(args)
@@ -257,7 +257,7 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from bayesbach.evaluation.jobs import evaluate_network
+    from bayesbach.evaluation.evaluation_job import evaluate_network
     from bayesbach.networks.models import load_network
 
     _, meta = load_network(args.model, "decoder")  # NotTrained, naming what is missing, before anything runs
@@ -678,7 +678,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("reference", help="fit and score one reference model at one noise level, or at several for one "
                                          "that does not depend on it (the config's references:)")
     c.add_argument("name", choices=list(REFERENCES),
-                   help="; ".join(f"{kind}: {', '.join(references(kind))}" for kind in ("counted", "trained")))
+                   help="; ".join(f"{kind}: {', '.join(reference_names(kind))}" for kind in ("counted", "trained")))
     c.add_argument("--noise", type=float, nargs="+", required=True,
                    help=f"noise standard deviation(s) sigma; several only for {', '.join(SIGMA_FREE)} (fitted once)")
     job_args(c, "RESULTS/references/sNOISE/NAME", "seed, dataset.gap (trained ones), device, train:, references:", "references.threads")

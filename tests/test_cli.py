@@ -97,7 +97,7 @@ def test_train_and_evaluate_write_the_workflow_files_at_the_workflow_paths(study
         assert pq.read_schema(cell / "history.parquet") == schemas.HISTORY
         evaluation = study / network_evaluation_dir(arch, 3, NOISE, 0)
         assert pq.read_schema(evaluation / "errors.parquet") == schemas.ERRORS
-        assert pq.read_schema(evaluation / "encoding.parquet") == schemas.ENCODING
+        assert pq.read_schema(evaluation / "encoding.parquet") == schemas.ERROR_CODING
         assert pq.read_schema(evaluation / "keys.parquet") == schemas.KEY_DECODING
     assert pq.read_schema(study / "results/dataset/file_keys.parquet") == schemas.FILE_KEYS
 
@@ -127,7 +127,7 @@ def test_collect_and_stats_write_the_evaluation_tables(study: Path):
     assert errors.schema == schemas.ERRORS
     assert set(errors.column("model").to_pylist()) == {"elman", "gru", *REFERENCES}
     encoding = pq.read_table(study / "results/evaluation/encoding.parquet")
-    assert encoding.schema == schemas.ENCODING and set(encoding.column("arch").to_pylist()) == {"elman", "gru"}
+    assert encoding.schema == schemas.ERROR_CODING and set(encoding.column("arch").to_pylist()) == {"elman", "gru"}
     stats = pd.read_csv(study / "results/evaluation/stats.csv")
     assert list(stats.columns) == COLUMNS and len(stats)
     assert {"global", "markov_low"} <= set(stats["versus"])

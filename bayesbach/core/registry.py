@@ -84,16 +84,16 @@ COMPARED = {
     "decode": ("decoder_ff", "bayes", "bayes2", "bayes3"),
 }
 # The comparisons the results page shows as its key tables, one per task (task, reference).
-KEY_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "bayes3"), ("predict", "rnn_pred"),
+HEADLINE_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "bayes3"), ("predict", "rnn_pred"),
                    ("decode", "decoder_ff"), ("decode", "bayes"), ("decode", "bayes3"))
 # The ladder of ideal observers: position k is the model of order k (bayesbach.evaluation.effective_order).
-OBSERVER_LADDER = ("global", "bayes", "bayes2", "bayes3")
+OBSERVER_ORDERS = ("global", "bayes", "bayes2", "bayes3")
 # The prediction ladder of the figures, roughly worst to best.
-LADDER = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "markov_counts2", "bayes2", "markov_counts3",
+LADDER_FIGURE_MODELS = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "markov_counts2", "bayes2", "markov_counts3",
           "bayes3", "rnn_pred")
 
 
-def references(kind: str, sigma_free: bool | None = None) -> tuple[str, ...]:
+def reference_names(kind: str, sigma_free: bool | None = None) -> tuple[str, ...]:
     """The reference names of one kind (``counted`` or ``trained``), in registry order; with ``sigma_free=True``
     only those whose results do not depend on the noise level, with ``False`` only those whose results do."""
     return tuple(name for name, ref in REFERENCES.items()
@@ -108,7 +108,7 @@ SIGMA_FREE = tuple(name for name, ref in REFERENCES.items() if ref.sigma_free)
 # predictability comes from counted references fitted on a split of its own works (generalisation.own_models, of
 # OWN_MODELS), named OWN_PREFIX + the reference in generalisation.parquet ("own_global").
 OWN_PREFIX = "own_"
-OWN_MODELS = references("counted")
+OWN_MODELS = reference_names("counted")
 
 
 # ---- paths and wildcards ------------------------------------------------------------------------
@@ -161,7 +161,7 @@ FIGURE_INPUTS = {
     "sweep": {"stats": f"{EVALUATION_DIR}/stats.csv"},
     "training": {"model_dirs": MODEL_DIR},
     "example": {"example_path": f"{LISTEN_DIR}/example.parquet"},
-    "encoding": {"encoding_path": f"{EVALUATION_DIR}/encoding.parquet"},
+    "encoding": {"coding_path": f"{EVALUATION_DIR}/encoding.parquet"},
     "keys": {"keys_path": f"{EVALUATION_DIR}/keys.parquet"},
     "generalisation": {"generalisation_path": f"{EVALUATION_DIR}/generalisation.parquet",
                        "errors": f"{EVALUATION_DIR}/errors.parquet"},

@@ -36,7 +36,7 @@ ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": f
 GENERALISATION = pa.schema({"corpus": string, "model": string, "arch": string, "hidden": int32, "noise": float64,
                             "run": int32, "task": string, "piece": string, "bce": float64})
 # results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
-ENCODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
+ERROR_CODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
                       "corr_state": float64, "corr_change": float64, "mse_state": float64, "mse_change": float64,
                       "mse_input": float64, "mse_joint": float64, "mse_baseline": float64, "gain_state": float64,
                       "gain_change": float64, "gain_input": float64, "gain_joint": float64,

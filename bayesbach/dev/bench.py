@@ -76,7 +76,7 @@ def bench_train(arch: str = "gru", hidden: int = 64, batch_size: int = 64, chunk
     from bayesbach.networks.scoring import Padded, piece_bce
     from bayesbach.networks.models import build, recurrent_spec
     from bayesbach.networks.batches import Sampler, batch_inputs
-    from bayesbach.networks.job import start
+    from bayesbach.networks.training_job import start
     from bayesbach.networks.training import network_stages, optimise
 
     dev = start(device, threads)
@@ -159,7 +159,7 @@ def bench_pack(pack: int, arch: str = "gru", hidden: int = 8, batch_size: int = 
     from bayesbach.core.registry import ENCODINGS
     from bayesbach.dataset.loader import load_split
     from bayesbach.networks.batches import Sampler, batch_inputs
-    from bayesbach.networks.job import start
+    from bayesbach.networks.training_job import start
     from bayesbach.networks.models import build_pack, recurrent_spec
     from bayesbach.networks.training import network_stages, optimise
 
@@ -287,7 +287,7 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
 
     from bayesbach.dataset.loader import files_of, n_steps
     from bayesbach.dataset.noise import crn_inputs
-    from bayesbach.references.chord_counts import count_alphabet
+    from bayesbach.references.alphabet import count_alphabet
     from bayesbach.references.contexts import count_contexts
     from bayesbach.core.registry import ENCODINGS
     from bayesbach.references.counted import CLASSES, EXACT_STATES, PRUNE
@@ -354,7 +354,7 @@ def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru"
     import torch
 
     from bayesbach.dataset.loader import n_steps
-    from bayesbach.evaluation.prediction_errors import encoding_rows
+    from bayesbach.evaluation.prediction_errors import error_coding_rows
     from bayesbach.networks.scoring import score_pieces
     from bayesbach.networks.models import build, recurrent_spec
 
@@ -367,7 +367,7 @@ def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru"
         t0 = time.perf_counter()
         score_pieces(model, test, 1.0, 0, ("decode", "predict"))
         t1 = time.perf_counter()
-        encoding_rows(model, train, test, 1.0, 0)
+        error_coding_rows(model, train, test, 1.0, 0)
         t2 = time.perf_counter()
         errors.append(t1 - t0)
         encoding.append(t2 - t1)

@@ -83,7 +83,7 @@ def known_chain(rng: np.random.Generator, units: int = 4, vocab: int = 8, succes
                 concentration: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
     """A sparse first-order chain over the 2^units chords: (transition matrix, start distribution).
 
-    Chord ``i`` is the binary code of ``i`` (bit u = unit u, as ``chord_counts.all_chords``). Every chord
+    Chord ``i`` is the binary code of ``i`` (bit u = unit u, as ``alphabet.all_chords``). Every chord
     moves to one of ``successors`` chords of a ``vocab``-chord vocabulary; pieces start uniformly in it.
     """
     n = 2**units

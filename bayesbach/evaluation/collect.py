@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # Row order of the collected tables: nulls (references have no run) first, then by value.
 ERRORS_ORDER = ["model", "arch", "hidden", "noise", "run", "task", "piece"]
-ENCODING_ORDER = ["arch", "hidden", "noise", "run", "piece"]
+ERROR_CODING_ORDER = ["arch", "hidden", "noise", "run", "piece"]
 KEYS_ORDER = ["arch", "hidden", "noise", "run", "decoder", "piece", "bin_start"]
 GENERALISATION_ORDER = ["corpus", *ERRORS_ORDER]
 
@@ -32,12 +32,12 @@ def collect(paths: list[Path], out: Path, schema: pa.Schema, order: list[str]) -
     return table
 
 
-def collect_evaluation(errors: list[Path], encoding: list[Path], errors_out: Path, encoding_out: Path,
+def collect_evaluation(errors: list[Path], coding: list[Path], errors_out: Path, coding_out: Path,
                        keys: list[Path] | None = None, keys_out: Path | None = None) -> None:
     """The collect stage: every network's and reference's errors into ``errors.parquet``, every network's
     encoding rows into ``encoding.parquet`` and, with ``keys_out``, its key-decoding rows into ``keys.parquet``."""
     collect(errors, errors_out, schemas.ERRORS, ERRORS_ORDER)
-    collect(encoding, encoding_out, schemas.ENCODING, ENCODING_ORDER)
+    collect(coding, coding_out, schemas.ERROR_CODING, ERROR_CODING_ORDER)
     if keys_out is not None:
         collect(keys or [], keys_out, schemas.KEY_DECODING, KEYS_ORDER)
 

@@ -1,7 +1,7 @@
 """Where the networks stand: their effective order on the ladder of ideal observers (SCIENCE.md).
 
 The ladder, per noise level and task, is the mean test BCE of the observers of
-:data:`bayesbach.core.registry.OBSERVER_LADDER`: order 0 is ``global`` (no context),
+:data:`bayesbach.core.registry.OBSERVER_ORDERS`: order 0 is ``global`` (no context),
 order k >= 1 the Bayesian observer whose hidden state is the last k chords
 (``bayes``, ``bayes2``, ``bayes3``). A network cell's effective order is where its
 own mean BCE falls on that ladder, linearly interpolated between neighbouring
@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from bayesbach.core.atomic import write_atomic
-from bayesbach.core.registry import ARCHS, OBSERVER_LADDER
+from bayesbach.core.registry import ARCHS, OBSERVER_ORDERS
 from bayesbach.evaluation.stats import per_piece, to_csv
 
 COLUMNS = ["task", "model", "hidden", "noise", "runs", "n_pieces", "bce", *[f"order{k}_bce" for k in
-           range(len(OBSERVER_LADDER))], "top_order", "effective_order", "position"]
+           range(len(OBSERVER_ORDERS))], "top_order", "effective_order", "position"]
 
 
 def effective_order(bce: float, rungs: list[float]) -> tuple[float, str]:
@@ -54,7 +54,7 @@ def effective_orders(errors: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for arch, hidden, noise, task in sorted(k for k in keys if k[0] in ARCHS):
         rungs = []
-        for name in OBSERVER_LADDER:  # the contiguous ladder from order 0 that this study has
+        for name in OBSERVER_ORDERS:  # the contiguous ladder from order 0 that this study has
             if (name, -1, noise, task) not in keys:
                 break
             rungs.append(table.loc[(name, -1, noise, task), "bce"])
@@ -66,7 +66,7 @@ def effective_orders(errors: pd.DataFrame) -> pd.DataFrame:
         order, position = effective_order(means[0], list(means[1:]))
         rows.append({"task": task, "model": arch, "hidden": int(hidden), "noise": noise, "runs": int(net["runs"].max()),
                      "n_pieces": len(both), "bce": means[0],
-                     **{f"order{k}_bce": (means[1 + k] if k < len(rungs) else np.nan) for k in range(len(OBSERVER_LADDER))},
+                     **{f"order{k}_bce": (means[1 + k] if k < len(rungs) else np.nan) for k in range(len(OBSERVER_ORDERS))},
                      "top_order": len(rungs) - 1, "effective_order": order, "position": position})
     out = pd.DataFrame(rows, columns=COLUMNS)
     return out.sort_values(["task", "noise", "model", "hidden"], key=lambda c: c.map(ARCHS.index) if c.name == "model"

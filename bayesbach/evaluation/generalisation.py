@@ -5,7 +5,7 @@ One job per composer and noise level (:func:`generalise`) scores on the composer
 study's protocol (every file on its own, the common random numbers of :mod:`bayesbach.dataset.noise`):
 
 - every network of the sweep at that noise level, as the evaluation scores it on Bach
-  (:func:`bayesbach.evaluation.jobs.network_errors`);
+  (:func:`bayesbach.evaluation.evaluation_job.network_errors`);
 - every reference of the study at that noise level, as fitted on Bach: a trained one from its ``model.pt``
   (:func:`bayesbach.references.trained.load_reference`), a counted one counted again on the Bach training split
   with the smoothing its own job chose (its meta.json), so neither a training nor a smoothing search is repeated;
@@ -32,11 +32,11 @@ import torch
 
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
-from bayesbach.core.errors import errors_table
+from bayesbach.core.errors_table import errors_table
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import OWN_PREFIX, REFERENCES, SPLITS
 from bayesbach.dataset.loader import load_split
-from bayesbach.evaluation.jobs import network_errors
+from bayesbach.evaluation.evaluation_job import network_errors
 from bayesbach.networks.models import load_network
 from bayesbach.references.counted import score_counted
 from bayesbach.references.trained import load_reference, score_reference, table_cell

@@ -24,7 +24,7 @@ and only that is called prediction-error coding.
 
 Public interface: ``Trace`` (aligned h_{t+1}, dh, x_{t+1}, e of one piece), ``traces``
 (from a model and pieces, with the study's CRN noise), ``fit_maps``, ``measures``,
-``encoding_rows``.
+``error_coding_rows``.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def measures(trace: Trace, maps: dict[str, np.ndarray]) -> dict[str, float]:
     return out
 
 
-def encoding_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]], sigma: float,
+def error_coding_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]], sigma: float,
                   seed: int) -> list[dict]:
     """One dict of measures per test piece (``piece`` included), maps fitted on the training pieces."""
     maps = fit_maps(list(traces(model, train, sigma, seed).values()))

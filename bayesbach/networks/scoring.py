@@ -19,7 +19,7 @@ of its files. Public interface (stable):
 - ``pack_piece_bce(model, padded, head, target, sigmas, inputs)``: the same, (K, P), for
   each network of a pack at its own sigma (:mod:`bayesbach.networks.models`).
 - ``score_pieces(model, pieces, sigma, seed, tasks, inputs, device)``: {task: {piece: bce}}, the rows of
-  ``errors.parquet`` by :func:`bayesbach.core.errors.errors_table`.
+  ``errors.parquet`` by :func:`bayesbach.core.errors_table.errors_table`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ The loop (:func:`fit`), per batch:
    (:mod:`bayesbach.networks.checkpoint`); given the checkpoint of the same job,
    :func:`fit` continues from it, bit-identically on CPU.
 
-One job around the loop (data, model, outputs) is :mod:`bayesbach.networks.job`.
+One job around the loop (data, model, outputs) is :mod:`bayesbach.networks.training_job`.
 """
 
 from __future__ import annotations

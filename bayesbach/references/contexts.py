@@ -14,7 +14,7 @@ shrunk towards its parent's by a pseudo-count (the node's order's *strength*):
 
 parent(c_1 ... c_k) = c_2 ... c_k (drop the oldest chord, strength a_k); the
 parent of a single chord (c) (strength a_1) is the root, or with pitch-class
-groups (:class:`~bayesbach.references.chord_counts.Alphabet`) the *class node*
+groups (:class:`~bayesbach.references.alphabet.Alphabet`) the *class node*
 of its pitch-class set, whose counts are those of all chords with that set
 (strength ``a_class``), whose parent is the root. The first chord's distribution
 is P(c | BOS): the first chords of the training files, shrunk towards q. A context
@@ -47,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bayesbach.dataset.loader import files_of
-from bayesbach.references.chord_counts import Alphabet, TooFewSteps
+from bayesbach.references.alphabet import Alphabet, TooFewSteps
 
 
 @dataclass

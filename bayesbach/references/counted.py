@@ -33,19 +33,19 @@ from typing import Iterator
 import numpy as np
 
 from bayesbach.core.atomic import write_json, write_parquet
-from bayesbach.core.errors import errors_table
+from bayesbach.core.errors_table import errors_table
 from bayesbach.core.registry import REFERENCES, SPLITS
 from bayesbach.dataset.loader import files_of, load_splits, n_steps
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.references import check_noise_levels
-from bayesbach.references.chord_counts import count_alphabet, global_marginal, pooled_bce
+from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import ContextModel, count_contexts
 from bayesbach.references.observer import Observer
 from bayesbach.references.smoothing import select_clean, select_observer
 
 log = logging.getLogger(__name__)
 
-# The pitch-class sets an unseen chord of each encoding backs off to (chord_counts.Alphabet.classes).
+# The pitch-class sets an unseen chord of each encoding backs off to (alphabet.Alphabet.classes).
 CLASSES = {"pc12": None, "pitch": 12}
 # Above this many states the observer keeps sparse beliefs and drops at most PRUNE of the posterior per step.
 EXACT_STATES = 200_000

@@ -3,7 +3,7 @@
 Hidden state: a state of an :class:`~bayesbach.references.contexts.Automaton`
 (for the counted model of order K, the longest seen context of the last K
 chords; see :mod:`bayesbach.references.contexts`). Each state emits one
-level-1 state of the :class:`~bayesbach.references.chord_counts.Alphabet`, a seen
+level-1 state of the :class:`~bayesbach.references.alphabet.Alphabet`, a seen
 chord or a rest group. Emission: x_t ~ N(c, sigma^2 I) with the true sigma; a rest
 group emits the u-weighted mixture of its unseen members,
 
@@ -40,7 +40,7 @@ from typing import Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from bayesbach.references.chord_counts import Alphabet, Mixtures
+from bayesbach.references.alphabet import Alphabet, Mixtures
 from bayesbach.references.contexts import Automaton
 
 # Sparse beliefs go on as a dense array, exactly, when a step produces more entries per file than this share

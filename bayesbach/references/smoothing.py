@@ -48,7 +48,7 @@ from typing import Callable
 
 import numpy as np
 
-from bayesbach.references.chord_counts import EPS, pooled_bce
+from bayesbach.references.alphabet import EPS, pooled_bce
 from bayesbach.references.contexts import ContextModel
 from bayesbach.references.observer import Observer
 

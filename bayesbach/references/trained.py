@@ -34,9 +34,9 @@ from bayesbach.dataset.loader import load_splits
 from bayesbach.networks.scoring import HEADS, score_pieces
 from bayesbach.networks.models import NotTrained, build, feedforward_spec, recurrent_spec
 from bayesbach.core.atomic import write_json, write_parquet, write_torch
-from bayesbach.core.errors import errors_table
+from bayesbach.core.errors_table import errors_table
 from bayesbach.core.seeds import derive_seed
-from bayesbach.networks.job import checkpoint_of, finish_job, record_fit, start
+from bayesbach.networks.training_job import checkpoint_of, finish_job, record_fit, start
 from bayesbach.networks.training import FitResult, Settings, Stage, fit
 from bayesbach.references import check_noise_levels
 

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bayesbach.core.registry import (ARCH_LABELS, ARCHS, FIGURES, KEY_DECODERS, LADDER, OWN_MODELS,  # noqa: E402
+from bayesbach.core.registry import (ARCH_LABELS, ARCHS, FIGURES, KEY_DECODERS, LADDER_FIGURE_MODELS, OWN_MODELS,  # noqa: E402
                                      OWN_PREFIX, PRIMARY_ARCHS, REFERENCES)
 from bayesbach.evaluation.key_summary import CELL, piece_accuracy  # noqa: E402
 from bayesbach.report.labels import model_label, network_label  # noqa: E402
@@ -108,7 +108,7 @@ def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
     if not len(nets):
         return _empty("No prediction errors of a network to show.")
     hiddens = sorted(nets["hidden"].unique())
-    refs = [m for m in LADDER if m in set(pred["model"])]
+    refs = [m for m in LADDER_FIGURE_MODELS if m in set(pred["model"])]
     fig, axes = _grid(len(noises), 3.6, cols=min(len(noises), 2))
     for ax, sigma in zip(axes, noises):
         cols = [(m, pred[(pred["model"] == m) & (pred["noise"] == sigma)].set_index("piece")["bce"]) for m in refs]
@@ -318,7 +318,7 @@ def example(rolls: pd.DataFrame, steps: int = 48):
 
 
 # 6. -----------------------------------------------------------------------------------------------
-def encoding(enc: pd.DataFrame):
+def error_coding(enc: pd.DataFrame):
     """Prediction-error encoding over hidden size, per noise level: decodable fraction and correlations."""
     if not len(enc):
         return _empty("No prediction-error encoding to show.")
@@ -504,7 +504,7 @@ def histories(model_dirs: list[Path]) -> pd.DataFrame:
         columns=["stage", "batch", "train_loss", "val_loss", "arch", "hidden", "noise", "run"])
 
 
-def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None = None, encoding_path: Path | None = None,
+def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None = None, coding_path: Path | None = None,
          model_dirs: list[Path] | None = None, example_path: Path | None = None, orders_path: Path | None = None,
          keys_path: Path | None = None, generalisation_path: Path | None = None, example_steps: int = 48) -> None:
     """Draw figure ``name`` from the stage files it needs and save it (PNG + PDF)."""
@@ -522,7 +522,7 @@ def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None
     elif name == "example":
         fig = example(read(example_path), example_steps)
     elif name == "encoding":
-        fig = encoding(read(encoding_path))
+        fig = error_coding(read(coding_path))
     elif name == "architectures":
         fig = architectures(read(errors))
     elif name == "keys":

@@ -35,8 +35,8 @@ from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.labels import model_label, network_label
 from bayesbach.corpus.folder import composer_folders
-from bayesbach.core.registry import (ARCH_LABELS, ARCHS, KEY_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
-                                     OBSERVER_LADDER, OWN_PREFIX, REFERENCES, SPLITS, TASKS, noise_label)
+from bayesbach.core.registry import (ARCH_LABELS, ARCHS, HEADLINE_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
+                                     OBSERVER_ORDERS, OWN_PREFIX, REFERENCES, SPLITS, TASKS, noise_label)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
@@ -73,8 +73,8 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
 def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None,
                     versus: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The comparisons that carry the argument for one task, one row per network cell, one column per
-    reference (``versus``, by default those of ``KEY_COMPARISONS``): "mean BCE difference (Cohen's d, Bonferroni p)"."""
-    versus = tuple(v for t, v in KEY_COMPARISONS if t == task) if versus is None else versus
+    reference (``versus``, by default those of ``HEADLINE_COMPARISONS``): "mean BCE difference (Cohen's d, Bonferroni p)"."""
+    versus = tuple(v for t, v in HEADLINE_COMPARISONS if t == task) if versus is None else versus
     s = stats[(stats["task"] == task) & stats["versus"].isin(versus) & (stats["kind"] == "reference")]
     cell = [f"{diff:+.4f} (d {d:+.2f}, p {p:.1g})" for diff, d, p in zip(s["mean_diff"], s["cohens_d"], s["p_bonferroni"])]
     table = pd.DataFrame({
@@ -303,8 +303,8 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "errors are averaged over runs first.</p>",
         mean_table(errors).to_html(float_format="{:.4f}".format, na_rep="-"),
         "<h3>Effective order on the ladder of ideal observers</h3><p>Where each network's mean test BCE falls between "
-        f"the observers of order 0 ({h(model_label(OBSERVER_LADDER[0], errors))}) to "
-        f"{len(OBSERVER_LADDER) - 1}, linearly interpolated; higher is better. Every value and the ladder's BCEs are in "
+        f"the observers of order 0 ({h(model_label(OBSERVER_ORDERS[0], errors))}) to "
+        f"{len(OBSERVER_ORDERS) - 1}, linearly interpolated; higher is better. Every value and the ladder's BCEs are in "
         "results/evaluation/orders.csv.</p>",
         orders_table(orders).to_html(),
         *(_keys(keys) if keys is not None else []),

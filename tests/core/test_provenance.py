@@ -61,7 +61,7 @@ def test_an_unknown_module_is_an_error():
 
 def test_every_rule_module_exists_and_the_digest_is_stable():
     modules = rule_modules()
-    assert {"dataset.midi", "corpus.crawl", "networks.job", "references.counted", "evaluation.jobs"} <= set(modules)
+    assert {"dataset.midi", "corpus.crawl", "networks.training_job", "references.counted", "evaluation.evaluation_job"} <= set(modules)
     for m in modules:
         assert re.fullmatch(r"[0-9a-f]{16}", source_digest(m)) and source_digest(m) == source_digest(m)
     assert len({source_digest(m) for m in modules}) == len(modules)
@@ -90,12 +90,12 @@ def test_imports_absolute_relative_and_by_name_at_any_depth(tmp_path, monkeypatc
 
 # What editing one module must rerun: the rules whose code(...) runs it, worked out from the imports by hand.
 EDITS = {
-    "dataset/noise.py": {"networks.job", "references.counted", "references.trained", "evaluation.jobs", "report.listening",
+    "dataset/noise.py": {"networks.training_job", "references.counted", "references.trained", "evaluation.evaluation_job", "report.listening",
                          "evaluation.generalisation"},
     "corpus/bwv.py": {"corpus.bundled", "corpus.crawl", "corpus.folder", "dataset.midi", "dataset.keys", "dataset.split",
                       "report.page"},  # families
     "corpus/crawl/pipelines.py": {"corpus.crawl"},  # named in a string only
-    "networks/training.py": {"networks.job", "references.trained", "evaluation.generalisation"},
+    "networks/training.py": {"networks.training_job", "references.trained", "evaluation.generalisation"},
     "references/observer.py": {"references.counted", "evaluation.generalisation"},
     # the folder source and the composers: not the Bach corpus's conversion (which lists files with corpus.files)
     "corpus/folder.py": {"corpus.folder", "report.page"},

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from bayesbach.core import registry
-from bayesbach.core.registry import (ARCHS, COMPARED, ENCODINGS, LADDER, NOISE_PATTERN, REFERENCES, TASKS,
+from bayesbach.core.registry import (ARCHS, COMPARED, ENCODINGS, LADDER_FIGURE_MODELS, NOISE_PATTERN, REFERENCES, TASKS,
                                      example_network, model_dir, network_evaluation_dir, noise_label, reference_dir,
-                                     references)
+                                     reference_names)
 
 
 def test_every_reference_has_a_kind_tasks_a_label_and_a_colour():
@@ -26,11 +26,11 @@ def test_references_of_a_kind_are_the_models_its_module_defines():
     from bayesbach.references.counted import PROBABILITIES
     from bayesbach.references.trained import NETWORKS
 
-    assert set(references("counted")) == set(PROBABILITIES)
-    assert set(references("trained")) == set(NETWORKS)
-    assert set(references("counted")) | set(references("trained")) == set(REFERENCES)
-    assert list(references("counted")) == [n for n in REFERENCES if REFERENCES[n].kind == "counted"]  # registry order
-    assert references("imagined") == ()
+    assert set(reference_names("counted")) == set(PROBABILITIES)
+    assert set(reference_names("trained")) == set(NETWORKS)
+    assert set(reference_names("counted")) | set(reference_names("trained")) == set(REFERENCES)
+    assert list(reference_names("counted")) == [n for n in REFERENCES if REFERENCES[n].kind == "counted"]  # registry order
+    assert reference_names("imagined") == ()
 
 
 def test_a_trained_reference_is_scored_on_the_task_its_module_trains_it_for():
@@ -46,7 +46,7 @@ def test_every_compared_reference_is_scored_on_that_task():
         assert len(set(names)) == len(names)
         for name in names:
             assert name in REFERENCES and task in REFERENCES[name].tasks, (task, name)
-    assert all("predict" in REFERENCES[name].tasks for name in LADDER)
+    assert all("predict" in REFERENCES[name].tasks for name in LADDER_FIGURE_MODELS)
 
 
 def test_architectures_and_encodings_are_the_models_and_the_loaders():
@@ -115,5 +115,5 @@ def test_the_core_imports_neither_torch_nor_matplotlib():
 
 
 def test_the_key_comparisons_of_the_page_are_compared_in_the_stats():
-    for task, name in registry.KEY_COMPARISONS:
+    for task, name in registry.HEADLINE_COMPARISONS:
         assert name in COMPARED[task], (task, name)

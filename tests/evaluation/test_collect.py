@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bayesbach.core import schemas
-from bayesbach.core.errors import errors_table
+from bayesbach.core.errors_table import errors_table
 from bayesbach.evaluation.collect import ERRORS_ORDER, collect
 
 

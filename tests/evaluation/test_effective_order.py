@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesbach.core.registry import OBSERVER_LADDER
+from bayesbach.core.registry import OBSERVER_ORDERS
 from bayesbach.evaluation.effective_order import COLUMNS, effective_order, effective_orders, write_orders
 
 
@@ -55,7 +55,7 @@ def test_cells_are_placed_on_their_noise_levels_ladder_over_shared_pieces():
     assert low.effective_order == pytest.approx(0.5) and low.top_order == 1 and np.isnan(low.order2_bce)
     lstm = got[("lstm", 1.0)]
     assert lstm.n_pieces == 3 and lstm.effective_order == pytest.approx(2.0)
-    assert len(OBSERVER_LADDER) == 4 and OBSERVER_LADDER[0] == "global"
+    assert len(OBSERVER_ORDERS) == 4 and OBSERVER_ORDERS[0] == "global"
 
 
 def test_orders_csv_reads_back_with_plain_noise_levels(tmp_path):

@@ -18,7 +18,7 @@ from bayesbach.core.atomic import write_torch
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.collect import collect_generalisation
 from bayesbach.evaluation.generalisation import OtherNoiseLevel, generalise
-from bayesbach.evaluation.jobs import evaluate_network
+from bayesbach.evaluation.evaluation_job import evaluate_network
 from bayesbach.evaluation.stats import GENERALISATION_COLUMNS, compare, generalisation_comparisons
 from bayesbach.networks.models import build
 from bayesbach.references.counted import counted_reference

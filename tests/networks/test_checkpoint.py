@@ -17,7 +17,7 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.dev.synthetic import write_dataset
 from bayesbach.networks.checkpoint import fingerprint
-from bayesbach.networks.job import train_network, train_pack
+from bayesbach.networks.training_job import train_network, train_pack
 from bayesbach.networks.training import Settings, network_stages
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bayesbach.core import schemas
-from bayesbach.core.errors import errors_table
+from bayesbach.core.errors_table import errors_table
 from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import periodic_pieces
 from bayesbach.networks.models import RecurrentNet, build

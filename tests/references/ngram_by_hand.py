@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bayesbach.references.chord_counts import all_chords
+from bayesbach.references.alphabet import all_chords
 
 
 class ByHand:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayesbach.references.chord_counts import TooFewSteps, all_chords, count_alphabet
+from bayesbach.references.alphabet import TooFewSteps, all_chords, count_alphabet
 from bayesbach.references.contexts import count_contexts
 from ngram_by_hand import ByHand
 

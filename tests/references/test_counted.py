@@ -14,10 +14,10 @@ import pytest
 
 from bayesbach.core import schemas
 from bayesbach.core.exceptions import StudyError
-from bayesbach.core.registry import REFERENCES, references
+from bayesbach.core.registry import REFERENCES, reference_names
 from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import chain_corpus, known_chain, sample_chain, voice, write_dataset
-from bayesbach.references.chord_counts import count_alphabet, global_marginal, pooled_bce
+from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import count_contexts
 from bayesbach.references.counted import PROBABILITIES, counted_reference, mean_bce, score_counted
 from bayesbach.references.observer import Observer
@@ -43,7 +43,7 @@ def test_mean_bce_pools_the_files_and_is_nan_without_steps():
     assert np.isnan(mean_bce(None, y)) and np.isnan(mean_bce([np.zeros((0, 2))], [np.zeros((0, 2))]))
 
 
-@pytest.mark.parametrize("name", references("counted"))
+@pytest.mark.parametrize("name", reference_names("counted"))
 def test_each_counted_reference_is_scored_on_its_registry_tasks_for_every_test_piece(name):
     train, validation, test = tiny_splits(files=2)
     scores, meta = score_counted(name, train, validation, test, 0.6, SEED)
@@ -165,7 +165,7 @@ def test_a_killed_observer_job_resumes_its_smoothing_search_and_leaves_no_progre
     assert not (tmp_path / "out" / "search.jsonl").exists()
 
 
-@pytest.mark.parametrize("name", references("counted"))
+@pytest.mark.parametrize("name", reference_names("counted"))
 def test_a_sigma_free_counted_reference_scores_the_same_at_every_noise_level(name):
     """What the registry says (Reference.sigma_free) is what the model does: the workflow fits it once."""
     train, validation, test = tiny_splits(files=2)

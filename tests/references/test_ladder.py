@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from bayesbach.core.registry import references
+from bayesbach.core.registry import reference_names
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.dev.synthetic import known_chain, known_chain2, sample_chain
 from bayesbach.networks.training import Settings
-from bayesbach.references.chord_counts import Alphabet, all_chords
+from bayesbach.references.alphabet import Alphabet, all_chords
 from bayesbach.references.contexts import Automaton
 from bayesbach.references.counted import mean_bce, score_counted
 from bayesbach.references.observer import Observer
@@ -47,7 +47,7 @@ def ladder():
             out.setdefault(("truth", "decode", sigma), {})[piece] = mean_bce(dec, test[piece])
             out.setdefault(("truth", "predict", sigma), {})[piece] = mean_bce(pred, [y[1:] for y in test[piece]])
             out.setdefault(("truth", "entropy", sigma), {})[piece] = mean_bce(pred, pred)
-        for name in references("counted"):
+        for name in reference_names("counted"):
             for task, values in score_counted(name, train, validation, test, sigma, SEED)[0].items():
                 out[(name, task, sigma)] = values
         nets = ["markov_high", "decoder_ff"] + (["rnn_pred"] if sigma == SIGMAS[0] else [])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bayesbach.dev.synthetic import known_chain, sample_chain
-from bayesbach.references.chord_counts import Alphabet, all_chords, count_alphabet
+from bayesbach.references.alphabet import Alphabet, all_chords, count_alphabet
 from bayesbach.references.contexts import Automaton, count_contexts
 from bayesbach.references import observer as observer_module
 from bayesbach.references.observer import Observer

@@ -13,7 +13,7 @@ from bayesbach.dataset.noise import crn_inputs
 from bayesbach.dev.synthetic import known_chain, sample_chain
 from bayesbach.references import smoothing as sm
 from bayesbach.dataset.loader import files_of
-from bayesbach.references.chord_counts import count_alphabet, pooled_bce
+from bayesbach.references.alphabet import count_alphabet, pooled_bce
 from bayesbach.references.contexts import count_contexts
 
 

@@ -65,7 +65,7 @@ def tables():
 def draw(name: str, t: dict) -> Figure:
     return {"ladder": lambda: figures.ladder(t["errors"], t["stats"]), "decoding": lambda: figures.decoding(t["errors"]),
             "sweep": lambda: figures.sweep(t["stats"]), "training": lambda: figures.training(t["history"]),
-            "example": lambda: figures.example(t["rolls"], 48), "encoding": lambda: figures.encoding(t["encoding"]),
+            "example": lambda: figures.example(t["rolls"], 48), "encoding": lambda: figures.error_coding(t["encoding"]),
             "architectures": lambda: figures.architectures(t["errors"]), "orders": lambda: figures.orders(t["orders"]),
             "keys": lambda: figures.keys(t["keys"]),
             "generalisation": lambda: figures.generalisation(t["generalisation"], t["errors"])}[name]()

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from bayesbach.core.registry import KEY_COMPARISONS, KEY_DECODERS
+from bayesbach.core.registry import HEADLINE_COMPARISONS, KEY_DECODERS
 from bayesbach.evaluation.stats import comparisons
 from bayesbach.report import page
 from bayesbach.report.labels import model_label
@@ -41,7 +41,7 @@ def test_key_comparisons_are_one_narrow_table_per_task():
     assert predict.index.names == ["network", "sigma"] and len(predict) == len(decode) == 1
     row = stats.query("task == 'predict' and versus == 'markov_high'").iloc[0]
     assert predict.iloc[0][model_label("markov_high")].startswith(f"{row['mean_diff']:+.4f}")
-    assert {t for t, _ in KEY_COMPARISONS} == {"predict", "decode"}
+    assert {t for t, _ in HEADLINE_COMPARISONS} == {"predict", "decode"}
 
 
 def test_orders_table_shows_each_cell_and_marks_the_ends_of_the_ladder():

@@ -84,7 +84,7 @@ def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path
     [
         # the counted jobs (seconds each) share one code digest, sigma-free (global, markov_counts*) or not (bayes*)
         ("references/observer.py", {"reference_counted": 3, "reference_counted_sigma_free": 4}),
-        ("references/chord_counts.py", {"reference_counted": 3, "reference_counted_sigma_free": 4}),
+        ("references/alphabet.py", {"reference_counted": 3, "reference_counted_sigma_free": 4}),
         ("references/trained.py", {"reference_network": 3, "reference_network_sigma_free": 1}),
         ("networks/training.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # they train with it
         ("networks/scoring.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # not the counted ones

@@ -12,7 +12,7 @@ from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURC
                                      LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
                                      NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_model_dirs,
                                      figure_names, model_dir, network_evaluation_dir, noise_label,
-                                     references)
+                                     reference_names)
 from bayesbach.core.packing import packs
 from bayesbach.core.resources import counted_minutes, train_job
 from bayesbach.corpus.folder import FolderError, check_folder_config, composer_folders, folder_digest
@@ -104,10 +104,10 @@ def reference_targets():
                   file=["errors.parquet", "meta.json"])
 
 
-def reference_names(kind, sigma_free):
+def reference_pattern(kind, sigma_free):
     """A wildcard pattern of the references of one kind whose results do (sigma_free=False) or do not
     (sigma_free=True) depend on the noise level (bayesbach.core.registry.REFERENCES)."""
-    return "|".join(references(kind, sigma_free=sigma_free)) or "(?!)"  # none: a pattern that matches nothing
+    return "|".join(reference_names(kind, sigma_free=sigma_free)) or "(?!)"  # none: a pattern that matches nothing
 
 
 def sigma_free_reference_files(file):
@@ -178,7 +178,7 @@ def generalise_inputs(wildcards):
     return {
         "networks": [f"{d}/{f}" for d in networks for f in ("decoder.pt", "probe.pt", "meta.json")],
         "references": expand(f"{REFERENCE_DIR}/meta.json", name=names, noise=wildcards.noise),
-        "reference_models": expand(f"{REFERENCE_DIR}/model.pt", name=[n for n in names if n in references("trained")],
+        "reference_models": expand(f"{REFERENCE_DIR}/model.pt", name=[n for n in names if n in reference_names("trained")],
                                    noise=wildcards.noise),
     }
 

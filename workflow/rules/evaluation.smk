@@ -15,13 +15,13 @@ for _pack in evaluation_packs():
             file_keys=f"{DATASET_DIR}/file_keys.parquet",
             models=[f"{d}/{f}" for d in pack_dirs(_pack) for f in ("decoder.pt", "probe.pt", "meta.json")],
         output:
-            # evaluation.jobs: errors, encoding and (evaluation.key_decoding) key decoding of each network
+            # evaluation.evaluation_job: errors, encoding and (evaluation.key_decoding) key decoding of each network
             [f"{d}/{f}" for d in pack_dirs(_pack, network_evaluation_dir) for f in ("errors.parquet", "encoding.parquet", "keys.parquet")],
         params:
             models=pack_dirs(_pack),
             outs=pack_dirs(_pack, network_evaluation_dir),
             seed=config["seed"],
-            code=code("evaluation.jobs"),
+            code=code("evaluation.evaluation_job"),
         threads: 1
         priority: 1  # the longest chain (dataset.smk, split)
         log:

@@ -24,7 +24,7 @@ for _pack in network_packs():
             gap=config["dataset"]["gap"],
             device=config["device"],
             train=train_params(),
-            code=code("networks.job"),
+            code=code("networks.training_job"),
         threads: config["train"]["threads"]
         priority: 1  # the longest chain (dataset.smk, split)
         resources:

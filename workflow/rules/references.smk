@@ -9,7 +9,7 @@
 
 rule reference_counted:
     wildcard_constraints:
-        name=reference_names("counted", sigma_free=False),
+        name=reference_pattern("counted", sigma_free=False),
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
@@ -34,7 +34,7 @@ rule reference_counted:
 
 use rule reference_counted as reference_counted_sigma_free with:
     wildcard_constraints:
-        name=reference_names("counted", sigma_free=True),
+        name=reference_pattern("counted", sigma_free=True),
     output:
         errors=sigma_free_reference_files("errors.parquet"),
         meta=sigma_free_reference_files("meta.json"),
@@ -48,7 +48,7 @@ use rule reference_counted as reference_counted_sigma_free with:
 # checkpoint.pt beside the (first) outputs is deliberately not an output (a failed job resumes from it).
 rule reference_network:
     wildcard_constraints:
-        name=reference_names("trained", sigma_free=False),
+        name=reference_pattern("trained", sigma_free=False),
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
@@ -80,7 +80,7 @@ rule reference_network:
 
 use rule reference_network as reference_network_sigma_free with:
     wildcard_constraints:
-        name=reference_names("trained", sigma_free=True),
+        name=reference_pattern("trained", sigma_free=True),
     output:
         model=sigma_free_reference_files("model.pt"),
         history=sigma_free_reference_files("history.parquet"),

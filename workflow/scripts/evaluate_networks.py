@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from bayesbach.core import logs
-from bayesbach.evaluation.jobs import evaluate_networks
+from bayesbach.evaluation.evaluation_job import evaluate_networks
 
 logs.setup(snakemake.log[0])
 evaluate_networks(

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from bayesbach.core import logs
-from bayesbach.networks.job import train_pack
+from bayesbach.networks.training_job import train_pack
 
 logs.setup(snakemake.log[0])
 p = snakemake.params

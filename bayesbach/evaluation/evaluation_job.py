@@ -23,12 +23,12 @@ import torch
 
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.key_decoding import file_key_labels, key_rows
-from bayesbach.evaluation.prediction_errors import encoding_rows
+from bayesbach.evaluation.prediction_errors import error_coding_rows
 from bayesbach.networks.scoring import score_pieces
 from bayesbach.networks.models import load_network
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
-from bayesbach.core.errors import errors_table
+from bayesbach.core.errors_table import errors_table
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def evaluate_networks(dataset: Path, model_dirs: list[Path], out_dirs: list[Path
             for model, out in zip(model_dirs, out_dirs, strict=True)]
 
 
-def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, encoding_out: Path, keys_out: Path | None = None,
+def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, coding_out: Path, keys_out: Path | None = None,
                      *, seed: int, threads: int | None = None, cache: dict | None = None) -> dict:
     """One network's test errors (decode with decoder.pt, predict with probe.pt), its encoding table and, with
     ``keys_out``, its key-decoding table (the dataset's file_keys.parquet labels the files). ``cache`` keeps the
@@ -77,8 +77,8 @@ def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, encoding_
     cell = {k: meta[k] for k in CELL}
     write_parquet(errors_out, errors)
     train = read(load_split, "train", encoding)
-    rows = encoding_rows(probe, train, test, sigma, seed)
-    write_parquet(encoding_out, pa.Table.from_pylist([{**cell, **r} for r in rows], schema=schemas.ENCODING))
+    rows = error_coding_rows(probe, train, test, sigma, seed)
+    write_parquet(coding_out, pa.Table.from_pylist([{**cell, **r} for r in rows], schema=schemas.ERROR_CODING))
     summary = {task: float(np.nanmean(list(v.values()))) for task, v in bce.items()}
     if keys_out is not None:  # the probe's core is the decoder's: either gives the same states
         memory, rows = key_rows(probe, train, test, read(file_key_labels, "train"), read(file_key_labels, "test"),

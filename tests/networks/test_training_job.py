@@ -1,4 +1,4 @@
-"""One training job (bayesbach.networks.job): the files it writes, determinism on CPU, the device it runs on,
+"""One training job (bayesbach.networks.training_job): the files it writes, determinism on CPU, the device it runs on,
 and the same job on CUDA against CPU."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.core.seeds import derive_seed
 from bayesbach.dev.synthetic import write_dataset
-from bayesbach.networks.job import DeviceError, resolve_device, train_network, train_pack
+from bayesbach.networks.training_job import DeviceError, resolve_device, train_network, train_pack
 from bayesbach.networks.models import build
 
 torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""The alphabet of the counted models (bayesbach.references.chord_counts) against sums over every chord: the
+"""The alphabet of the counted models (bayesbach.references.alphabet) against sums over every chord: the
 seen chords, the rest groups (one, or one per pitch-class set), the base measure and the pooled BCE."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayesbach.references.chord_counts import (Alphabet, TooFewSteps, all_chords, bce, count_alphabet, global_marginal,
+from bayesbach.references.alphabet import (Alphabet, TooFewSteps, all_chords, bce, count_alphabet, global_marginal,
                                                pooled_bce)
 
 

@@ -1,4 +1,4 @@
-"""The network evaluation job (bayesbach.evaluation.jobs) on a synthetic dataset: each task scored with its own
+"""The network evaluation job (bayesbach.evaluation.evaluation_job) on a synthetic dataset: each task scored with its own
 state on the test split, the encoding and key-decoding tables beside it, and a readable error for an untrained
 folder."""
 
@@ -16,7 +16,7 @@ from bayesbach.core.atomic import write_torch
 from bayesbach.dataset.loader import load_split
 from bayesbach.core.registry import KEY_DECODERS
 from bayesbach.dev.synthetic import write_dataset, write_file_keys
-from bayesbach.evaluation.jobs import evaluate_network
+from bayesbach.evaluation.evaluation_job import evaluate_network
 from bayesbach.networks.models import build, load_network
 from bayesbach.networks.scoring import score_pieces
 
@@ -45,7 +45,7 @@ def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_p
         got = df[df["task"] == task].set_index("piece")["bce"].to_dict()
         assert got == pytest.approx(expected)
     enc = pq.read_table(tmp_path / "encoding.parquet")
-    assert enc.schema == schemas.ENCODING and sorted(enc.column("piece").to_pylist()) == sorted(test)
+    assert enc.schema == schemas.ERROR_CODING and sorted(enc.column("piece").to_pylist()) == sorted(test)
     assert load_network(cell, "probe")[1]["run"] == 1
     keys = pq.read_table(tmp_path / "keys.parquet")
     assert keys.schema == schemas.KEY_DECODING
