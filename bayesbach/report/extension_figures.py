@@ -1,0 +1,159 @@
+"""The figures of the study's extensions: prediction-error coding, the key held in the state, other composers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, mean_sem,  # style
+                                       plain_log, plt, primary_arch)
+from bayesbach.core.registry import ARCH_LABELS, ARCHS, KEY_DECODERS, OWN_MODELS, OWN_PREFIX, PRIMARY_ARCHS
+from bayesbach.evaluation.key_summary import CELL, piece_accuracy
+from bayesbach.report.labels import model_label, network_label
+
+
+# 6. -----------------------------------------------------------------------------------------------
+def error_coding(enc: pd.DataFrame):
+    """Prediction-error encoding over hidden size, per noise level: decodable fraction and correlations."""
+    if not len(enc):
+        return empty("No prediction-error encoding to show.")
+    arch = next(a for a in PRIMARY_ARCHS if a in set(enc["arch"]))
+    enc = enc[enc["arch"] == arch]
+    panels = [
+        [("gain_state", "o-", "from h (all)"), ("gain_input", ":", "from the input x alone (control)"),
+         ("gain_over_input", "D-", "h beyond x: prediction-error coding")],
+        [("corr_state", "o-", "state h"), ("corr_change", "s--", "state change dh")],
+    ]
+    cols = [c for panel in panels for c, _, _ in panel]
+    per_piece = enc.groupby(["hidden", "noise", "piece"], as_index=False)[cols].mean()  # runs first
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4), layout="constrained")
+    for k, sigma in enumerate(sorted(per_piece["noise"].unique())):
+        g = per_piece[per_piece["noise"] == sigma]
+        colour = OKABE_ITO[k % 6]
+        for ax, panel in zip(axes, panels):
+            for col, style, what in panel:
+                pts = [(h, *mean_sem(gh[col])) for h, gh in g.groupby("hidden")]
+                h, m, e = map(np.array, zip(*pts))
+                ax.errorbar(h, m, yerr=e, fmt=style, color=colour, ms=4, capsize=2, lw=1.2,
+                            label=f"sigma = {sigma:g}, {what}")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(per_piece["hidden"].unique()), [str(int(h)) for h in sorted(per_piece["hidden"].unique())])
+        ax.minorticks_off()
+        ax.set_xlabel(f"Hidden units ({ARCH_LABELS[arch]}, log scale)")
+        ax.axhline(0, color="#999999", lw=0.6)
+    axes[0].set_ylabel("Error variance explained (fraction)")
+    axes[0].set_title("Linear read-out of the prediction error e")
+    axes[1].set_ylabel("Pearson r of ||e||^2 with the energy")
+    axes[1].set_title("Error energy vs state energy")
+    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center", ncol=2, frameon=False, fontsize=7)
+    return fig
+
+
+# 6b. ----------------------------------------------------------------------------------------------
+def _bin_label(start: int, end) -> str:
+    """A bin of steps into the file, [start, end) counted from 0, as 1-based chord numbers: "1", "3-4", "257+"."""
+    if end is None or end != end:  # None or NaN: to the file's end
+        return f"{int(start) + 1}+"
+    return f"{int(start) + 1}" if int(end) - int(start) == 1 else f"{int(start) + 1}-{int(end)}"
+
+
+def keys(table: pd.DataFrame):
+    """Key accuracy over steps into the file per hidden size (rows) and noise level (columns): each architecture's
+    state read-out against its memory-matched input control, the whole-input average, the majority key, chance."""
+    if not len(table):
+        return empty("No key decoding to show.")
+    acc = piece_accuracy(table, per_bin=True)
+    acc = acc.groupby([*CELL, "decoder", "bin_start", "bin_end"], as_index=False, dropna=False)["accuracy"].mean()
+    bins = acc[["bin_start", "bin_end"]].drop_duplicates().sort_values("bin_start")
+    where = {b: i for i, b in enumerate(bins["bin_start"])}
+    hiddens, noises = sorted(acc["hidden"].unique()), sorted(acc["noise"].unique())
+    archs = [a for a in ARCHS if a in set(acc["arch"])]
+    fig, axes = plt.subplots(len(hiddens), len(noises), figsize=(WIDTH, 2.3 * len(hiddens) + 1.0), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
+    shared = {"input_all": (":", OKABE_ITO[7]), "majority": ("-.", "#777777"), "chance": ("-", "#BBBBBB")}
+    for i, hidden in enumerate(hiddens):
+        for j, sigma in enumerate(noises):
+            ax = axes[i][j]
+            cell = acc[(acc["hidden"] == hidden) & (acc["noise"] == sigma)]
+            for name, (style, colour) in shared.items():  # the same for every network of a noise level
+                g = cell[cell["decoder"] == name].groupby("bin_start")["accuracy"].mean()
+                ax.plot([where[b] for b in g.index], g.to_numpy(), style, color=colour, lw=1.1, label=KEY_DECODERS[name])
+            for a, arch in enumerate(archs):
+                for name, style, mfc in (("network", "o-", None), ("input_memory", "o--", "white")):
+                    g = cell[(cell["arch"] == arch) & (cell["decoder"] == name)].sort_values("bin_start")
+                    what = "state" if name == "network" else "input average, its memory"
+                    ax.plot([where[b] for b in g["bin_start"]], g["accuracy"], style, color=OKABE_ITO[a], mfc=mfc,
+                            ms=3.5, lw=1.2, label=f"{ARCH_LABELS[arch]}: {what}")
+            ax.set_title(f"{int(hidden)} units, sigma = {sigma:g}")
+            ax.set_ylim(0, 1)
+            if j == 0:
+                ax.set_ylabel("Key accuracy")
+            if i == len(hiddens) - 1:
+                ax.set_xlabel("Chord step in the file")
+                ax.set_xticks(range(len(bins)), [_bin_label(s, e) for s, e in zip(bins["bin_start"], bins["bin_end"])],
+                              rotation=45, ha="right")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    fig.suptitle("Decoding the key from the state, against an input average with the same memory "
+                 "(test compositions)", fontsize=9)
+    return fig
+
+
+# 8. -----------------------------------------------------------------------------------------------
+BACH = "Bach"  # the corpus trained on, beside the other composers
+# The Bach-fitted references drawn beside each corpus's own: the first-order chord model and its observer.
+FITTED_ON_BACH = ("markov_counts", "bayes")
+
+
+def generalisation(gen: pd.DataFrame, errors: pd.DataFrame):
+    """Other composers: the Bach-trained networks against each corpus's own references (and two Bach-fitted
+    ones), mean test BCE per corpus, per task (rows) and noise level (columns); Bach itself first."""
+    if not len(gen):
+        return empty("The study names no other composer.")
+    own = [name for name in OWN_MODELS if OWN_PREFIX + name in set(gen["model"])]
+    # On Bach, the corpus's own references are the Bach-fitted ones (errors.parquet).
+    bach = pd.concat([errors.assign(corpus=BACH),
+                      errors[errors["model"].isin(own)].assign(corpus=BACH, model=lambda d: OWN_PREFIX + d["model"])])
+    table = pd.concat([bach, gen], ignore_index=True)
+    corpora = [BACH] + sorted(set(gen["corpus"]))
+    arch = primary_arch(gen)
+    hiddens = sorted(gen.loc[gen["model"] == arch, "hidden"].unique())
+    series = [(OWN_PREFIX + m, None, f"{model_label(m)}: the corpus's own", REFERENCE_COLOURS[m], "s", True)
+              for m in own]
+    series += [(m, None, f"{model_label(m)}: fitted on Bach", REFERENCE_COLOURS[m], "D", False)
+               for m in FITTED_ON_BACH if m in set(gen["model"])]
+    series += [(arch, h, f"{network_label(arch, h)}, trained on Bach", BLUES[i % len(BLUES)], "o", True)
+               for i, h in enumerate(hiddens)]
+    # A piece's value first (networks: the mean over runs), then the mean over a corpus's test compositions.
+    per_piece = table.groupby(["corpus", "model", "hidden", "noise", "task", "piece"], dropna=False)["bce"].mean()
+    per_piece = per_piece.reset_index()
+    tasks = [t for t in ("predict", "decode") if t in set(gen["task"])]
+    noises = sorted(gen["noise"].unique())
+    fig, axes = plt.subplots(len(tasks), len(noises), figsize=(WIDTH, 2.6 * len(tasks) + 1.1), squeeze=False,
+                             layout="constrained")
+    width = 0.8 / len(series)
+    for i, task in enumerate(tasks):
+        for j, sigma in enumerate(noises):
+            ax = axes[i][j]
+            cell = per_piece[(per_piece["task"] == task) & (per_piece["noise"] == sigma)]
+            for k, (model, hidden, label, colour, marker, filled) in enumerate(series):
+                rows = cell[(cell["model"] == model) & (cell["hidden"].isna() if hidden is None else
+                                                        cell["hidden"] == hidden)]
+                pts = [(c, *mean_sem(rows.loc[rows["corpus"] == c, "bce"])) for c in corpora]
+                x = np.arange(len(corpora)) + (k - (len(series) - 1) / 2) * width
+                m, e = np.array([p[1] for p in pts]), np.array([p[2] for p in pts])
+                if np.isfinite(m).any():
+                    ax.errorbar(x, m, yerr=e, fmt=marker, color=colour, mfc=colour if filled else "white",
+                                ms=4.5, capsize=2, lw=1.0, label=label if i == 0 and j == 0 else None)
+            ax.set_xticks(range(len(corpora)), [f"{c}\n(trained on)" if c == BACH else c for c in corpora])
+            ax.set_ylabel(f"{'Prediction' if task == 'predict' else 'Decoding'} {BCE}")
+            ax.set_title(f"{'Predicting the next chord' if task == 'predict' else 'Decoding the current chord'}, "
+                         f"sigma = {sigma:g}")
+            if task == "decode":
+                ax.set_yscale("log")
+                plain_log(ax)
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False, fontsize=7)
+    fig.suptitle("Bach-trained models on other composers (mean over test compositions +/- s.e.m.)", fontsize=9)
+    return fig
+
