@@ -64,7 +64,7 @@ def load_split(dataset_dir: Path, split: str, encoding: str = "pc12") -> dict[st
 
     A composition is a list of arrays (steps x units, float32), one per file in
     natural name order (movement 2 before 10). Files are never joined here: every
-    model scores each file on its own (SCIENCE.md, "Evaluation"); only the
+    model scores each file on its own (docs/science.md, "Evaluation"); only the
     trainer's sampler strings them together, with silent steps that carry no loss.
     """
     names = _split_pieces(dataset_dir, split)

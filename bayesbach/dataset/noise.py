@@ -1,4 +1,4 @@
-"""Evaluation noise by common random numbers (SCIENCE.md, "Noise and task").
+"""Evaluation noise by common random numbers (docs/science.md, "Noise and task").
 
 Validation and test inputs are x = y + sigma * eps with ONE standard-normal
 realisation eps per file of a piece, drawn from ``derive_seed(seed, "crn", piece, file)``

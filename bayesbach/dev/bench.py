@@ -9,7 +9,7 @@ from pathlib import Path
 from bayesbach.dev import synthetic
 
 # The original implementation converted about 0.5 chorale files per second on a
-# 2-core machine of this project's kind (shared/notes/facts.md).
+# 2-core machine of this project's kind (docs/performance.md, "The original implementation").
 ORIGINAL_CONVERT_FILES_PER_S = 0.5
 
 

@@ -1,4 +1,4 @@
-"""Where the networks stand: their effective order on the ladder of ideal observers (SCIENCE.md).
+"""Where the networks stand: their effective order on the ladder of ideal observers (docs/science.md, "Reference models").
 
 The ladder, per noise level and task, is the mean test BCE of the observers of
 :data:`bayesbach.core.registry.OBSERVER_ORDERS`: order 0 is ``global`` (no context),

@@ -1,4 +1,4 @@
-"""Generalisation to other composers (SCIENCE.md, "Extensions"): the models of the study, trained and fitted on
+"""Generalisation to other composers (docs/science.md, "Other composers"): the models of the study, trained and fitted on
 Bach alone, on the works of a composer they never met, beside that composer's own predictability.
 
 One job per composer and noise level (:func:`generalise`) scores on the composer's test compositions, with the

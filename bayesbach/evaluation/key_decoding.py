@@ -1,4 +1,4 @@
-"""Key decoding (SCIENCE.md, "Extensions"): does a network's hidden state carry the key of the piece?
+"""Key decoding (docs/science.md, "Key context"): does a network's hidden state carry the key of the piece?
 
 Every step of a file is labelled with the file's key (``results/dataset/file_keys.parquet``,
 :mod:`bayesbach.dataset.keys`). A linear decoder, multinomial logistic regression over the 24 keys of

@@ -1,4 +1,4 @@
-"""Prediction-error encoding (SCIENCE.md, "Prediction-error encoding"), with an input control.
+"""Prediction-error encoding (docs/science.md, "Prediction-error coding"), with an input control.
 
 With the network's prediction p_t = sigmoid(prediction head(h_t)), the prediction
 error is e_t = x_{t+1} - p_t, measured against the noisy input (the only thing

@@ -1,4 +1,4 @@
-"""The comparisons that carry the study's argument (SCIENCE.md, "Evaluation").
+"""The comparisons that carry the study's argument (docs/science.md, "Evaluation").
 
 The unit is the composition: a network's per-piece errors are first averaged
 over its runs, so every (arch, hidden, noise) cell gives one error per test

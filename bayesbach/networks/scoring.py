@@ -1,7 +1,7 @@
 """Per-piece BCE of a model, every file scored on its own, all files as one padded batch with a mask.
 
 Used by the trainer's validation, by the reference models and by the evaluation
-stage. The scoring rule (SCIENCE.md, "Evaluation"): each file of a composition is
+stage. The scoring rule (docs/science.md, "Evaluation"): each file of a composition is
 a sequence of its own (the network's state starts from zero at its first step; no
 silent filler is scored), the prediction target past a file's last step is not
 scored, and a composition's error is the mean over all scored steps (and units)

@@ -2,7 +2,7 @@
 ``bayes``/``2``/``3``.
 
 Each is fitted on the clean training split and scored on every test piece, each
-file of a piece on its own (SCIENCE.md, "Evaluation"), in the long format of
+file of a piece on its own (docs/science.md, "Evaluation"), in the long format of
 ``errors.parquet``: a piece's error is the mean over all scored steps and units
 of its files. Noisy inputs are the study's common random numbers
 (:mod:`bayesbach.dataset.noise`): the same noise realisation per file as the

@@ -1,4 +1,4 @@
-# Evaluation (SCIENCE.md, "Evaluation", "Prediction-error encoding" and the key of "Extensions"): one job
+# Evaluation (docs/science.md, "Evaluation", "Prediction-error coding" and "Key context"): one job
 # per pack of networks (the cells a CPU training job would hold under train.pack: each job's start-up costs
 # about as much as scoring a small network), each network writing its own folder under
 # results/evaluation/networks/; then the long tables and the statistics.

@@ -1,4 +1,4 @@
-# Other composers (SCIENCE.md, "Extensions"; the config's generalisation:), never trained on: their works are
+# Other composers (docs/science.md, "Other composers"; the config's generalisation:), never trained on: their works are
 # exported, converted and split like the Bach corpus, then every Bach-trained network and every Bach-fitted
 # reference is scored on each composer's test compositions, beside the composer's own references
 # (bayesbach.evaluation.generalisation): one job per composer and noise level, then one table and its statistics.

@@ -1,4 +1,4 @@
-# The reference ladder (SCIENCE.md, "Reference models"), each writing results/references/s{noise}/{name}/
+# The reference ladder (docs/science.md, "Reference models"), each writing results/references/s{noise}/{name}/
 # with its per-piece test errors in the long format of errors.parquet, so the evaluation only concatenates.
 # A reference whose results depend on the noise level is one job per noise level (reference_counted,
 # reference_network); a sigma-free one (registry.REFERENCES: global, the counted Markov models, markov_low,

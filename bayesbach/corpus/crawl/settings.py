@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bayesbach import __version__
 
-# The archives the study's corpus was crawled from (SCIENCE.md).
+# The archives the study's corpus was crawled from (docs/science.md, "Stimulus").
 DEFAULT_START_URLS = [
     "http://www.jsbach.net/midi/",
     "https://www.metronimo.com/fr/midi/index.php?page=Bach",
