@@ -9,15 +9,14 @@ hidden`` makes the step compute-bound. Since the packed weights are dense
 (block-diagonal, the off-diagonal blocks zero), a step's work grows as K^2, so
 ``auto`` caps the packed width per device (``PACK_WIDTH``):
 
-- CPU, one thread, 64 x 64 batches (``bayesbach bench train --pack K``,
-  docs/performance.md): a packed step costs about what one network as wide costs
-  (one network's step: about 10-14 ms at 8-32 units, 33 ms at 64, 60 ms at 128), so
-  the gain grows up to a packed width of 64 units and then flattens or falls (GRU of
-  8 units: 2.3-2.6x at K = 4, 2.7-2.9x at K = 8; of 16 units: 1.9x at K = 4, 1.7-1.9x
-  at K = 8; of 32 units: 1.4x at K = 2, 1.1x at K = 4).
+- CPU: the packed width up to which packing was measured to pay on one thread at
+  64 x 64 batches (``bayesbach bench train --pack K``). A packed step costs about what
+  one network as wide costs, so the gain grows up to that width and then flattens or
+  falls. The figures: docs/performance.md, "Packed training".
 - CUDA: an estimate until measured on a GPU: the width at which a step's arithmetic
   at 512 x 512 batches equals its latency under the cost model of
-  :mod:`bayesbach.core.resources` (``sqrt(latency * flops / (18 * 512))``, about 256).
+  :mod:`bayesbach.core.resources` (``sqrt(latency * flops / (18 * 512))``, about 256;
+  docs/performance.md, "Never measured").
 
 ``auto`` packs ``PACK_WIDTH // hidden`` cells (at least one); an integer packs that
 many. Cells are taken run by run (all noise levels of run 0, then of run 1, ...) in

@@ -6,8 +6,10 @@ twice that backward) and adds a per-step latency (a recurrent step cannot start
 before the previous one ends, which is what bounds small networks on a GPU). A
 pack of K networks (``train.pack``) is one network K times as wide, its weights dense
 block-diagonal matrices: K^2 times the work of one network per step, for one
-step's latency. The rates below come from ``bayesbach bench train`` (docs/performance.md); the cluster
-profile retries a job that hits a limit with twice the time and memory.
+step's latency. The CPU rates below are fitted to ``bayesbach bench train``
+(docs/performance.md, "The cost model"); the CUDA rates are assumed until measured
+(docs/performance.md, "Never measured"). The cluster profile retries a job that hits a limit with
+twice the time and memory.
 """
 
 from __future__ import annotations
@@ -15,21 +17,21 @@ from __future__ import annotations
 import math
 
 GATES = {"elman": 1, "gru": 3, "lstm": 4}
-# Sustained throughput of a recurrent training step and the latency of one time
-# step (forward + backward), by device. CPU: per thread, fitted to `bayesbach bench
-# train` on this project's 2-core machine (docs/performance.md, "The cost model"):
-# GRUs of 8-128 units, LSTM and Elman, at 64 x 64 and 512 x 512 batches, one thread;
-# every estimate lies between 0.74 and 1.86 times the measured step, so SAFETY covers
-# the difference. CUDA: a conservative figure for one data-centre GPU (cuDNN's fused RNN kernels),
-# until `bayesbach bench train --device cuda` is recorded in docs/performance.md.
+# Sustained throughput of a recurrent training step (flop/s; on a CPU per thread) and the latency of
+# one time step (seconds, forward + backward), by device. CPU: fitted to the real step of
+# `bayesbach bench train` on one thread (GRU, LSTM and Elman at 64 x 64 and 512 x 512 batches);
+# SAFETY covers how far an estimate falls from the measured step (the fit and its residuals:
+# docs/performance.md, "The cost model"). CUDA: an assumed, conservative figure for one data-centre
+# GPU (cuDNN's fused RNN kernels) until `bayesbach bench train --device cuda` is recorded
+# (docs/performance.md, "Never measured").
 FLOPS = {"cpu": 3e10, "cuda": 5e12}
 STEP_LATENCY_S = {"cpu": 2.5e-4, "cuda": 1.2e-4}
 SAFETY = 2.0  # margin over the estimate, so that a normal job never hits the limit
 STARTUP_MIN = 5  # Python, torch, data loading, evaluation
-# A counted reference job's first attempt. An observer's smoothing search at the paper's scale is some 40
-# validation passes (`bayesbach bench bayes --order K`, docs/performance.md): about half an hour for bayes2, 40
-# minutes for bayes3 at low noise, hours at high noise (a pass of order 3 at sigma 1 is some 10 minutes), and
-# how many states the real corpus gives is only known once it is counted. A retry resumes the search
+# A counted reference job's first attempt, in minutes (counted_minutes: four times more on each retry). An
+# observer's smoothing search at the paper's scale is some 40 validation passes, whose time grows with the
+# order, the noise and the states the real corpus gives, known only once it is counted (the passes measured
+# on a corpus of the paper's size: docs/performance.md, "Ideal observers"). A retry resumes the search
 # (references.smoothing.SearchProgress), so the attempts add up.
 COUNTED_MINUTES = 60
 

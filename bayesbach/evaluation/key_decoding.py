@@ -99,7 +99,7 @@ def _objective(x: np.ndarray, labels: np.ndarray, classes: int, l2: float):
     """The fit's loss: theta (the weights, ``(features, classes)`` row-major, then the biases) -> (mean
     cross-entropy + ``l2`` / 2 ||W||^2, its gradient), on standardised ``x``.
 
-    Laid out for speed (about 4x the plain row-major formula at 3*10^4 steps x 24 classes), with the same value:
+    Laid out for speed (against the plain row-major formula: docs/performance.md, "Evaluation"), with the same value:
     the logits are held class-major, ``(classes, steps)``, so the log-sum-exp's max and sum over the classes run
     along long contiguous rows rather than over a short inner axis; a column of ones appended to the features
     carries the biases, so that theta is the ``(features + 1, classes)`` matrix W1 itself and one product gives

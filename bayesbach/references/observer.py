@@ -44,8 +44,9 @@ from bayesbach.references.alphabet import Alphabet, Mixtures
 from bayesbach.references.contexts import Automaton
 
 # Sparse beliefs go on as a dense array, exactly, when a step produces more entries per file than this share
-# of what a dense step touches per file (states + transition entries): an entry costs about 100 times as much
-# (gathering, sorting; measured 80-200 ns against 0.5-1.5 ns), and a posterior that spread prunes little.
+# of what a dense step touches per file (states + transition entries): a sparse entry (gathering, sorting)
+# costs far more than a dense element (docs/performance.md, "Ideal observers"), and a posterior that spread
+# prunes little.
 DENSE_SHARE = 0.005
 
 
@@ -180,8 +181,9 @@ class _Dense:
     def __init__(self, observer: Observer):
         self.auto, self.emits = observer.automaton, observer._emits
         width = observer.alphabet.size + 1
-        # Column by column (CSC), summing by emitted chord reads the beliefs in their order: 4x faster than by
-        # rows at 360k states (whose members lie all over the array), with the same sums in the same order.
+        # Column by column (CSC), summing by emitted chord reads the beliefs in their order, where by rows each
+        # chord's states lie all over the array; the same sums in the same order, several times faster at the
+        # paper's scale (docs/performance.md, "Ideal observers").
         self.sum_level1 = sp.csc_matrix((np.ones(len(self.emits)), (self.emits, np.arange(len(self.emits)))),
                                         shape=(width, len(self.emits)))
         self._post = np.empty((0, 0))  # the posterior's array, kept from step to step (0.4 GB at the paper's scale)

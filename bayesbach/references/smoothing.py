@@ -28,8 +28,8 @@ would gain about a tenth of that at most; otherwise the range is too narrow
   much the noise leaves it to infer (and ``beta`` does not change the clean
   per-unit prediction at all).
 
-  Each point costs a filter pass over the validation split (at the paper's scale
-  minutes for ``bayes3`` at high noise, some 40 points per job), so the search keeps
+  Each point costs a filter pass over the validation split (some 40 points per job;
+  what a pass costs at the paper's scale: docs/performance.md, "Ideal observers"), so the search keeps
   its evaluations in a file (:class:`SearchProgress`) as it goes: a job killed by a
   time limit resumes where it stopped, and a rerun replays the evaluations it has,
   so the choice and the trace are those of an uninterrupted search.
