@@ -30,7 +30,8 @@ MAX_CELL = 200
 # Where the repository is not a git checkout: what a walk of it skips (environments, outputs, caches).
 UNTRACKED = {".git", ".venv", "venv", "data", "results", ".snakemake", "__pycache__", ".pytest_cache"}
 
-# docs/NAME.md, "Section" [, "Section" ...] [and "Section"], across line breaks and comment markers.
+# A citation: a page of docs/, a comma, then one or more quoted section names joined by commas or "and",
+# across line breaks and comment markers.
 QUOTED = r'"[^"\n]+"'
 GAP = r"(?:\s|#)*"
 CITATION = re.compile(rf"docs/([\w.-]+\.md),{GAP}({QUOTED}(?:{GAP}(?:,|and){GAP}{QUOTED})*)")
