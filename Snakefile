@@ -20,5 +20,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        all_targets(),
+        study_targets(config),
     default_target: True

@@ -21,13 +21,12 @@ from pathlib import Path
 
 from bayesbach.core import logs
 from bayesbach.core.exceptions import StudyError
-from bayesbach.corpus.folder import composer_folders
-from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, ENCODINGS,
-                                     EVALUATION_DIR, FIGURE_INPUTS, FIGURES, GENERALISATION_DIR,
-                                     FIGURES_DIR, LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, NETWORK_EVALUATION_DIR,
-                                     REFERENCE_DIR, REFERENCES, SIGMA_FREE, SOURCE_DIR, SUMMARY, example_model_dirs,
-                                     example_network, figure_names, model_dir, network_evaluation_dir, noise_label,
-                                     reference_dir, reference_names)
+from bayesbach.core.layout import (COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, EVALUATION_DIR,
+                                   FIGURE_INPUTS, FIGURES, FIGURES_DIR, GENERALISATION_DIR, LISTEN_DIR, MODEL_DIR,
+                                   NETWORK_EVALUATION_DIR, REFERENCE_DIR, SOURCE_DIR, SUMMARY, composer_folders,
+                                   example_model_dirs, figure_names, model_dir, network_evaluation_dir, noise_label,
+                                   reference_dir)
+from bayesbach.core.registry import ARCHS, ENCODINGS, LISTEN_KINDS, REFERENCES, SIGMA_FREE, example_network, reference_names
 
 log = logging.getLogger("bayesbach")
 

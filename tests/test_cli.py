@@ -17,10 +17,9 @@ import pytest
 import yaml
 
 from bayesbach.cli import main, study_config
-from bayesbach.core.registry import figure_names
 from bayesbach.core import schemas
-from bayesbach.core.registry import (FIGURES, LISTEN_DIR, LISTEN_KINDS, example_network, model_dir,
-                                     network_evaluation_dir, reference_dir)
+from bayesbach.core.layout import FIGURES, LISTEN_DIR, figure_names, model_dir, network_evaluation_dir, reference_dir
+from bayesbach.core.registry import LISTEN_KINDS, example_network
 from bayesbach.corpus.manifest import write_manifest
 from bayesbach.dataset.midi import convert_sources
 from bayesbach.dev.synthetic import write_dataset, write_midi, write_midi_folder
