@@ -114,6 +114,14 @@ def test_relabelling_the_keys_reruns_the_key_decoding_never_the_conversion_or_th
     assert not any(name.startswith("train") for name in jobs)
 
 
+def test_a_report_setting_redraws_only_its_figure_and_the_processes_rerun_nothing_but_the_page(study: Path):
+    # the page shows the whole config, so it follows every change; nothing else reads these two keys
+    (study / "steps.yaml").write_text("report: {example_steps: 24}\n")
+    assert planned_jobs(study, "--configfile", TINY, "steps.yaml") == {"figure_example": 1, "summary": 1, "all": 1}
+    (study / "workers.yaml").write_text("workers: 3\n")
+    assert planned_jobs(study, "--configfile", TINY, "workers.yaml") == {"summary": 1, "all": 1}
+
+
 def test_second_run_does_nothing(study: Path):
     assert planned_jobs(study, "--configfile", TINY) == {}
 

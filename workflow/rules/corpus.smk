@@ -8,7 +8,7 @@ rule export_bundled:
     params:
         max_works=config["corpus"]["max_works"],
         code=code("corpus.bundled"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
         f"{LOGS_DIR}/corpus/export_bundled.log",
     conda:

@@ -9,7 +9,7 @@ rule convert:
         rejects=f"{DATASET_DIR}/rejects.parquet",
     params:
         code=code("dataset.midi"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
         f"{LOGS_DIR}/dataset/convert.log",
     conda:
@@ -28,7 +28,7 @@ rule file_keys:
         file_keys=f"{DATASET_DIR}/file_keys.parquet",
     params:
         code=code("dataset.keys"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     priority: 1  # the evaluation waits for it (split: the longest chain)
     log:
         f"{LOGS_DIR}/dataset/file_keys.log",

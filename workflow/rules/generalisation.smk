@@ -12,7 +12,7 @@ rule export_composer:
     params:
         max_files=config["generalisation"]["max_files"],
         code=code("corpus.bundled"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
         f"{LOGS_DIR}/generalisation/{{composer}}/export.log",
     conda:
@@ -49,7 +49,7 @@ rule convert_composer:
         rejects=f"{COMPOSER_DATASET_DIR}/rejects.parquet",
     params:
         code=code("dataset.midi"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
         f"{LOGS_DIR}/generalisation/{{composer}}/convert.log",
     conda:

@@ -32,7 +32,8 @@ for _name in FIGURES:
             pdf=f"{FIGURES_DIR}/{_name}.pdf",
         params:
             name=_name,
-            example_steps=config["report"]["example_steps"],
+            # the excerpt's length: a parameter of the example figure alone, so changing it redraws no other
+            **({"example_steps": config["report"]["example_steps"]} if _name == "example" else {}),
             code=code("report.figures"),
         log:
             f"{LOGS_DIR}/report/figure_{_name}.log",
