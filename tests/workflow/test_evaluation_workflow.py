@@ -122,6 +122,21 @@ def test_a_report_setting_redraws_only_its_figure_and_the_processes_rerun_nothin
     assert planned_jobs(study, "--configfile", TINY, "workers.yaml") == {"summary": 1, "all": 1}
 
 
+def test_the_commands_on_the_studys_files_write_the_rules_tables_and_figures(study: Path, tmp_path: Path, monkeypatch):
+    # the CLI takes its inputs from the layout the rules read (tests/workflow/test_layout_workflow.py)
+    from bayesbach.cli import main
+
+    monkeypatch.chdir(study)
+    config = ["--config", "config.yaml", "--config", TINY]
+    assert main(["collect_evaluation", "--sweep", *config, "--out", str(tmp_path)]) == 0
+    assert main(["stats", "--errors", str(tmp_path / "errors.parquet"), "--out", str(tmp_path / "stats.csv")]) == 0
+    assert main(["figures", *config, "--out", str(tmp_path / "figures")]) == 0
+    for name in ("errors.parquet", "encoding.parquet", "keys.parquet", "stats.csv"):
+        assert (tmp_path / name).read_bytes() == (study / "results/evaluation" / name).read_bytes(), name
+    for png in (study / "results/figures").glob("*.png"):
+        assert (tmp_path / "figures" / png.name).read_bytes() == png.read_bytes(), png.name
+
+
 def test_second_run_does_nothing(study: Path):
     assert planned_jobs(study, "--configfile", TINY) == {}
 
