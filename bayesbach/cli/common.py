@@ -46,6 +46,13 @@ def path(results, template: str) -> Path:
     return Path(under(template, results))
 
 
+def flat(files) -> list[Path]:
+    """Every path of a layout file list, or of a dict of paths and lists (a rule's inputs), in order."""
+    if isinstance(files, dict):
+        return [p for value in files.values() for p in flat(value)]
+    return [Path(files)] if isinstance(files, str) else list(map(Path, files))
+
+
 def found(results, template: str, file: str) -> list[Path]:
     """Every existing ``file`` in the folders a layout template names (each {wildcard} any value), below
     ``results`` instead of results/."""

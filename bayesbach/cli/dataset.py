@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bayesbach.cli.common import (command, config_args, path, require, results_arg, study_config, workers,
-                                  workers_arg, dataset_arg)
+from bayesbach.cli.common import (command, config_args, dataset_arg, path, require, results_arg, study_config, workers,
+                                  workers_arg)
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.layout import COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, source_files, source_manifests
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bayesbach.cli.common import (MissingInput, command, dataset_of, found, joining_args, path, require, results_arg,
-                                  scoring_args, study_config)
+from bayesbach.cli.common import (MissingInput, command, dataset_of, flat, found, joining_args, path, require,
+                                  results_arg, scoring_args, study_config)
 from bayesbach.core.layout import (EVALUATION_DIR, NETWORK_EVALUATION_DIR, REFERENCE_DIR, collect_evaluation_inputs,
                                    network_evaluation_dir)
 
@@ -35,8 +35,8 @@ def cmd_collect_evaluation(args) -> int:
 
     results = args.results
     if args.sweep:  # exactly the workflow rule's inputs
-        inputs = {k: list(map(Path, v)) for k, v in collect_evaluation_inputs(study_config(args), results).items()}
-        require(*(p for files in inputs.values() for p in files), hint="bayesbach evaluate and reference write them")
+        inputs = {k: flat(v) for k, v in collect_evaluation_inputs(study_config(args), results).items()}
+        require(*flat(inputs), hint="bayesbach evaluate and reference write them")
         encodings, keys = inputs["encoding"], inputs["key_decoding"]
         networks, refs = inputs["errors"][:len(encodings)], inputs["errors"][len(encodings):]  # the networks' first
     else:  # whatever has been evaluated

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bayesbach.cli.common import (MissingInput, command, config_args, dataset_of, found, joining_args, path, require,
-                                  results_arg, scoring_args, study_config, workers, workers_arg)
+from bayesbach.cli.common import (MissingInput, command, config_args, dataset_of, flat, found, joining_args, path,
+                                  require, results_arg, scoring_args, study_config, workers, workers_arg)
 from bayesbach.core.layout import (COMPOSER_SOURCE_DIR, EVALUATION_DIR, GENERALISATION_DIR,
                                    collect_generalisation_inputs, composer_folders, generalisation_dir,
                                    generalise_inputs)
@@ -35,9 +35,8 @@ def cmd_generalise(args) -> int:
 
     config = study_config(args)
     dataset = dataset_of(args)
-    inputs = {k: v if isinstance(v, str) else list(map(Path, v)) for k, v in
-              generalise_inputs(config, args.name, args.noise, args.results).items()}
-    require(inputs["composer_events"], inputs["composer_pieces"],
+    inputs = {k: flat(v) for k, v in generalise_inputs(config, args.name, args.noise, args.results).items()}
+    require(*inputs["composer_events"], *inputs["composer_pieces"],
             hint=f"bayesbach export_composer {args.name}, convert --composer {args.name} and split --composer "
                  f"{args.name} write them")
     require(*inputs["networks"], *inputs["references"], *inputs["reference_models"],
@@ -45,7 +44,7 @@ def cmd_generalise(args) -> int:
     models = list(dict.fromkeys(p.parent for p in inputs["networks"]))  # in the sweep's order
     refs = [p.parent for p in inputs["references"]]
     out = args.out or path(args.results, generalisation_dir(args.name, args.noise))
-    table = generalise(dataset, Path(inputs["composer_pieces"]).parent, out / "errors.parquet", corpus=args.name,
+    table = generalise(dataset, inputs["composer_pieces"][0].parent, out / "errors.parquet", corpus=args.name,
                        noise=args.noise, model_dirs=models, reference_dirs=refs,
                        own_models=config["generalisation"]["own_models"], encoding=config["train"]["encoding"],
                        seed=config["seed"], threads=args.threads)
@@ -59,7 +58,7 @@ def collect(args) -> Path:
     from bayesbach.evaluation.collect import collect_generalisation
 
     if args.sweep:  # exactly the workflow rule's inputs
-        tables = list(map(Path, collect_generalisation_inputs(study_config(args), args.results)))
+        tables = flat(collect_generalisation_inputs(study_config(args), args.results))
         require(*tables, hint="bayesbach generalise writes them")
     else:  # whatever has been scored
         tables = found(args.results, GENERALISATION_DIR, "errors.parquet")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bayesbach.cli.common import (CAPTIONS, command, config_args, dataset_arg, dataset_of, path, require, results_arg,
-                                  study_config, workflow_file)
+from bayesbach.cli.common import (CAPTIONS, command, config_args, dataset_arg, dataset_of, flat, path, require,
+                                  results_arg, study_config, workflow_file)
 from bayesbach.core.layout import (FIGURES, FIGURES_DIR, LISTEN_DIR, SUMMARY, example_model_dirs, figure_inputs,
                                    listen_inputs, noise_label, study_figures, summary_inputs)
 from bayesbach.core.registry import LISTEN_KINDS, example_network
@@ -35,9 +35,7 @@ def cmd_figures(args) -> int:
     config = study_config(args)
     names = args.names or study_figures(config)
     inputs = {name: figure_inputs(name, config, args.results) for name in names}
-    require(*(p for files in inputs.values() for value in files.values() for p in ([value] if isinstance(value, str)
-                                                                                   else value)),
-            hint="the earlier stages (bayesbach train, collect_evaluation, stats, orders, listen) write it")
+    require(*flat(inputs), hint="the earlier stages (bayesbach train, collect_evaluation, stats, orders, listen) write it")
     out = args.out or path(args.results, FIGURES_DIR)
     for name, files in inputs.items():
         dirs = sorted({str(Path(p).parent) for p in files.pop("model_dirs", [])})  # as the figure rules' script
