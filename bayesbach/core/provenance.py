@@ -10,10 +10,11 @@ modules it names in strings (``"bayesbach.corpus.crawl.pipelines.StorePipeline"`
 Scrapy loads its pipelines and middlewares by name). A package's name stands for its
 ``__init__.py``.
 
-The registry of names (:mod:`bayesbach.core.registry`) is read like the config: a module
-that imports names from it (``from bayesbach.core.registry import SPLITS``) depends on
-the values of those names, not on the whole file, so that adding a reference model or
-changing a figure colour does not retrain every network.
+The registry of names (:mod:`bayesbach.core.registry`) and the layout of paths
+(:mod:`bayesbach.core.layout`) are read like the config: a module that imports names from
+them (``from bayesbach.core.registry import SPLITS``) depends on the values of those names,
+not on the whole file, so that adding a reference model, changing a figure colour or
+moving a path does not retrain every network.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the bayesbach folder
 TOP = "bayesbach"
-VALUE_MODULES = ("core.registry",)  # depended on by the values of the names imported from them
+VALUE_MODULES = ("core.registry", "core.layout")  # depended on by the values of the names imported from them
 
 
 def _file(module: str) -> Path | None:

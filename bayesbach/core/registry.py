@@ -111,80 +111,13 @@ OWN_PREFIX = "own_"
 OWN_MODELS = reference_names("counted")
 
 
-# ---- paths and wildcards ------------------------------------------------------------------------
-
-# The {noise} wildcard: repr(float(sigma)), e.g. 0.5, 1.0, 0.001, 1e-05.
-NOISE_PATTERN = r"\d+\.\d+(e-\d+)?|\d+(\.\d+)?e[-+]\d+"
-
-SOURCE_DIR = "data/raw/{source}"  # a corpus source: its MIDI files, manifest.parquet, rejects.parquet
-DATASET_DIR = "results/dataset"  # events.parquet, rejects.parquet, pieces.parquet
-MODEL_DIR = "results/models/{arch}/h{hidden}/s{noise}/r{run}"  # one trained network
-MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")
-REFERENCE_DIR = "results/references/s{noise}/{name}"  # one reference at one noise level
-NETWORK_EVALUATION_DIR = "results/evaluation/networks/{arch}/h{hidden}/s{noise}/r{run}"  # one network's test errors
-EVALUATION_DIR = "results/evaluation"  # errors.parquet, encoding.parquet, stats.csv, orders.csv
-COMPOSER_SOURCE_DIR = "data/raw/composers/{composer}"  # another composer's MIDI files, manifest.parquet, rejects.parquet
-COMPOSER_DATASET_DIR = "results/dataset/composers/{composer}"  # its events.parquet, rejects.parquet, pieces.parquet
-GENERALISATION_DIR = "results/generalisation/{composer}/s{noise}"  # every model on its test pieces: errors.parquet
-LISTEN_DIR = "results/listen"  # example.parquet, s{noise}/{kind}.mid
-FIGURES_DIR = "results/figures"  # {name}.png and {name}.pdf
-SUMMARY = "results/summary.html"  # the results page
-SUMMARY_TEXT = "results/summary.txt"  # its headline table, printed when a run ends
-
-
-def noise_label(sigma: float) -> str:
-    """The {noise} wildcard of a noise level: Python's repr of the float (0.5, 1.0, 0.001)."""
-    return repr(float(sigma))
-
-
-def model_dir(arch: str, hidden: int, noise: float, run: int) -> str:
-    return MODEL_DIR.format(arch=arch, hidden=int(hidden), noise=noise_label(noise), run=int(run))
-
-
-def reference_dir(name: str, noise: float) -> str:
-    return REFERENCE_DIR.format(name=name, noise=noise_label(noise))
-
-
-def network_evaluation_dir(arch: str, hidden: int, noise: float, run: int) -> str:
-    return NETWORK_EVALUATION_DIR.format(arch=arch, hidden=int(hidden), noise=noise_label(noise), run=int(run))
-
-
 # ---- the report ---------------------------------------------------------------------------------
 
-# Each figure (results/figures/{name}.png) and the files it is drawn from: a keyword of
-# bayesbach.report.figures.make -> a path; MODEL_DIR stands for every network of the sweep (their
-# history.parquet and meta.json). The order is the page's order.
-FIGURE_INPUTS = {
-    "ladder": {"errors": f"{EVALUATION_DIR}/errors.parquet", "stats": f"{EVALUATION_DIR}/stats.csv"},
-    "orders": {"orders_path": f"{EVALUATION_DIR}/orders.csv"},
-    "decoding": {"errors": f"{EVALUATION_DIR}/errors.parquet"},
-    "sweep": {"stats": f"{EVALUATION_DIR}/stats.csv"},
-    "training": {"model_dirs": MODEL_DIR},
-    "example": {"example_path": f"{LISTEN_DIR}/example.parquet"},
-    "encoding": {"coding_path": f"{EVALUATION_DIR}/encoding.parquet"},
-    "keys": {"keys_path": f"{EVALUATION_DIR}/keys.parquet"},
-    "generalisation": {"generalisation_path": f"{EVALUATION_DIR}/generalisation.parquet",
-                       "errors": f"{EVALUATION_DIR}/errors.parquet"},
-    "architectures": {"errors": f"{EVALUATION_DIR}/errors.parquet"},
-}
-FIGURES = tuple(FIGURE_INPUTS)
-LISTEN_KINDS = ("clean", "noisy", "decoded", "predicted")  # results/listen/s{noise}/{kind}.mid
+# The figures and every path: bayesbach.core.layout.
+LISTEN_KINDS = ("clean", "noisy", "decoded", "predicted")  # the example's sequences (bayesbach.report.listening)
 
 
 def example_network(sweep: dict) -> tuple[str, int, int]:
     """(arch, hidden, run) of the example network: GRU when swept (the study's core), the largest size, run 0."""
     arch = "gru" if "gru" in sweep["arch"] else sweep["arch"][0]
     return arch, max(sweep["hidden"]), 0
-
-
-def example_model_dirs(sweep: dict) -> dict[float, str]:
-    """{noise: model folder} of the example network at each noise level of the sweep."""
-    arch, hidden, run = example_network(sweep)
-    return {float(s): model_dir(arch, hidden, s, run) for s in sweep["noise"]}
-
-
-def figure_names(sweep: dict, composers: list | tuple = ()) -> list[str]:
-    """The figures a study draws: the architecture comparison only when it sweeps several, the other composers
-    only when it names some (generalisation.composers)."""
-    return [n for n in FIGURES if (n != "architectures" or len(sweep["arch"]) > 1)
-            and (n != "generalisation" or len(composers) > 0)]

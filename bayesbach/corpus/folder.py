@@ -31,6 +31,7 @@ import logging
 from pathlib import Path, PurePosixPath
 
 from bayesbach.core.exceptions import StudyError
+from bayesbach.core.layout import composer_folders
 from bayesbach.corpus.bwv import bwv_from_name, piece_id
 from bayesbach.corpus.files import evenly, midi_paths
 
@@ -102,18 +103,6 @@ def check_folders(paths: list, what: str) -> None:
         if not files:
             raise FolderError(f"{what}: the folder {folder} holds no MIDI file (.mid or .midi, searched recursively)")
         read_works(folder, [_relative(p, folder) for p in files])
-
-
-def composer_folders(config: dict) -> dict[str, list[str] | None]:
-    """The other composers of a validated config (generalisation.composers), in its order: name -> the folders
-    that stand for the composer, or None for a composer of music21's bundled corpus."""
-    out: dict[str, list[str] | None] = {}
-    for c in config["generalisation"]["composers"]:
-        if isinstance(c, str):
-            out[c] = None
-        else:
-            out[c["name"]] = list(c["paths"])
-    return out
 
 
 def check_folder_config(config: dict) -> None:

@@ -4,7 +4,7 @@ Every figure uses the Okabe-Ito palette (distinguishable with every common
 colour-vision deficiency) or a colour-blind-safe colour map, spells model
 names out (:mod:`bayesbach.report.labels`), labels its axes with units, and is sized for a page
 (``WIDTH`` inches wide). :func:`make` draws a figure by its name (the names are
-:data:`bayesbach.core.registry.FIGURES`); :func:`save` writes PNG (for the page) and PDF (for print).
+:data:`bayesbach.core.layout.FIGURES`); :func:`save` writes PNG (for the page) and PDF (for print).
 
 BCE is in nats per pitch class and step (binary cross-entropy, natural log),
 averaged over the steps of a piece; each dot of a per-piece plot is one test
@@ -20,7 +20,8 @@ import pandas as pd
 
 from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, grid,  # the style first
                                        mean_sem, network_means, plain_log, plt, primary_arch, save, stars)
-from bayesbach.core.registry import ARCH_LABELS, ARCHS, FIGURES, LADDER_FIGURE_MODELS, PRIMARY_ARCHS
+from bayesbach.core.layout import FIGURES
+from bayesbach.core.registry import ARCH_LABELS, ARCHS, LADDER_FIGURE_MODELS, PRIMARY_ARCHS
 from bayesbach.report.extension_figures import error_coding, generalisation, keys
 from bayesbach.report.labels import model_label, network_label
 

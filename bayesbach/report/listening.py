@@ -31,7 +31,8 @@ from bayesbach.core import schemas
 from bayesbach.core.atomic import write_atomic, write_parquet
 from bayesbach.dataset.loader import load_split
 from bayesbach.networks.models import load_network
-from bayesbach.core.registry import LISTEN_KINDS, noise_label
+from bayesbach.core.layout import noise_label
+from bayesbach.core.registry import LISTEN_KINDS
 from bayesbach.dataset.noise import crn_noisy
 
 log = logging.getLogger(__name__)

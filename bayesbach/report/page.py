@@ -34,9 +34,9 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.labels import model_label, network_label
-from bayesbach.corpus.folder import composer_folders
+from bayesbach.core.layout import composer_folders, noise_label
 from bayesbach.core.registry import (ARCH_LABELS, ARCHS, HEADLINE_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
-                                     OBSERVER_ORDERS, OWN_PREFIX, REFERENCES, SPLITS, TASKS, noise_label)
+                                     OBSERVER_ORDERS, OWN_PREFIX, REFERENCES, SPLITS, TASKS)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")

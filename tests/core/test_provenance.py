@@ -98,16 +98,18 @@ EDITS = {
     "networks/training.py": {"networks.training_job", "references.trained", "evaluation.generalisation"},
     "references/observer.py": {"references.counted", "evaluation.generalisation"},
     # the folder source and the composers: not the Bach corpus's conversion (which lists files with corpus.files)
-    "corpus/folder.py": {"corpus.folder", "report.page"},
+    "corpus/folder.py": {"corpus.folder"},  # the page reads the composers from core.layout
     "references/counted.py": {"references.counted", "evaluation.generalisation"},  # Bach's counted models, elsewhere
     "report/labels.py": {"report.figures", "report.page"},
     "dataset/split.py": {"dataset.split"},
     "dataset/keys.py": {"dataset.keys"},  # the labels' own rule: the key decoding reruns through its input
     "__init__.py": "every rule",
     "core/registry.py": set(),  # read for the values of the names a module imports, not as a file
+    "core/layout.py": set(),  # the same
     "dev/synthetic.py": set(),
     "dev/fixture_site.py": set(),
-    "cli.py": set(),
+    "cli/common.py": set(),
+    "cli/__init__.py": set(),
 }
 
 
@@ -121,3 +123,19 @@ def test_editing_a_module_changes_exactly_the_digests_of_the_rules_using_it(pack
     assert changed == (set(modules) if EDITS[edited] == "every rule" else EDITS[edited])
     source.write_text(source.read_text().removesuffix("\n# an edit\n"))
     assert {m: source_digest(m) for m in modules} == before  # a digest of the source, nothing else
+
+
+def test_a_module_depends_on_the_values_it_imports_from_the_layout(package):
+    # report.listening and report.page import noise_label from core.layout; no library module imports a results path
+    modules = rule_modules()
+    before = {m: source_digest(m) for m in modules}
+    layout = package / "core/layout.py"
+    text = layout.read_text()
+    layout.write_text(text.replace('LOGS_DIR = f"{RESULTS}/logs"', 'LOGS_DIR = f"{RESULTS}/journal"'))
+    provenance._load.cache_clear()
+    assert {m for m in modules if source_digest(m) != before[m]} == set()
+    layout.write_text(text.replace("return repr(float(sigma))", "return repr(float(sigma)) + ''"))
+    provenance._load.cache_clear()
+    assert {m for m in modules if source_digest(m) != before[m]} == {"report.listening", "report.page"}
+    layout.write_text(text)
+    provenance._load.cache_clear()

@@ -1,5 +1,5 @@
 """The registry of shared names (bayesbach.core.registry): consistent with the modules that define what it
-names, and the path and wildcard conventions by example."""
+names (the paths and wildcards: test_layout.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from bayesbach.core import registry
-from bayesbach.core.registry import (ARCHS, COMPARED, ENCODINGS, LADDER_FIGURE_MODELS, NOISE_PATTERN, REFERENCES, TASKS,
-                                     example_network, model_dir, network_evaluation_dir, noise_label, reference_dir,
-                                     reference_names)
+from bayesbach.core.registry import (ARCHS, COMPARED, ENCODINGS, LADDER_FIGURE_MODELS, REFERENCES, TASKS,
+                                     example_network, reference_names)
 
 
 def test_every_reference_has_a_kind_tasks_a_label_and_a_colour():
@@ -63,41 +62,6 @@ def test_architectures_and_encodings_are_the_models_and_the_loaders():
     for encoding, units in ENCODINGS.items():
         x = encode(events, encoding)
         assert x.shape == (1, units) and x.dtype == np.float32
-
-
-def test_model_and_reference_folders_by_example():
-    assert model_dir("gru", 64, 0.5, 0) == "results/models/gru/h64/s0.5/r0"
-    assert model_dir("lstm", 8, 1, 3) == "results/models/lstm/h8/s1.0/r3"  # an integer noise level is a float
-    assert model_dir("elman", 16, 1e-5, 2) == "results/models/elman/h16/s1e-05/r2"
-    assert reference_dir("bayes", 2) == "results/references/s2.0/bayes"
-    assert network_evaluation_dir("gru", 4, 0.001, 1) == "results/evaluation/networks/gru/h4/s0.001/r1"
-    assert registry.MODEL_DIR.format(arch="gru", hidden=64, noise="0.5", run=0) == model_dir("gru", 64, 0.5, 0)
-
-
-@pytest.mark.parametrize("sigma,label", [(0.5, "0.5"), (1, "1.0"), (2.0, "2.0"), (0.001, "0.001"), (1e-5, "1e-05"),
-                                         (0.30000000000000004, "0.30000000000000004")])
-def test_noise_label_is_the_float_repr(sigma, label):
-    assert noise_label(sigma) == label
-
-
-@pytest.mark.parametrize("text", [repr(0.5), repr(1.0), repr(0.001), repr(1e-05), repr(2.0), repr(12.25), repr(1e20)])
-def test_the_noise_wildcard_matches_float_reprs(text):
-    assert re.fullmatch(NOISE_PATTERN, text)
-
-
-@pytest.mark.parametrize("text", ["1", "abc", "", "0.5/r0", "-0.5", "1e", ".5", "0.5.1"])
-def test_the_noise_wildcard_rejects_what_repr_never_writes(text):
-    assert not re.fullmatch(NOISE_PATTERN, text)
-
-
-def test_every_noise_level_of_the_shipped_configs_fits_the_wildcard():
-    import yaml
-
-    from conftest import REPO
-
-    for path in [REPO / "config.yaml", *sorted((REPO / "presets").glob("*.yaml"))]:
-        for sigma in (yaml.safe_load(path.read_text()) or {}).get("sweep", {}).get("noise", []):
-            assert re.fullmatch(NOISE_PATTERN, noise_label(sigma)), (path.name, sigma)
 
 
 def test_the_example_network_is_the_largest_gru_when_swept():

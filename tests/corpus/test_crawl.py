@@ -107,7 +107,7 @@ FILE_REQUEST = (".mid", ".zip", "download.php")
 
 
 def run_crawl(out: Path, *urls: str, extra: tuple[str, ...] = (), popen: bool = False):
-    cmd = [sys.executable, "-m", "bayesbach.cli", "crawl", "--out", str(out), "--no-delay", "--max-file-mb", "1", *extra]
+    cmd = [sys.executable, "-m", "bayesbach.cli", "crawl_web", "--out", str(out), "--no-delay", "--max-file-mb", "1", *extra]
     for url in urls:
         cmd += ["--start-url", url]
     env = dict(os.environ, PYTHONPATH=str(REPO))

@@ -10,8 +10,9 @@ import pytest
 
 from bayesbach.core import schemas
 from bayesbach.corpus.files import evenly, midi_paths
-from bayesbach.corpus.folder import (FolderError, check_folder_config, check_folders, composer_folders, export_folder,
-                                     folder_digest, labels, read_works)
+from bayesbach.core.layout import composer_folders
+from bayesbach.corpus.folder import (FolderError, check_folder_config, check_folders, export_folder, folder_digest, labels,
+                                     read_works)
 from bayesbach.dataset.midi import convert_sources
 from bayesbach.dev.synthetic import write_midi
 

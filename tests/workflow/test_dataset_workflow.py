@@ -76,7 +76,7 @@ def test_changing_the_corpus_cap_reruns_export_and_what_follows(built: Path):
         ("corpus/bundled.py", {"export_bundled": 1, "convert": 1, "split": 1}),
         ("corpus/bwv.py", {"export_bundled": 1, "convert": 1, "split": 1}),  # all three parse BWV numbers
         ("dataset/loader.py", {}),  # the models' reader: no stage of the dataset runs it
-        ("cli.py", {}),
+        ("cli/dataset.py", {}),
         ("dev/bench.py", {}),
         ("dev/synthetic.py", {}),
     ],

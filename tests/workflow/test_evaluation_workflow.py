@@ -114,6 +114,29 @@ def test_relabelling_the_keys_reruns_the_key_decoding_never_the_conversion_or_th
     assert not any(name.startswith("train") for name in jobs)
 
 
+def test_a_report_setting_redraws_only_its_figure_and_the_processes_rerun_nothing_but_the_page(study: Path):
+    # the page shows the whole config, so it follows every change; nothing else reads these two keys
+    (study / "steps.yaml").write_text("report: {example_steps: 24}\n")
+    assert planned_jobs(study, "--configfile", TINY, "steps.yaml") == {"figure_example": 1, "summary": 1, "all": 1}
+    (study / "workers.yaml").write_text("workers: 3\n")
+    assert planned_jobs(study, "--configfile", TINY, "workers.yaml") == {"summary": 1, "all": 1}
+
+
+def test_the_commands_on_the_studys_files_write_the_rules_tables_and_figures(study: Path, tmp_path: Path, monkeypatch):
+    # the CLI takes its inputs from the layout the rules read (tests/workflow/test_layout_workflow.py)
+    from bayesbach.cli import main
+
+    monkeypatch.chdir(study)
+    config = ["--config", "config.yaml", "--config", TINY]
+    assert main(["collect_evaluation", "--sweep", *config, "--out", str(tmp_path)]) == 0
+    assert main(["stats", "--errors", str(tmp_path / "errors.parquet"), "--out", str(tmp_path / "stats.csv")]) == 0
+    assert main(["figures", *config, "--out", str(tmp_path / "figures")]) == 0
+    for name in ("errors.parquet", "encoding.parquet", "keys.parquet", "stats.csv"):
+        assert (tmp_path / name).read_bytes() == (study / "results/evaluation" / name).read_bytes(), name
+    for png in (study / "results/figures").glob("*.png"):
+        assert (tmp_path / "figures" / png.name).read_bytes() == png.read_bytes(), png.name
+
+
 def test_second_run_does_nothing(study: Path):
     assert planned_jobs(study, "--configfile", TINY) == {}
 

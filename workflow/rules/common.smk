@@ -1,21 +1,24 @@
 # Configuration, validated (and completed with defaults) before any job is planned, and the helpers
-# the rules plan with. Every shared name (architectures, references, paths, figures) comes from
-# bayesbach.core.registry.
+# the rules plan with. Every path and file list comes from bayesbach.core.layout (the CLI uses the same),
+# every other shared name (architectures, references) from bayesbach.core.registry.
 import re
 
 from snakemake.exceptions import WorkflowError
 
 from bayesbach.core.config import ConfigError, check_config
+from bayesbach.core.layout import (COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, EVALUATION_DIR,
+                                   FIGURES, FIGURES_DIR, GENERALISATION_DIR, LOGS_DIR, MODEL_FILES,
+                                   NETWORK_EVALUATION_FILES, NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT,
+                                   TRAINED_FILES, WEB_REPORT, collect_evaluation_inputs, collect_generalisation_inputs,
+                                   composer_folders, example_model_dirs, figure_inputs, files_in, generalise_inputs,
+                                   listen_inputs, listen_outputs, network_evaluation_dir, pack_dirs, reference_files,
+                                   source_dir, source_files, source_manifests, study_figures, study_targets,
+                                   summary_inputs)
 from bayesbach.core.provenance import source_digest
-from bayesbach.core.registry import (ARCHS, COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, ENCODINGS,
-                                     EVALUATION_DIR, FIGURE_INPUTS, FIGURES, FIGURES_DIR, GENERALISATION_DIR,
-                                     LISTEN_DIR, LISTEN_KINDS, MODEL_DIR, MODEL_FILES, NETWORK_EVALUATION_DIR,
-                                     NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT, example_model_dirs,
-                                     figure_names, model_dir, network_evaluation_dir, noise_label,
-                                     reference_names)
+from bayesbach.core.registry import ARCHS, ENCODINGS, reference_names
 from bayesbach.core.packing import packs
 from bayesbach.core.resources import counted_minutes, train_job
-from bayesbach.corpus.folder import FolderError, check_folder_config, composer_folders, folder_digest
+from bayesbach.corpus.folder import FolderError, check_folder_config, folder_digest
 
 try:
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -37,35 +40,6 @@ def code(*modules):
     return source_digest(*modules)
 
 
-def source_manifests():
-    return expand("data/raw/{source}/manifest.parquet", source=config["corpus"]["sources"])
-
-
-def all_targets():
-    return [
-        f"{DATASET_DIR}/events.parquet",
-        f"{DATASET_DIR}/rejects.parquet",
-        f"{DATASET_DIR}/pieces.parquet",
-        f"{DATASET_DIR}/file_keys.parquet",
-    ] + network_targets() + reference_targets() + evaluation_targets() + generalisation_targets() + report_targets()
-
-
-def noise_labels():
-    """The {noise} wildcard of every noise level of the sweep."""
-    return [noise_label(s) for s in config["sweep"]["noise"]]
-
-
-def network_cells(pattern):
-    """``pattern`` formatted for every network of the sweep (arch, hidden, noise, run)."""
-    sweep = config["sweep"]
-    return expand(pattern, arch=sweep["arch"], hidden=sweep["hidden"], noise=noise_labels(), run=range(sweep["runs"]))
-
-
-def network_targets():
-    """Every file of every trained network of the sweep."""
-    return [f"{d}/{f}" for d in network_cells(MODEL_DIR) for f in MODEL_FILES]
-
-
 def planned_device():
     """The device the cost model and train.pack plan for: a GPU unless the config says cpu."""
     return "cpu" if config["device"] == "cpu" else "cuda"
@@ -76,19 +50,9 @@ def network_packs():
     return packs(config["sweep"], config["train"]["pack"], planned_device())
 
 
-def pack_dirs(pack, folder=model_dir):
-    """The folder of each network of a pack, in the pack's order: its model folder, or with
-    folder=network_evaluation_dir its evaluation folder."""
-    return [folder(pack.arch, pack.hidden, noise, run) for noise, run in pack.cells]
-
-
 def evaluation_packs():
     """The evaluation jobs: the packs a CPU training job would hold (evaluation runs on the CPU)."""
     return packs(config["sweep"], config["train"]["pack"], "cpu")
-
-
-def pack_files(pack):
-    return [f"{d}/{f}" for d in pack_dirs(pack) for f in MODEL_FILES]
 
 
 def train_params():
@@ -96,12 +60,6 @@ def train_params():
     dataset; checkpoint and log cadence change no result, so the script reads them from the config)."""
     keys = ("lr", "batch_size", "chunk_length", "decode_batches", "probe_batches", "val_every", "encoding", "layers")
     return {k: config["train"][k] for k in keys}
-
-
-def reference_targets():
-    """errors.parquet and meta.json of every reference at every noise level of the sweep."""
-    return expand(f"{REFERENCE_DIR}/{{file}}", noise=noise_labels(), name=config["references"]["models"],
-                  file=["errors.parquet", "meta.json"])
 
 
 def reference_pattern(kind, sigma_free):
@@ -112,7 +70,7 @@ def reference_pattern(kind, sigma_free):
 
 def sigma_free_reference_files(file):
     """``file`` of the sigma-free reference {name} at every noise level of the sweep: one job writes them all."""
-    return expand(f"{REFERENCE_DIR}/{file}", noise=noise_labels(), name="{name}")
+    return reference_files(["{name}"], config["sweep"]["noise"], [file])
 
 
 def reference_params(wildcards):
@@ -151,53 +109,7 @@ def reference_job(wildcards, attempt):
     return _job_size(refs["rnn_arch"], refs["rnn_hidden"], refs["batches"], attempt)
 
 
-def evaluation_targets():
-    """The evaluation stage's tables (workflow/rules/evaluation.smk)."""
-    return [f"{EVALUATION_DIR}/errors.parquet", f"{EVALUATION_DIR}/encoding.parquet", f"{EVALUATION_DIR}/stats.csv",
-            f"{EVALUATION_DIR}/orders.csv", f"{EVALUATION_DIR}/keys.parquet"]
-
-
-def generalisation_targets():
-    """The other composers' tables (workflow/rules/generalisation.smk); none when the study names no composer."""
-    if not config["generalisation"]["composers"]:
-        return []
-    return [f"{EVALUATION_DIR}/generalisation.parquet", f"{EVALUATION_DIR}/generalisation.csv"]
-
-
 def composer_names(music21):
     """A wildcard pattern of the composers of music21's corpus (music21=True) or of those given as folders."""
     names = [n for n, paths in composer_folders(config).items() if (paths is None) == music21]
     return "|".join(map(re.escape, names)) or "(?!)"  # no composer of that kind: a pattern that matches nothing
-
-
-def generalise_inputs(wildcards):
-    """Every network of the sweep and every reference of the study at a generalise job's noise level."""
-    sweep, names = config["sweep"], config["references"]["models"]
-    networks = expand(MODEL_DIR, arch=sweep["arch"], hidden=sweep["hidden"], noise=wildcards.noise,
-                      run=range(sweep["runs"]))
-    return {
-        "networks": [f"{d}/{f}" for d in networks for f in ("decoder.pt", "probe.pt", "meta.json")],
-        "references": expand(f"{REFERENCE_DIR}/meta.json", name=names, noise=wildcards.noise),
-        "reference_models": expand(f"{REFERENCE_DIR}/model.pt", name=[n for n in names if n in reference_names("trained")],
-                                   noise=wildcards.noise),
-    }
-
-
-def study_figures():
-    """The figures this study draws (bayesbach.core.registry.figure_names)."""
-    return figure_names(config["sweep"], config["generalisation"]["composers"])
-
-
-def listen_targets():
-    return expand(f"{LISTEN_DIR}/s{{noise}}/{{kind}}.mid", noise=noise_labels(), kind=LISTEN_KINDS)
-
-
-def figure_inputs(name):
-    """The files figure ``name`` is drawn from (bayesbach.core.registry.FIGURE_INPUTS)."""
-    return {key: [f"{d}/{f}" for d in network_cells(path) for f in ("history.parquet", "meta.json")]
-            if path == MODEL_DIR else path for key, path in FIGURE_INPUTS[name].items()}
-
-
-def report_targets():
-    return ([f"{LISTEN_DIR}/example.parquet", SUMMARY] + listen_targets()
-            + expand(f"{FIGURES_DIR}/{{name}}.{{ext}}", name=study_figures(), ext=["png", "pdf"]))

@@ -4,14 +4,13 @@ from bayesbach.corpus.crawl.settings import RESULT_KEYS as CRAWL_RESULT_KEYS
 
 rule export_bundled:
     output:
-        manifest="data/raw/bundled/manifest.parquet",
-        rejects="data/raw/bundled/rejects.parquet",
+        **source_files(source_dir("bundled")),
     params:
         max_works=config["corpus"]["max_works"],
         code=code("corpus.bundled"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
-        "results/logs/corpus/export_bundled.log",
+        f"{LOGS_DIR}/corpus/export_bundled.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -22,8 +21,7 @@ rule import_folder:
     # The folder source: the MIDI files of corpus.folder.paths copied into data/raw/folder/ with their
     # compositions (BWV number, works.csv, stem). The folders were checked when the config was loaded.
     output:
-        manifest="data/raw/folder/manifest.parquet",
-        rejects="data/raw/folder/rejects.parquet",
+        **source_files(source_dir("folder")),
     params:
         paths=config["corpus"]["folder"]["paths"],
         contents=lambda wildcards: folder_digest(config["corpus"]["folder"]["paths"]),  # reruns when a file changes
@@ -31,7 +29,7 @@ rule import_folder:
         max_files=None,
         code=code("corpus.folder"),
     log:
-        "results/logs/corpus/import_folder.log",
+        f"{LOGS_DIR}/corpus/import_folder.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -46,16 +44,15 @@ rule crawl_web:
     # with corpus.web.require_all). report.parquet says what each gave (report.txt, not an output, also
     # outlives a failed job).
     output:
-        manifest="data/raw/web/manifest.parquet",
-        rejects="data/raw/web/rejects.parquet",
-        report="data/raw/web/report.parquet",
+        **source_files(source_dir("web")),
+        report=WEB_REPORT,
     params:
         # only what decides the files kept: changing the pauses or retries must not redo the study
         web={k: v for k, v in config["corpus"]["web"].items() if k in CRAWL_RESULT_KEYS},
         code=code("corpus.crawl"),
     localrule: True
     log:
-        "results/logs/corpus/crawl_web.log",
+        f"{LOGS_DIR}/corpus/crawl_web.log",
     conda:
         "../envs/bayesbach.yaml"
     script:

@@ -3,15 +3,15 @@
 
 rule convert:
     input:
-        source_manifests(),
+        source_manifests(config),
     output:
         events=f"{DATASET_DIR}/events.parquet",
         rejects=f"{DATASET_DIR}/rejects.parquet",
     params:
         code=code("dataset.midi"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
-        "results/logs/dataset/convert.log",
+        f"{LOGS_DIR}/dataset/convert.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -23,15 +23,15 @@ rule convert:
 rule file_keys:
     input:
         events=f"{DATASET_DIR}/events.parquet",
-        manifests=source_manifests(),
+        manifests=source_manifests(config),
     output:
         file_keys=f"{DATASET_DIR}/file_keys.parquet",
     params:
         code=code("dataset.keys"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     priority: 1  # the evaluation waits for it (split: the longest chain)
     log:
-        "results/logs/dataset/file_keys.log",
+        f"{LOGS_DIR}/dataset/file_keys.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -50,7 +50,7 @@ rule split:
         code=code("dataset.split"),
     priority: 1  # the study's longest chain (split, training, evaluation) goes before the side branches
     log:
-        "results/logs/dataset/split.log",
+        f"{LOGS_DIR}/dataset/split.log",
     conda:
         "../envs/bayesbach.yaml"
     script:

@@ -13,10 +13,10 @@ for _pack in evaluation_packs():
             events=f"{DATASET_DIR}/events.parquet",
             pieces=f"{DATASET_DIR}/pieces.parquet",
             file_keys=f"{DATASET_DIR}/file_keys.parquet",
-            models=[f"{d}/{f}" for d in pack_dirs(_pack) for f in ("decoder.pt", "probe.pt", "meta.json")],
+            models=files_in(pack_dirs(_pack), TRAINED_FILES),
         output:
             # evaluation.evaluation_job: errors, encoding and (evaluation.key_decoding) key decoding of each network
-            [f"{d}/{f}" for d in pack_dirs(_pack, network_evaluation_dir) for f in ("errors.parquet", "encoding.parquet", "keys.parquet")],
+            files_in(pack_dirs(_pack, network_evaluation_dir), NETWORK_EVALUATION_FILES),
         params:
             models=pack_dirs(_pack),
             outs=pack_dirs(_pack, network_evaluation_dir),
@@ -25,7 +25,7 @@ for _pack in evaluation_packs():
         threads: 1
         priority: 1  # the longest chain (dataset.smk, split)
         log:
-            f"results/logs/evaluation/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
+            f"{LOGS_DIR}/evaluation/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
         conda:
             "../envs/bayesbach.yaml"
         script:
@@ -35,10 +35,7 @@ for _pack in evaluation_packs():
 rule collect_evaluation:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        errors=network_cells(f"{NETWORK_EVALUATION_DIR}/errors.parquet")
-        + [p for p in reference_targets() if p.endswith("errors.parquet")],
-        encoding=network_cells(f"{NETWORK_EVALUATION_DIR}/encoding.parquet"),
-        key_decoding=network_cells(f"{NETWORK_EVALUATION_DIR}/keys.parquet"),
+        **collect_evaluation_inputs(config),
     output:
         errors=f"{EVALUATION_DIR}/errors.parquet",
         encoding=f"{EVALUATION_DIR}/encoding.parquet",
@@ -46,7 +43,7 @@ rule collect_evaluation:
     params:
         code=code("evaluation.collect"),
     log:
-        "results/logs/evaluation/collect.log",
+        f"{LOGS_DIR}/evaluation/collect.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -62,7 +59,7 @@ rule stats:
     params:
         code=code("evaluation.stats"),
     log:
-        "results/logs/evaluation/stats.log",
+        f"{LOGS_DIR}/evaluation/stats.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -78,7 +75,7 @@ rule orders:
     params:
         code=code("evaluation.effective_order"),
     log:
-        "results/logs/evaluation/orders.log",
+        f"{LOGS_DIR}/evaluation/orders.log",
     conda:
         "../envs/bayesbach.yaml"
     script:

@@ -8,14 +8,13 @@ rule export_composer:
     wildcard_constraints:
         composer=composer_names(music21=True),
     output:
-        manifest=f"{COMPOSER_SOURCE_DIR}/manifest.parquet",
-        rejects=f"{COMPOSER_SOURCE_DIR}/rejects.parquet",
+        **source_files(COMPOSER_SOURCE_DIR),
     params:
         max_files=config["generalisation"]["max_files"],
         code=code("corpus.bundled"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
-        "results/logs/generalisation/{composer}/export.log",
+        f"{LOGS_DIR}/generalisation/{{composer}}/export.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -26,8 +25,7 @@ rule import_composer_folder:
     wildcard_constraints:
         composer=composer_names(music21=False),
     output:
-        manifest=f"{COMPOSER_SOURCE_DIR}/manifest.parquet",
-        rejects=f"{COMPOSER_SOURCE_DIR}/rejects.parquet",
+        **source_files(COMPOSER_SOURCE_DIR),
     params:
         paths=lambda wildcards: composer_folders(config)[wildcards.composer],
         contents=lambda wildcards: folder_digest(composer_folders(config)[wildcards.composer]),  # reruns when a file changes
@@ -35,7 +33,7 @@ rule import_composer_folder:
         max_files=config["generalisation"]["max_files"],
         code=code("corpus.folder"),
     log:
-        "results/logs/generalisation/{composer}/import_folder.log",
+        f"{LOGS_DIR}/generalisation/{{composer}}/import_folder.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -45,15 +43,15 @@ rule import_composer_folder:
 # The dataset rules' own scripts, on a composer's folders.
 rule convert_composer:
     input:
-        f"{COMPOSER_SOURCE_DIR}/manifest.parquet",
+        source_files(COMPOSER_SOURCE_DIR)["manifest"],
     output:
         events=f"{COMPOSER_DATASET_DIR}/events.parquet",
         rejects=f"{COMPOSER_DATASET_DIR}/rejects.parquet",
     params:
         code=code("dataset.midi"),
-    threads: 8  # capped to --cores when run locally
+    threads: config["workers"]  # capped to --cores when run locally
     log:
-        "results/logs/generalisation/{composer}/convert.log",
+        f"{LOGS_DIR}/generalisation/{{composer}}/convert.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -71,7 +69,7 @@ rule split_composer:
         families=config["dataset"]["families"],
         code=code("dataset.split"),
     log:
-        "results/logs/generalisation/{composer}/split.log",
+        f"{LOGS_DIR}/generalisation/{{composer}}/split.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -80,11 +78,7 @@ rule split_composer:
 
 rule generalise:
     input:
-        unpack(generalise_inputs),
-        events=f"{DATASET_DIR}/events.parquet",  # Bach's: the counted references are counted again
-        pieces=f"{DATASET_DIR}/pieces.parquet",
-        composer_events=f"{COMPOSER_DATASET_DIR}/events.parquet",
-        composer_pieces=f"{COMPOSER_DATASET_DIR}/pieces.parquet",
+        unpack(lambda wildcards: generalise_inputs(config, wildcards.composer, wildcards.noise)),
     output:
         errors=f"{GENERALISATION_DIR}/errors.parquet",
     params:
@@ -94,7 +88,7 @@ rule generalise:
         code=code("evaluation.generalisation"),
     threads: 1
     log:
-        "results/logs/generalisation/{composer}/s{noise}.log",
+        f"{LOGS_DIR}/generalisation/{{composer}}/s{{noise}}.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -104,13 +98,13 @@ rule generalise:
 rule collect_generalisation:
     localrule: True  # seconds of work: not worth a cluster queue
     input:
-        expand(f"{GENERALISATION_DIR}/errors.parquet", composer=composer_folders(config), noise=noise_labels()),
+        collect_generalisation_inputs(config),
     output:
         generalisation=f"{EVALUATION_DIR}/generalisation.parquet",
     params:
         code=code("evaluation.collect"),
     log:
-        "results/logs/generalisation/collect.log",
+        f"{LOGS_DIR}/generalisation/collect.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -126,7 +120,7 @@ rule generalisation_stats:
     params:
         code=code("evaluation.stats"),
     log:
-        "results/logs/generalisation/stats.log",
+        f"{LOGS_DIR}/generalisation/stats.log",
     conda:
         "../envs/bayesbach.yaml"
     script:

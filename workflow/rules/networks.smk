@@ -14,7 +14,7 @@ for _pack in network_packs():
             events=f"{DATASET_DIR}/events.parquet",
             pieces=f"{DATASET_DIR}/pieces.parquet",
         output:
-            pack_files(_pack),
+            files_in(pack_dirs(_pack), MODEL_FILES),
         params:
             arch=_pack.arch,
             hidden=_pack.hidden,
@@ -32,7 +32,7 @@ for _pack in network_packs():
             runtime=pack_resource(_pack, "runtime"),
             mem_mb=pack_resource(_pack, "mem_mb"),
         log:
-            f"results/logs/models/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
+            f"{LOGS_DIR}/models/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
         conda:
             "../envs/bayesbach.yaml"
         script:

@@ -25,7 +25,7 @@ rule reference_counted:
     resources:
         runtime=lambda wildcards, attempt: counted_minutes(attempt),  # a retry resumes an observer's search
     log:
-        "results/logs/references/s{noise}/{name}.log",
+        f"{LOGS_DIR}/references/s{{noise}}/{{name}}.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -41,7 +41,7 @@ use rule reference_counted as reference_counted_sigma_free with:
     params:
         noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_counted's
     log:
-        "results/logs/references/{name}.log",
+        f"{LOGS_DIR}/references/{{name}}.log",
 
 
 # Trained with the networks' trainer; like them they want a GPU when device is not cpu.
@@ -71,7 +71,7 @@ rule reference_network:
         runtime=lambda wildcards, attempt: reference_job(wildcards, attempt)["runtime"],
         mem_mb=lambda wildcards, attempt: reference_job(wildcards, attempt)["mem_mb"],
     log:
-        "results/logs/references/s{noise}/{name}.log",
+        f"{LOGS_DIR}/references/s{{noise}}/{{name}}.log",
     conda:
         "../envs/bayesbach.yaml"
     script:
@@ -89,4 +89,4 @@ use rule reference_network as reference_network_sigma_free with:
     params:
         noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_network's
     log:
-        "results/logs/references/{name}.log",
+        f"{LOGS_DIR}/references/{{name}}.log",

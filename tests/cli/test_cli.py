@@ -1,5 +1,6 @@
-"""The bayesbach command, in-process: every stage by hand on a tiny synthetic study (the workflow's paths as
-defaults), configs layered like snakemake --configfile, and one readable line when an input is missing."""
+"""The bayesbach command (bayesbach.cli), in-process: every stage by hand on a tiny synthetic study (the workflow's
+paths as defaults), configs layered like snakemake --configfile, and one readable line when an input is missing.
+One stage's commands alone: test_cli_<stage>.py."""
 
 from __future__ import annotations
 
@@ -11,43 +12,18 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from bayesbach.cli import main, study_config
-from bayesbach.core.registry import figure_names
+from bayesbach.cli import main
+from bayesbach.cli.common import study_config
 from bayesbach.core import schemas
-from bayesbach.core.registry import (FIGURES, LISTEN_DIR, LISTEN_KINDS, example_network, model_dir,
-                                     network_evaluation_dir, reference_dir)
+from bayesbach.core.layout import FIGURES, LISTEN_DIR, figure_names, model_dir, network_evaluation_dir, reference_dir
+from bayesbach.core.registry import LISTEN_KINDS, example_network
 from bayesbach.corpus.manifest import write_manifest
-from bayesbach.dataset.midi import convert_sources
-from bayesbach.dev.synthetic import write_dataset, write_midi, write_midi_folder
+from bayesbach.dev.synthetic import write_dataset, write_midi_folder
 from bayesbach.evaluation.stats import COLUMNS
-
-# Two architectures (so the architectures figure is drawn), one size, one noise level, budgets of a few batches.
-TINY = {
-    "seed": 0,
-    "device": "cpu",
-    "sweep": {"arch": ["elman", "gru"], "hidden": [3], "noise": [0.5], "runs": 1},
-    "train": {"batch_size": 4, "chunk_length": 16, "decode_batches": 4, "probe_batches": 3, "val_every": 2,
-              "checkpoint_every": 2},
-    "references": {"batches": 3, "ff_hidden": 4, "rnn_hidden": 3},
-    "report": {"example_steps": 16, "listen_max_steps": 32},
-}
-NOISE = 0.5
-REFERENCES = ("global", "markov_low")  # one counted, one trained
-
-
-def write_yaml(path: Path, data: dict) -> str:
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
-
-
-def ok(*argv: str) -> None:
-    assert main(list(argv)) == 0, argv
-
+from cli_study import NOISE, REFERENCES, TINY, ok, write_yaml
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> Path:
@@ -58,24 +34,25 @@ def study(tmp_path_factory) -> Path:
     config = write_yaml(root / "tiny.yaml", TINY)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # no workflow/ here: the schema and the captions come from this checkout
-        ok("keys", "--config", config, "--workers", "1")
+        ok("file_keys", "--config", config, "--workers", "1")
         for arch in TINY["sweep"]["arch"]:
             ok("train", "--arch", arch, "--hidden", "3", "--noise", str(NOISE), "--config", config, "--no-progress")
             ok("evaluate", model_dir(arch, 3, NOISE, 0), "--config", config)
         for name in REFERENCES:
             ok("reference", name, "--noise", str(NOISE), "--config", config)
-        ok("collect")
+        ok("collect_evaluation")
         ok("stats")
         ok("orders")
         ok("listen", "--config", config)
         # another composer, a folder of MIDI files with a works.csv, scored by the Bach-trained models
         gen = write_yaml(root / "gen.yaml", {"generalisation": {"composers": [{"name": "mine", "paths": [
             str(composer_folder(root / "mine"))]}]}, "references": {"models": list(REFERENCES)}})
-        ok("composer", "mine", "--config", config, "--config", gen)
+        ok("import_composer_folder", "mine", "--config", config, "--config", gen)
         ok("convert", "--composer", "mine", "--workers", "1")
         ok("split", "--composer", "mine", "--config", config, "--config", gen)
         ok("generalise", "mine", "--noise", str(NOISE), "--config", config, "--config", gen)
-        ok("generalisation", "--sweep", "--config", config, "--config", gen)
+        ok("collect_generalisation", "--sweep", "--config", config, "--config", gen)
+        ok("generalisation_stats")
         ok("figures", "--config", config, "--config", gen)
         ok("summary", "--config", config, "--config", gen)
     return root
@@ -109,17 +86,6 @@ def test_references_of_both_kinds_write_their_errors(study: Path):
         assert errors.schema == schemas.ERRORS and set(errors.column("model").to_pylist()) == {name}
         assert json.loads((folder / "meta.json").read_text())["model"] == name
     assert (study / reference_dir("markov_low", NOISE) / "model.pt").exists()  # trained, not counted
-
-
-def test_a_sigma_free_reference_is_fitted_once_for_several_noise_levels(tmp_path: Path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    write_dataset(tmp_path / "results/dataset", {"train": 2, "validation": 1, "test": 1})
-    ok("reference", "markov_counts", "--noise", "0.2", "1", "--config", write_yaml(tmp_path / "tiny.yaml", TINY))
-    assert capsys.readouterr().out.count("markov_counts at sigma=") == 2
-    for sigma in (0.2, 1.0):
-        folder = tmp_path / reference_dir("markov_counts", sigma)
-        assert set(pq.read_table(folder / "errors.parquet").column("noise").to_pylist()) == {sigma}
-        assert json.loads((folder / "meta.json").read_text())["noise"] == sigma
 
 
 def test_collect_and_stats_write_the_evaluation_tables(study: Path):
@@ -164,8 +130,15 @@ def test_the_other_composer_is_exported_converted_split_and_scored_by_every_mode
     assert "Other composers" in page and "mine" in page
 
 
+def test_the_old_generalisation_command_still_writes_both_tables(study: Path, tmp_path: Path, capsys):
+    assert main(["generalisation", "--results", str(study / "results"), "--out", str(tmp_path)]) == 0
+    assert "'generalisation' is now 'collect_generalisation and generalisation_stats'" in capsys.readouterr().err
+    for name in ("generalisation.parquet", "generalisation.csv"):
+        assert (tmp_path / name).read_bytes() == (study / "results/evaluation" / name).read_bytes()
+
+
 def test_results_moves_the_default_paths_and_collect_globs_what_exists(study: Path, tmp_path: Path, capsys):
-    assert main(["collect", "--results", str(study / "results"), "--out", str(tmp_path)]) == 0
+    assert main(["collect_evaluation", "--results", str(study / "results"), "--out", str(tmp_path)]) == 0
     assert "2 network and 2 reference error tables" in capsys.readouterr().out
     for table in ("errors.parquet", "encoding.parquet", "keys.parquet"):
         assert pq.read_table(tmp_path / table).equals(pq.read_table(study / "results/evaluation" / table))
@@ -181,9 +154,9 @@ def test_config_files_are_layered_in_order(study: Path, tmp_path: Path, monkeypa
 
     monkeypatch.chdir(study)
     # collect --sweep takes exactly the config's cells and references: with all seven references it lacks some ...
-    assert main(["collect", "--sweep", "--config", base, "--out", str(tmp_path / "all")]) == 1
+    assert main(["collect_evaluation", "--sweep", "--config", base, "--out", str(tmp_path / "all")]) == 1
     # ... and with the layered config it finds them all (b's single arch leaves out the elman network)
-    assert main(["collect", "--sweep", "--config", base, "--config", refs, "--out", str(tmp_path)]) == 0
+    assert main(["collect_evaluation", "--sweep", "--config", base, "--config", refs, "--out", str(tmp_path)]) == 0
     models = set(pq.read_table(tmp_path / "errors.parquet").column("model").to_pylist())
     assert models == {"gru", *REFERENCES}
 
@@ -201,37 +174,6 @@ def test_config_files_are_layered_in_order(study: Path, tmp_path: Path, monkeypa
     assert all(len(m["pack"]) == 4 for m in metas)
 
 
-def test_convert_reads_the_config_sources_as_the_workflow_does(tmp_path: Path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    source = tmp_path / "data/raw/bundled"
-    write_midi(source / "bwv1.1.mid", [(60, 0, 1), (64, 0.5, 1)])
-    (source / "bwv2.1.mid").write_bytes(b"MThd")  # truncated: rejected with a reason
-    manifest = [{"file": f, "bwv": b, "source": "bundled", "url": "", "sha256": "", "bytes": 0}
-                for f, b in (("bwv1.1.mid", 1), ("bwv2.1.mid", 2))]
-    pq.write_table(pa.Table.from_pylist(manifest, schema=schemas.MANIFEST), source / "manifest.parquet")
-    config = write_yaml(tmp_path / "c.yaml", {"corpus": {"sources": ["bundled"]}})
-    assert main(["convert", "--config", config, "--workers", "1"]) == 0
-    assert "1 files -> events, 1 rejected" in capsys.readouterr().out
-    convert_sources([source], tmp_path / "direct", 1)
-    for table in ("events.parquet", "rejects.parquet"):  # the rule's function, the rule's names (bundled/...)
-        assert pq.read_table(tmp_path / "results/dataset" / table).equals(pq.read_table(tmp_path / "direct" / table))
-    assert pq.read_table(tmp_path / "direct/events.parquet").column("file")[0].as_py() == "bundled/bwv1.1.mid"
-
-
-def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
-    base = write_yaml(tmp_path / "a.yaml", {**TINY, "train": {"decode_batches": 200_000, "pack": 1}})
-    more = write_yaml(tmp_path / "b.yaml", {"sweep": {"runs": 4}})
-    packed = write_yaml(tmp_path / "c.yaml", {"train": {"pack": "auto"}})
-    assert main(["estimate", base]) == 0
-    one = json.loads(capsys.readouterr().out)
-    assert main(["estimate", base, "--config", more]) == 0
-    four = json.loads(capsys.readouterr().out)
-    assert one["networks_hours"] > 0 and four["networks_hours"] == pytest.approx(4 * one["networks_hours"], rel=0.1)
-    # the tiny networks' four runs packed into one job cost about the latency of one
-    assert main(["estimate", base, "--config", more, "--config", packed]) == 0
-    assert json.loads(capsys.readouterr().out)["networks_hours"] < 0.5 * four["networks_hours"]
-
-
 @pytest.mark.parametrize(
     "argv,with_dataset,message",
     [
@@ -240,23 +182,24 @@ def test_estimate_layers_its_arguments_with_config(tmp_path: Path, capsys):
         (["reference", "bayes", "--noise", "0.2", "1"], True, "'bayes' depends on the noise level: one noise level per job, not 2"),
         (["reference", "global", "--noise", "0.2", "1", "--out", "x"], True, "--out names one noise level's folder"),
         (["split"], False, "missing input: results/dataset/events.parquet"),
-        (["keys"], False, "missing input: results/dataset/events.parquet"),
+        (["file_keys"], False, "missing input: results/dataset/events.parquet"),
         (["convert"], False, "missing input: data/raw/bundled/manifest.parquet"),
         (["convert", "some.mid"], False, "convert PATH... needs --out"),
         (["evaluate", "results/models/gru/h3/s0.5/r0"], True, "holds no trained network"),
         (["listen"], True, "missing input: results/models/gru/h3/s0.5/r0/decoder.pt"),
-        (["collect"], True, "no evaluation tables under results"),
-        (["collect", "--sweep"], True, "missing input: results/evaluation/networks/elman/h3/s0.5/r0/errors.parquet"),
+        (["collect_evaluation"], True, "no evaluation tables under results"),
+        (["collect_evaluation", "--sweep"], True, "missing input: results/evaluation/networks/elman/h3/s0.5/r0/errors.parquet"),
         (["stats"], True, "missing input: results/evaluation/errors.parquet"),
         (["orders"], True, "missing input: results/evaluation/errors.parquet"),
         (["figures", "sweep"], True, "missing input: results/evaluation/stats.csv"),
         (["figures", "training"], True, "missing input: results/models/elman/h3/s0.5/r0/history.parquet"),
         (["summary"], True, "missing input: results/evaluation/errors.parquet"),
-        (["folder"], False, "the folder source: no folder given"),
-        (["folder", "nowhere"], False, "the folder source: the folder nowhere does not exist"),
+        (["import_folder"], False, "the folder source: no folder given"),
+        (["import_folder", "nowhere"], False, "the folder source: the folder nowhere does not exist"),
         (["convert", "--composer", "mine"], False, "missing input: data/raw/composers/mine/manifest.parquet"),
         (["generalise", "mine", "--noise", "0.5"], True, "missing input: results/dataset/composers/mine/events.parquet"),
-        (["generalisation"], True, "no generalisation tables under results"),
+        (["collect_generalisation"], True, "no generalisation tables under results"),
+        (["generalisation_stats"], True, "missing input: results/evaluation/generalisation.parquet"),
         (["estimate", "--config", "nowhere.yaml"], True, "config file not found: nowhere.yaml"),
         (["estimate", "--config", "typo.yaml"], True, "invalid config: unknown key 'sweeep'"),
     ],

@@ -1,0 +1,5 @@
+import sys
+
+from bayesbach.cli import main
+
+sys.exit(main())
