@@ -43,10 +43,41 @@ KEY_DECODERS = {
 
 # ---- the networks of the sweep ------------------------------------------------------------------
 
-ARCHS = ("elman", "lstm", "gru")  # the recurrent cores (bayesbach.networks.models), in this order everywhere
-ARCH_LABELS = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
-PRIMARY_ARCHS = ("gru", "lstm", "elman")  # the study's core first: which architecture a one-network figure shows
+
+@dataclass(frozen=True)
+class Architecture:
+    label: str  # spelled out on the page and in the figures
+    core: str  # its torch.nn recurrent class (bayesbach.networks.models builds it; the registry imports no torch)
+    gates: int  # matrix products of the input and of the state per step: the cost model's (bayesbach.core.resources)
+    dash: str  # its line where a figure draws several architectures (matplotlib's "-", "--", ":", "-.")
+    marker: str  # its marker there (matplotlib's "o", "s", "^", ...)
+    # Its rank as the architecture that one-network figures and the example network show (0 first); None: shown
+    # only when no ranked one is swept (primary_arch).
+    primary: int | None = None
+    options: tuple[tuple[str, object], ...] = ()  # keyword arguments of the core, e.g. (("nonlinearity", "relu"),)
+
+
+ARCHITECTURES = {  # the recurrent cores of the sweep, in this order everywhere
+    "elman": Architecture("Elman RNN", "RNN", gates=1, dash=":", marker="^", primary=2),
+    "lstm": Architecture("LSTM", "LSTM", gates=4, dash="--", marker="s", primary=1),
+    "gru": Architecture("GRU", "GRU", gates=3, dash="-", marker="o", primary=0),  # the study's core
+}
+ARCHS = tuple(ARCHITECTURES)
+# What building a network reads (bayesbach.networks.models): the trained networks' code fingerprint covers these,
+# not the labels and styles, so restyling a figure retrains nothing (core.provenance reads registry values).
+CORES = {name: (a.core, a.options) for name, a in ARCHITECTURES.items()}
 TASKS = ("decode", "predict")  # decode: report y_t; predict: report y_{t+1}
+
+
+def primary_arch(archs) -> str | None:
+    """Which of ``archs`` (architecture names, e.g. a sweep's) one-network figures and the example network show:
+    the best ranked (``Architecture.primary``), else the first; None when there is none."""
+    archs = [a for a in archs if a in ARCHITECTURES]
+    ranked = [a for a in archs if ARCHITECTURES[a].primary is not None]
+    if ranked:
+        return min(ranked, key=lambda a: ARCHITECTURES[a].primary)
+    return archs[0] if archs else None
+
 
 # ---- the reference ladder -----------------------------------------------------------------------
 
@@ -172,9 +203,8 @@ LISTEN_KINDS = ("clean", "noisy", "decoded", "predicted")  # results/listen/s{no
 
 
 def example_network(sweep: dict) -> tuple[str, int, int]:
-    """(arch, hidden, run) of the example network: GRU when swept (the study's core), the largest size, run 0."""
-    arch = "gru" if "gru" in sweep["arch"] else sweep["arch"][0]
-    return arch, max(sweep["hidden"]), 0
+    """(arch, hidden, run) of the example network: the primary architecture of the sweep, the largest size, run 0."""
+    return primary_arch(sweep["arch"]), max(sweep["hidden"]), 0
 
 
 def example_model_dirs(sweep: dict) -> dict[float, str]:

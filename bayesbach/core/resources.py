@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 
-GATES = {"elman": 1, "gru": 3, "lstm": 4}
+from bayesbach.core.registry import ARCHITECTURES
+
 # Sustained throughput of a recurrent training step and the latency of one time
 # step (forward + backward), by device. CPU: per thread, fitted to `bayesbach bench
 # train` on this project's 2-core machine (docs/performance.md, "The cost model"):
@@ -39,7 +40,7 @@ def batch_flops(arch: str, hidden: int, units: int, batch_size: int, chunk_lengt
     step = 0.0
     for layer in range(layers):
         n_in = units if layer == 0 else hidden
-        step += 2 * GATES[arch] * hidden * (n_in + hidden)
+        step += 2 * ARCHITECTURES[arch].gates * hidden * (n_in + hidden)
     step += 2 * 2 * hidden * units  # the two readout heads
     return 3.0 * step * batch_size * chunk_length
 
@@ -62,7 +63,7 @@ def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length:
     runtime = STARTUP_MIN + SAFETY * minutes
     # Host memory: Python, torch and a CUDA context (~3 GB), the corpus as float32
     # arrays (<= 1 GB), and on the CPU the activations kept for the backward pass.
-    activations = 4 * batch_size * (chunk_length + 1) * pack * hidden * (GATES[arch] + 2) * layers * 2
+    activations = 4 * batch_size * (chunk_length + 1) * pack * hidden * (ARCHITECTURES[arch].gates + 2) * layers * 2
     mem = 4000 + (activations / 2**20 if device == "cpu" else 0)
     return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from bayesbach.core import registry
 from bayesbach.core.registry import (ARCHS, COMPARED, ENCODINGS, LADDER_FIGURE_MODELS, NOISE_PATTERN, REFERENCES, TASKS,
-                                     example_network, model_dir, network_evaluation_dir, noise_label, reference_dir,
-                                     reference_names)
+                                     example_network, model_dir, network_evaluation_dir, noise_label, primary_arch,
+                                     reference_dir, reference_names)
 
 
 def test_every_reference_has_a_kind_tasks_a_label_and_a_colour():
@@ -57,7 +58,11 @@ def test_architectures_and_encodings_are_the_models_and_the_loaders():
     from bayesbach.dataset.loader import encode
     from bayesbach.networks import models
 
-    assert set(ARCHS) == set(models.ARCHS) and set(registry.ARCH_LABELS) == set(ARCHS)
+    assert ARCHS == tuple(registry.ARCHITECTURES) and set(registry.CORES) == set(ARCHS)
+    for arch, entry in registry.ARCHITECTURES.items():  # its core builds, with the gates the cost model counts
+        net = models.RecurrentNet(arch, units=3, hidden=5)
+        assert type(net.core).__name__ == entry.core, arch
+        assert net.core.weight_ih_l0.shape[0] == entry.gates * 5, arch
     events = pa.Table.from_pylist([{"piece": "bwv0001", "file": "a.mid", "step": 0, "pitches": [60, 64], "pcs": 17}],
                                   schema=schemas.EVENTS)
     for encoding, units in ENCODINGS.items():
@@ -102,7 +107,15 @@ def test_every_noise_level_of_the_shipped_configs_fits_the_wildcard():
 
 def test_the_example_network_is_the_largest_gru_when_swept():
     assert example_network({"arch": ["elman", "gru", "lstm"], "hidden": [16, 4, 64]}) == ("gru", 64, 0)
-    assert example_network({"arch": ["lstm", "elman"], "hidden": [8]}) == ("lstm", 8, 0)
+    assert example_network({"arch": ["elman", "lstm"], "hidden": [8]}) == ("lstm", 8, 0)  # as the figures show
+
+
+def test_the_primary_architecture_is_the_best_ranked_else_the_first(monkeypatch):
+    assert primary_arch(["elman", "lstm", "gru"]) == "gru" and primary_arch(["elman", "lstm"]) == "lstm"
+    assert primary_arch([]) is None and primary_arch(["not_an_arch"]) is None
+    monkeypatch.setattr(registry, "ARCHITECTURES", {"a": replace(registry.ARCHITECTURES["gru"], primary=None),
+                                                    "b": replace(registry.ARCHITECTURES["gru"], primary=None)})
+    assert primary_arch(["b", "a"]) == "b"  # none ranked: the first, never StopIteration
 
 
 def test_the_core_imports_neither_torch_nor_matplotlib():
