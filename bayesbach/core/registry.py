@@ -83,6 +83,23 @@ def primary_arch(archs) -> str | None:
 
 
 @dataclass(frozen=True)
+class JobSize:
+    """What the cluster cost model (bayesbach.core.resources) sizes a trained reference's job as: the training of a
+    recurrent network, each field the ``references:`` config key that holds its architecture, units and batches."""
+
+    arch: str = "rnn_arch"
+    hidden: str = "rnn_hidden"
+    batches: str = "batches"
+    # False: the reference costs a fraction of that network (a feed-forward net: no step-by-step latency), which
+    # only bounds its job's limits; the study's device-hours (bayesbach estimate) leave it out.
+    estimated: bool = True
+
+    def of(self, refs: dict) -> tuple[str, int, int]:
+        """(arch, hidden, batches) of the network, from the ``references:`` config."""
+        return refs[self.arch], int(refs[self.hidden]), int(refs[self.batches])
+
+
+@dataclass(frozen=True)
 class Reference:
     kind: str  # "counted" (bayesbach.references.counted) or "trained" (bayesbach.references.trained)
     tasks: tuple[str, ...]  # the tasks it is scored on
@@ -91,16 +108,35 @@ class Reference:
     # Its model and scores do not depend on the noise level (it never sees the noisy input): one job fits and scores
     # it once and writes the folder of every noise level of the sweep (references.smk).
     sigma_free: bool = False
+    # A trained one's: the references: config keys its results depend on (its rule's params, so a changed
+    # rnn_hidden reruns the recurrent ones alone), and its job's size (a counted job's: core.resources.counted_minutes).
+    config: tuple[str, ...] = ()
+    job: JobSize | None = None
+    # Its label where errors.parquet gives its architecture and size: "{arch}" (that architecture's label) and
+    # "{hidden}" (its units) filled in (bayesbach.report.labels); None: the label alone.
+    sized_label: str | None = None
 
+    def params(self, refs: dict) -> dict:
+        """Its values of the ``references:`` config (``config``): what its job's results depend on."""
+        return {key: refs[key] for key in self.config}
+
+
+# The two shapes of trained reference (bayesbach.references.trained.spec): their config keys and job sizes. A
+# feed-forward one's job is sized as the recurrent net of the config, an upper bound.
+FEED_FORWARD = {"config": ("batches", "ff_hidden"), "job": JobSize(estimated=False)}
+RECURRENT = {"config": ("batches", "rnn_arch", "rnn_hidden"), "job": JobSize()}
 
 REFERENCES = {  # in the order a study lists them by default (references.models)
     "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999", sigma_free=True),
     "markov_counts": Reference("counted", ("predict",), "1st-order Markov, counted (clean input)", "#CC79A7",
                                sigma_free=True),
-    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00", sigma_free=True),
-    "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00"),
-    "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73"),
-    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),  # never beside decoder_ff
+    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00", sigma_free=True,
+                            **FEED_FORWARD),
+    "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00", **FEED_FORWARD),
+    "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73",
+                            **FEED_FORWARD),
+    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73",  # never beside decoder_ff
+                          sized_label="{arch} trained to predict ({hidden} units)", **RECURRENT),
     "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 1st order", "#000000"),
     "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F",
                                 sigma_free=True),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from bayesbach.core.registry import ARCHITECTURES
+from bayesbach.core.registry import ARCHITECTURES, ENCODINGS, REFERENCES
 
 # Sustained throughput of a recurrent training step and the latency of one time
 # step (forward + backward), by device. CPU: per thread, fitted to `bayesbach bench
@@ -75,14 +75,13 @@ def counted_minutes(attempt: int = 1) -> int:
 
 
 def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
-    """Estimated device-hours of a validated study config: its networks (in the packs of ``train.pack``) and
-    its recurrent reference.
+    """Estimated device-hours of a validated study config: its networks (in the packs of ``train.pack``), each
+    trained reference the estimate counts (``registry.JobSize.estimated``) by name, and their total.
 
     The feed-forward references are left out: a batch of theirs costs a
     fraction of a recurrent one's and has no step-by-step latency.
     """
     from bayesbach.core.packing import packs
-    from bayesbach.core.registry import ENCODINGS
 
     sweep, train, refs = config["sweep"], config["train"], config["references"]
     units = ENCODINGS[train["encoding"]]
@@ -93,8 +92,12 @@ def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
                       **geometry)
         for p in packs(sweep, train.get("pack", 1), device)
     )
-    reference = 0.0
-    if "rnn_pred" in refs["models"]:
-        reference = len(sweep["noise"]) * train_minutes(refs["rnn_arch"], refs["rnn_hidden"], batches=refs["batches"],
-                                                        **{**geometry, "layers": 1})
-    return {"networks": networks / 60, "rnn_pred": reference / 60, "total": (networks + reference) / 60}
+    references = {}
+    for name in refs["models"]:
+        ref = REFERENCES[name]
+        if ref.job is not None and ref.job.estimated:
+            arch, hidden, batches = ref.job.of(refs)
+            jobs = 1 if ref.sigma_free else len(sweep["noise"])
+            references[name] = jobs * train_minutes(arch, hidden, batches=batches, **{**geometry, "layers": 1})
+    total = networks + sum(references.values())
+    return {"networks": networks / 60, **{name: m / 60 for name, m in references.items()}, "total": total / 60}

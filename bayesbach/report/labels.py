@@ -19,11 +19,13 @@ def network_label(arch: str, hidden: int) -> str:
 
 
 def model_label(model: str, errors: pd.DataFrame | None = None) -> str:
-    """A model's spelled-out name; ``rnn_pred`` with its architecture and size when the errors say them."""
-    if model == "rnn_pred" and errors is not None:
-        row = errors[errors["model"] == "rnn_pred"].head(1)
+    """A model's spelled-out name; a reference with a ``sized_label`` with its architecture and size when the
+    errors say them."""
+    sized = REFERENCES[model].sized_label if model in REFERENCES else None
+    if sized and errors is not None:
+        row = errors[errors["model"] == model].head(1)
         if len(row) and pd.notna(row["hidden"].iloc[0]):
-            return f"{arch_label(row['arch'].iloc[0])} trained to predict ({int(row['hidden'].iloc[0])} units)"
+            return sized.format(arch=arch_label(row["arch"].iloc[0]), hidden=int(row["hidden"].iloc[0]))
     if model.startswith(OWN_PREFIX) and model[len(OWN_PREFIX):] in LABELS:  # fitted on another composer's works
         return f"{LABELS[model[len(OWN_PREFIX):]]}, fitted on the composer"
     return LABELS.get(model, arch_label(model))

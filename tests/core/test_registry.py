@@ -41,6 +41,20 @@ def test_a_trained_reference_is_scored_on_the_task_its_module_trains_it_for():
         assert REFERENCES[name].tasks == (task,), name
 
 
+def test_a_trained_reference_needs_only_the_config_keys_its_entry_names():
+    """Its rule passes those alone (reference_params in common.smk) and sizes its job as the entry says."""
+    from bayesbach.references.trained import spec, stage
+
+    refs = {"batches": 3, "ff_hidden": 5, "rnn_arch": "lstm", "rnn_hidden": 6, "threads": 1, "models": []}
+    for name in reference_names("trained"):
+        ref, params = REFERENCES[name], REFERENCES[name].params(refs)
+        assert spec(name, 12, params)["kind"] in {"recurrent", "feedforward"} and stage(name, params["batches"]), name
+        arch, hidden, batches = ref.job.of(refs)
+        assert arch in ARCHS and hidden > 0 and batches == 3, name
+    for name in reference_names("counted"):  # sized as a counted job (core.resources.counted_minutes), no keys
+        assert REFERENCES[name].config == () and REFERENCES[name].job is None, name
+
+
 def test_every_compared_reference_is_scored_on_that_task():
     assert set(COMPARED) == set(TASKS)
     for task, names in COMPARED.items():

@@ -82,7 +82,9 @@ def test_study_hours_add_up_the_cells_of_the_sweep_and_the_recurrent_reference()
     assert hours["rnn_pred"] == pytest.approx(2 * GPU_MINUTES / 60, rel=1e-12)
     assert hours["total"] == pytest.approx(8 * GPU_MINUTES / 60, rel=1e-12)
     config["references"]["models"] = ["global", "bayes"]
-    assert resources.study_hours(config)["rnn_pred"] == 0.0
+    assert set(resources.study_hours(config)) == {"networks", "total"}
+    config["references"]["models"] = ["global", "markov_high", "rnn_pred"]  # a feed-forward one is left out
+    assert resources.study_hours(config) == hours
 
 
 def test_the_paper_preset_is_the_sweep_the_estimate_describes():
