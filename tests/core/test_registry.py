@@ -24,10 +24,10 @@ def test_every_reference_has_a_kind_tasks_a_label_and_a_colour():
 
 
 def test_references_of_a_kind_are_the_models_its_module_defines():
-    from bayesbach.references.counted import PROBABILITIES
+    from bayesbach.references.counted import MODELS
     from bayesbach.references.trained import NETWORKS
 
-    assert set(reference_names("counted")) == set(PROBABILITIES)
+    assert set(reference_names("counted")) == set(MODELS)
     assert set(reference_names("trained")) == set(NETWORKS)
     assert set(reference_names("counted")) | set(reference_names("trained")) == set(REFERENCES)
     assert list(reference_names("counted")) == [n for n in REFERENCES if REFERENCES[n].kind == "counted"]  # registry order

@@ -19,7 +19,7 @@ from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import chain_corpus, known_chain, sample_chain, voice, write_dataset
 from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import count_contexts
-from bayesbach.references.counted import PROBABILITIES, counted_reference, mean_bce, score_counted
+from bayesbach.references.counted import MODELS, counted_reference, mean_bce, score_counted
 from bayesbach.references.observer import Observer
 
 UNITS = 4
@@ -116,7 +116,7 @@ def test_an_empty_training_split_is_a_readable_error():
 
 
 def test_an_unknown_counted_reference_is_named():
-    assert "markov_high" not in PROBABILITIES
+    assert "markov_high" not in MODELS
     with pytest.raises(ValueError, match="unknown counted reference 'markov_high'"):
         score_counted("markov_high", {}, {}, {}, 0.5, SEED)
 

@@ -53,8 +53,8 @@ def test_clean_input_reference_is_the_same_model_at_every_noise_level():
     for name in ("markov_low", "markov_high"):
         for sigma in (0.3, 0.9):
             settings = Settings(sigma=sigma, batch_size=4, chunk_length=8, val_every=3, gap=0, checkpoint_every=10**6)
-            model, _ = trained.fit_reference(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=REFS)
-            states[(name, sigma)] = model.state_dict()
+            fitted = trained.fit(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=REFS)
+            states[(name, sigma)] = fitted.model.state_dict()
     for key, value in states[("markov_low", 0.3)].items():
         assert torch.equal(value, states[("markov_low", 0.9)][key])
     assert not all(torch.equal(v, states[("markov_high", 0.9)][k]) for k, v in states[("markov_high", 0.3)].items())
@@ -62,8 +62,8 @@ def test_clean_input_reference_is_the_same_model_at_every_noise_level():
 
 def test_an_unknown_network_reference_is_named():
     with pytest.raises(ValueError, match="unknown network reference 'bayes'"):
-        trained.fit_reference("bayes", {"a": np.zeros((3, 4), np.float32)}, {}, sigma=0.5, seed=0,
-                              settings=Settings(sigma=0.5), refs=REFS)
+        trained.fit("bayes", {"a": np.zeros((3, 4), np.float32)}, {}, sigma=0.5, seed=0, settings=Settings(sigma=0.5),
+                    refs=REFS)
 
 
 def test_the_network_job_writes_its_model_history_errors_and_meta(tmp_path):
