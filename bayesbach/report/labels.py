@@ -6,8 +6,6 @@ import pandas as pd
 
 from bayesbach.core.registry import ARCHITECTURES, OWN_PREFIX, REFERENCES
 
-LABELS = {name: ref.label for name, ref in REFERENCES.items()}
-
 
 def arch_label(arch: str) -> str:
     """An architecture's label (``registry.ARCHITECTURES``); the name itself for one the registry lacks."""
@@ -26,6 +24,7 @@ def model_label(model: str, errors: pd.DataFrame | None = None) -> str:
         row = errors[errors["model"] == model].head(1)
         if len(row) and pd.notna(row["hidden"].iloc[0]):
             return sized.format(arch=arch_label(row["arch"].iloc[0]), hidden=int(row["hidden"].iloc[0]))
-    if model.startswith(OWN_PREFIX) and model[len(OWN_PREFIX):] in LABELS:  # fitted on another composer's works
-        return f"{LABELS[model[len(OWN_PREFIX):]]}, fitted on the composer"
-    return LABELS.get(model, arch_label(model))
+    own = model[len(OWN_PREFIX):] if model.startswith(OWN_PREFIX) else None
+    if own in REFERENCES:  # fitted on another composer's works
+        return f"{REFERENCES[own].label}, fitted on the composer"
+    return REFERENCES[model].label if model in REFERENCES else arch_label(model)
