@@ -4,10 +4,10 @@ The workflow (``workflow/rules/*.smk``), the command line, the statistics and th
 report read these; nobody types the lists again. This module imports nothing
 heavy (no torch, no matplotlib): Snakemake reads it when it plans a study.
 
-Adding a reference model: one entry in ``REFERENCES`` (and, when the networks are
-compared with it, in ``COMPARED``), plus its definition in the module of its kind
-(``counted``: :mod:`bayesbach.references.counted`; ``trained``:
-:mod:`bayesbach.references.trained`). Nothing else changes.
+Adding an architecture: one entry in ``ARCHITECTURES``. Adding a reference model: one entry in
+``REFERENCES`` (and, when the networks are compared with it, in ``COMPARED``), plus its definition
+in the module of its kind (``counted``: :mod:`bayesbach.references.counted`; ``trained``:
+:mod:`bayesbach.references.trained`). Nothing else changes (docs/architecture.md, "How to add").
 """
 
 from __future__ import annotations
