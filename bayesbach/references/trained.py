@@ -45,7 +45,6 @@ from bayesbach.references import check_noise_levels
 log = logging.getLogger(__name__)
 
 
-
 class Network(NamedTuple):
     """A trained reference's definition: the rest (trainer, checkpoints, scoring) every one shares."""
 
