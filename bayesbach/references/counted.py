@@ -90,13 +90,18 @@ class Global:
             yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
 
 
+def _given(smoothing: dict) -> tuple[dict, dict]:
+    """A fitted reference's strengths, taken as they are, and the record of their choice for meta.json."""
+    return smoothing, {"method": "given (a fitted reference's)", "chosen": smoothing}
+
+
 def _context_model(train: dict, validation: dict, order: int, how: Fitting, meta: dict) -> tuple[ContextModel, dict]:
     """The counted model of ``order`` and its strengths: the given ones, else chosen on clean validation prediction."""
     model = count_contexts(train, count_alphabet(train, how.classes), order)
     if how.smoothing is None:
         smoothing, record = select_clean(model, files_of(validation))
     else:
-        smoothing, record = how.smoothing, {"method": "given (a fitted reference's)", "chosen": how.smoothing}
+        smoothing, record = _given(how.smoothing)
     a = model.alphabet
     meta.update(order=order, smoothing=smoothing, clean_smoothing=record, seen_chords=a.n_seen,
                 rest_groups=int((a.group_mass > 0).sum()), rest_state=bool((a.group_mass > 0).any()),
@@ -130,7 +135,7 @@ class Bayes:
             self.smoothing, record = select_observer(self.model, files_of(validation), noisy, how.sigma, start,
                                                      self.prune, how.progress)
         else:
-            self.smoothing, record = how.smoothing, {"method": "given (a fitted reference's)", "chosen": how.smoothing}
+            self.smoothing, record = _given(how.smoothing)
         self.meta.update(smoothing=self.smoothing, observer_smoothing=record, exact=self.prune == 0,
                          select_seconds=round(time.perf_counter() - t0, 3))
 
