@@ -4,10 +4,10 @@ The workflow (``workflow/rules/*.smk``), the command line, the statistics and th
 report read these; nobody types the lists again. This module imports nothing
 heavy (no torch, no matplotlib): Snakemake reads it when it plans a study.
 
-Adding a reference model: one entry in ``REFERENCES`` (and, when the networks are
-compared with it, in ``COMPARED``), plus its definition in the module of its kind
-(``counted``: :mod:`bayesbach.references.counted`; ``trained``:
-:mod:`bayesbach.references.trained`). Nothing else changes.
+Adding an architecture: one entry in ``ARCHITECTURES``. Adding a reference model: one entry in
+``REFERENCES`` (and, when the networks are compared with it, in ``COMPARED``), plus its definition
+in the module of its kind (``counted``: :mod:`bayesbach.references.counted`; ``trained``:
+:mod:`bayesbach.references.trained`). Nothing else changes (docs/architecture.md, "How to add").
 """
 
 from __future__ import annotations
@@ -43,12 +43,60 @@ KEY_DECODERS = {
 
 # ---- the networks of the sweep ------------------------------------------------------------------
 
-ARCHS = ("elman", "lstm", "gru")  # the recurrent cores (bayesbach.networks.models), in this order everywhere
-ARCH_LABELS = {"elman": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}
-PRIMARY_ARCHS = ("gru", "lstm", "elman")  # the study's core first: which architecture a one-network figure shows
+
+@dataclass(frozen=True)
+class Architecture:
+    label: str  # spelled out on the page and in the figures
+    core: str  # its torch.nn recurrent class (bayesbach.networks.models builds it; the registry imports no torch)
+    gates: int  # matrix products of the input and of the state per step: the cost model's (bayesbach.core.resources)
+    dash: str  # its line where a figure draws several architectures (matplotlib's "-", "--", ":", "-.")
+    marker: str  # its marker there (matplotlib's "o", "s", "^", ...)
+    # Its rank as the architecture that one-network figures and the example network show (0 first); None: shown
+    # only when no ranked one is swept (primary_arch).
+    primary: int | None = None
+    options: tuple[tuple[str, object], ...] = ()  # keyword arguments of the core, e.g. (("nonlinearity", "relu"),)
+
+
+ARCHITECTURES = {  # the recurrent cores of the sweep, in this order everywhere
+    "elman": Architecture("Elman RNN", "RNN", gates=1, dash=":", marker="^", primary=2),
+    "lstm": Architecture("LSTM", "LSTM", gates=4, dash="--", marker="s", primary=1),
+    "gru": Architecture("GRU", "GRU", gates=3, dash="-", marker="o", primary=0),  # the study's core
+}
+ARCHS = tuple(ARCHITECTURES)
+# What building a network reads (bayesbach.networks.models): the trained networks' code fingerprint covers these,
+# not the labels and styles, so restyling a figure retrains nothing (core.provenance reads registry values).
+CORES = {name: (a.core, a.options) for name, a in ARCHITECTURES.items()}
 TASKS = ("decode", "predict")  # decode: report y_t; predict: report y_{t+1}
 
+
+def primary_arch(archs) -> str | None:
+    """Which of ``archs`` (architecture names, e.g. a sweep's) one-network figures and the example network show:
+    the best ranked (``Architecture.primary``), else the first; None when there is none."""
+    archs = [a for a in archs if a in ARCHITECTURES]
+    ranked = [a for a in archs if ARCHITECTURES[a].primary is not None]
+    if ranked:
+        return min(ranked, key=lambda a: ARCHITECTURES[a].primary)
+    return archs[0] if archs else None
+
+
 # ---- the reference ladder -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobSize:
+    """What the cluster cost model (bayesbach.core.resources) sizes a trained reference's job as: the training of a
+    recurrent network, each field the ``references:`` config key that holds its architecture, units and batches."""
+
+    arch: str = "rnn_arch"
+    hidden: str = "rnn_hidden"
+    batches: str = "batches"
+    # False: the reference costs a fraction of that network (a feed-forward net: no step-by-step latency), which
+    # only bounds its job's limits; the study's device-hours (bayesbach estimate) leave it out.
+    estimated: bool = True
+
+    def of(self, refs: dict) -> tuple[str, int, int]:
+        """(arch, hidden, batches) of the network, from the ``references:`` config."""
+        return refs[self.arch], int(refs[self.hidden]), int(refs[self.batches])
 
 
 @dataclass(frozen=True)
@@ -60,16 +108,35 @@ class Reference:
     # Its model and scores do not depend on the noise level (it never sees the noisy input): one job fits and scores
     # it once and writes the folder of every noise level of the sweep (references.smk).
     sigma_free: bool = False
+    # A trained one's: the references: config keys its results depend on (its rule's params, so a changed
+    # rnn_hidden reruns the recurrent ones alone), and its job's size (a counted job's: core.resources.counted_minutes).
+    config: tuple[str, ...] = ()
+    job: JobSize | None = None
+    # Its label where errors.parquet gives its architecture and size: "{arch}" (that architecture's label) and
+    # "{hidden}" (its units) filled in (bayesbach.report.labels); None: the label alone.
+    sized_label: str | None = None
 
+    def params(self, refs: dict) -> dict:
+        """Its values of the ``references:`` config (``config``): what its job's results depend on."""
+        return {key: refs[key] for key in self.config}
+
+
+# The two shapes of trained reference (bayesbach.references.trained.spec): their config keys and job sizes. A
+# feed-forward one's job is sized as the recurrent net of the config, an upper bound.
+FEED_FORWARD = {"config": ("batches", "ff_hidden"), "job": JobSize(estimated=False)}
+RECURRENT = {"config": ("batches", "rnn_arch", "rnn_hidden"), "job": JobSize()}
 
 REFERENCES = {  # in the order a study lists them by default (references.models)
     "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999", sigma_free=True),
     "markov_counts": Reference("counted", ("predict",), "1st-order Markov, counted (clean input)", "#CC79A7",
                                sigma_free=True),
-    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00", sigma_free=True),
-    "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00"),
-    "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73"),
-    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73"),  # never beside decoder_ff
+    "markov_low": Reference("trained", ("predict",), "1st-order Markov net, clean input", "#E69F00", sigma_free=True,
+                            **FEED_FORWARD),
+    "markov_high": Reference("trained", ("predict",), "1st-order Markov net, noisy input", "#D55E00", **FEED_FORWARD),
+    "decoder_ff": Reference("trained", ("decode",), "Memoryless decoder (3-layer net, noisy input)", "#009E73",
+                            **FEED_FORWARD),
+    "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73",  # never beside decoder_ff
+                          sized_label="{arch} trained to predict ({hidden} units)", **RECURRENT),
     "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 1st order", "#000000"),
     "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F",
                                 sigma_free=True),
@@ -118,6 +185,5 @@ LISTEN_KINDS = ("clean", "noisy", "decoded", "predicted")  # the example's seque
 
 
 def example_network(sweep: dict) -> tuple[str, int, int]:
-    """(arch, hidden, run) of the example network: GRU when swept (the study's core), the largest size, run 0."""
-    arch = "gru" if "gru" in sweep["arch"] else sweep["arch"][0]
-    return arch, max(sweep["hidden"]), 0
+    """(arch, hidden, run) of the example network: the primary architecture of the sweep, the largest size, run 0."""
+    return primary_arch(sweep["arch"]), max(sweep["hidden"]), 0

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 
-GATES = {"elman": 1, "gru": 3, "lstm": 4}
+from bayesbach.core.registry import ARCHITECTURES, ENCODINGS, REFERENCES
+
 # Sustained throughput of a recurrent training step (flop/s; on a CPU per thread) and the latency of
 # one time step (seconds, forward + backward), by device. CPU: fitted to the real step of
 # `bayesbach bench train` on one thread (GRU, LSTM and Elman at 64 x 64 and 512 x 512 batches);
@@ -41,7 +42,7 @@ def batch_flops(arch: str, hidden: int, units: int, batch_size: int, chunk_lengt
     step = 0.0
     for layer in range(layers):
         n_in = units if layer == 0 else hidden
-        step += 2 * GATES[arch] * hidden * (n_in + hidden)
+        step += 2 * ARCHITECTURES[arch].gates * hidden * (n_in + hidden)
     step += 2 * 2 * hidden * units  # the two readout heads
     return 3.0 * step * batch_size * chunk_length
 
@@ -64,7 +65,7 @@ def train_job(arch: str, hidden: int, units: int, batch_size: int, chunk_length:
     runtime = STARTUP_MIN + SAFETY * minutes
     # Host memory: Python, torch and a CUDA context (~3 GB), the corpus as float32
     # arrays (<= 1 GB), and on the CPU the activations kept for the backward pass.
-    activations = 4 * batch_size * (chunk_length + 1) * pack * hidden * (GATES[arch] + 2) * layers * 2
+    activations = 4 * batch_size * (chunk_length + 1) * pack * hidden * (ARCHITECTURES[arch].gates + 2) * layers * 2
     mem = 4000 + (activations / 2**20 if device == "cpu" else 0)
     return {"runtime": int(math.ceil(runtime * grow)), "mem_mb": int(math.ceil(mem * grow / 100) * 100)}
 
@@ -76,14 +77,13 @@ def counted_minutes(attempt: int = 1) -> int:
 
 
 def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
-    """Estimated device-hours of a validated study config: its networks (in the packs of ``train.pack``) and
-    its recurrent reference.
+    """Estimated device-hours of a validated study config: its networks (in the packs of ``train.pack``), each
+    trained reference the estimate counts (``registry.JobSize.estimated``) by name, and their total.
 
     The feed-forward references are left out: a batch of theirs costs a
     fraction of a recurrent one's and has no step-by-step latency.
     """
     from bayesbach.core.packing import packs
-    from bayesbach.core.registry import ENCODINGS
 
     sweep, train, refs = config["sweep"], config["train"], config["references"]
     units = ENCODINGS[train["encoding"]]
@@ -94,8 +94,12 @@ def study_hours(config: dict, device: str = "cuda") -> dict[str, float]:
                       **geometry)
         for p in packs(sweep, train.get("pack", 1), device)
     )
-    reference = 0.0
-    if "rnn_pred" in refs["models"]:
-        reference = len(sweep["noise"]) * train_minutes(refs["rnn_arch"], refs["rnn_hidden"], batches=refs["batches"],
-                                                        **{**geometry, "layers": 1})
-    return {"networks": networks / 60, "rnn_pred": reference / 60, "total": (networks + reference) / 60}
+    references = {}
+    for name in refs["models"]:
+        ref = REFERENCES[name]
+        if ref.job is not None and ref.job.estimated:
+            arch, hidden, batches = ref.job.of(refs)
+            jobs = 1 if ref.sigma_free else len(sweep["noise"])
+            references[name] = jobs * train_minutes(arch, hidden, batches=batches, **{**geometry, "layers": 1})
+    total = networks + sum(references.values())
+    return {"networks": networks / 60, **{name: m / 60 for name, m in references.items()}, "total": total / 60}

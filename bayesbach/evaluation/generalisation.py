@@ -38,8 +38,8 @@ from bayesbach.core.registry import OWN_PREFIX, REFERENCES, SPLITS
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.evaluation_job import network_errors
 from bayesbach.networks.models import load_network
-from bayesbach.references.counted import score_counted
-from bayesbach.references.trained import load_reference, score_reference, table_cell
+from bayesbach.references import counted
+from bayesbach.references.trained import load_reference
 
 log = logging.getLogger(__name__)
 
@@ -72,20 +72,19 @@ def bach_reference(folder: Path, bach: Splits, test: Splits, sigma: float, seed:
     meta = json.loads((folder / "meta.json").read_text())
     _same_noise(meta, sigma, folder)
     name, encoding = meta["model"], meta["encoding"]
-    if REFERENCES[name].kind == "counted":
-        bce, _ = score_counted(name, bach("train", encoding), {}, test("test", encoding), sigma, seed, encoding,
-                               smoothing=meta.get("smoothing"))
-        return errors_table(bce, name, None, None, sigma, None)
-    model, meta = load_reference(folder)
-    bce = score_reference(name, model, test("test", encoding), sigma, seed)
-    return errors_table(bce, name, *table_cell(meta["spec"]), sigma, None)
+    if REFERENCES[name].kind == "counted":  # counted again, with the strengths its job chose
+        how = counted.Fitting(sigma, seed, counted.CLASSES[encoding], smoothing=meta.get("smoothing"))
+        fitted = counted.fit(name, bach("train", encoding), {}, how)
+    else:
+        fitted = load_reference(folder)
+    return errors_table(fitted.scores(test("test", encoding), sigma, seed), name, *fitted.cell, sigma, None)
 
 
 def own_reference(name: str, own: Splits, sigma: float, seed: int, encoding: str) -> pa.Table:
     """The counted reference ``name`` fitted on the composer's own training split (smoothing chosen on its
     validation split), scored on its test split, as ``own_<name>``."""
     splits = [own(split, encoding) for split in SPLITS]
-    bce, _ = score_counted(name, *splits, sigma, seed, encoding)
+    bce, _ = counted.score_counted(name, *splits, sigma, seed, encoding)
     return errors_table(bce, OWN_PREFIX + name, None, None, sigma, None)
 
 

@@ -2,9 +2,10 @@
 
 Public interface (stable; the trainer, the reference models and the evaluation use it):
 
-- ``RecurrentNet(arch, units, hidden, layers=1, pack=1)``: core ``elman`` | ``lstm`` | ``gru``
-  (PyTorch's own ``nn.RNN`` (tanh) / ``nn.LSTM`` / ``nn.GRU``, batch first, state
-  starting at zero), heads ``observe`` (current chord) and ``predict`` (next chord).
+- ``RecurrentNet(arch, units, hidden, layers=1, pack=1)``: core an architecture of
+  :data:`bayesbach.core.registry.ARCHITECTURES` (PyTorch's own class it names, e.g. ``nn.RNN``
+  (tanh) for ``elman``, ``nn.LSTM``, ``nn.GRU``; batch first, state starting at zero),
+  heads ``observe`` (current chord) and ``predict`` (next chord).
   With ``pack=K`` it holds K independent networks of that spec as one: every weight
   (each gate of the core, both heads) is block-diagonal, network k reading features
   ``k*units ... (k+1)*units - 1`` of the input and owning hidden units and outputs
@@ -38,8 +39,8 @@ import torch
 from torch import nn
 
 from bayesbach.core.exceptions import StudyError
+from bayesbach.core.registry import CORES
 
-ARCHS = {"elman": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 HEADS = ("observe", "predict")
 
 
@@ -58,13 +59,14 @@ class RecurrentNet(nn.Module):
 
     def __init__(self, arch: str, units: int, hidden: int, layers: int = 1, pack: int = 1):
         super().__init__()
-        if arch not in ARCHS:
-            raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHS)}")
+        if arch not in CORES:
+            raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(CORES)}")
         if pack < 1:
             raise ValueError(f"pack must be at least 1, not {pack}")
         self.spec = recurrent_spec(arch, units, hidden, layers)  # one network's (what meta.json stores)
         self.pack = pack
-        self.core = ARCHS[arch](pack * units, pack * hidden, num_layers=layers, batch_first=True)
+        core, options = CORES[arch]
+        self.core = getattr(nn, core)(pack * units, pack * hidden, num_layers=layers, batch_first=True, **dict(options))
         self.heads = nn.ModuleDict({name: nn.Linear(pack * hidden, pack * units) for name in HEADS})
         # Each parameter as (gates, K, rows, K, cols) blocks: PyTorch stacks a core's gates along the rows.
         gates = self.core.weight_ih_l0.shape[0] // (pack * hidden)

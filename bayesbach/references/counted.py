@@ -7,7 +7,7 @@ file of a piece on its own (docs/science.md, "Evaluation"), in the long format o
 of its files. Noisy inputs are the study's common random numbers
 (:mod:`bayesbach.dataset.noise`): the same noise realisation per file as the
 networks see. Their names and tasks are in :data:`bayesbach.core.registry.REFERENCES`;
-``PROBABILITIES`` maps each to its model here.
+``MODELS`` maps each to its fit here: each follows the references' protocol (:mod:`bayesbach.references`).
 
 - ``global``: the training marginal, a constant (decode and predict).
 - ``markov_countsK``: per-unit P(y_{t+1} | the clean y_t, ..., y_{t-K+1}) from the
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Iterator
@@ -58,31 +59,49 @@ def mean_bce(ps: list[np.ndarray] | None, ys: list[np.ndarray]) -> float:
     return pooled_bce(ps, ys) if ps is not None else float("nan")
 
 
-# Each yields (piece, per-file decode probabilities or None, per-file predict probabilities) for every test
-# piece and records what it fitted in ``meta``. With ``smoothing`` (a fitted reference's, from its meta.json) the
-# model takes those strengths instead of choosing them on the validation split: the same model, scored on other
-# pieces (bayesbach.evaluation.generalisation), at the cost of counting alone. ``progress``: the file where a
-# smoothing search keeps its evaluations, so that a killed job resumes it (bayes only; smoothing.SearchProgress).
+@dataclass(frozen=True)
+class Fitting:
+    """How a counted reference is fitted besides its data: the same for every one, each reads what it needs."""
+
+    sigma: float  # the noise level: an observer chooses its smoothing at it (a sigma-free reference ignores it)
+    seed: int  # the study's seed: the common random numbers of the noisy validation split
+    classes: int | None = None  # the pitch-class sets an unseen chord backs off to (CLASSES of the encoding)
+    # A fitted reference's strengths (its meta.json): taken instead of chosen on the validation split, so the same
+    # model is scored on other pieces (bayesbach.evaluation.generalisation) at the cost of counting alone.
+    smoothing: dict | None = None
+    progress: Path | None = None  # where a smoothing search keeps its evaluations: a killed job resumes it
+
+
+# What ``probabilities`` yields for each test piece: (piece, per-file decode probabilities or None, per-file predict
+# probabilities); every counted reference is scored on predict.
 Probabilities = Iterator[tuple[str, list[np.ndarray] | None, list[np.ndarray]]]
 
 
-def _global(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-            classes: int | None = None, smoothing: dict | None = None, progress: Path | None = None) -> Probabilities:
-    m = global_marginal(train)
-    meta["marginal"] = m.tolist()
-    for piece, ys in test.items():
-        yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
+class Global:
+    """``global``: the training marginal, a constant."""
+
+    def __init__(self, train: dict, validation: dict, how: Fitting):
+        self.marginal = global_marginal(train)
+        self.meta = {"marginal": self.marginal.tolist()}
+
+    def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
+        m = self.marginal
+        for piece, ys in test.items():
+            yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
 
 
-def _context_model(train: dict, validation: dict, order: int, classes: int | None, meta: dict,
-                   smoothing: dict | None = None) -> tuple[ContextModel, dict]:
-    """The counted model of ``order`` and its strengths: ``smoothing`` if given, else chosen on clean validation
-    prediction."""
-    model = count_contexts(train, count_alphabet(train, classes), order)
-    if smoothing is None:
+def _given(smoothing: dict) -> tuple[dict, dict]:
+    """A fitted reference's strengths, taken as they are, and the record of their choice for meta.json."""
+    return smoothing, {"method": "given (a fitted reference's)", "chosen": smoothing}
+
+
+def _context_model(train: dict, validation: dict, order: int, how: Fitting, meta: dict) -> tuple[ContextModel, dict]:
+    """The counted model of ``order`` and its strengths: the given ones, else chosen on clean validation prediction."""
+    model = count_contexts(train, count_alphabet(train, how.classes), order)
+    if how.smoothing is None:
         smoothing, record = select_clean(model, files_of(validation))
     else:
-        record = {"method": "given (a fitted reference's)", "chosen": smoothing}
+        smoothing, record = _given(how.smoothing)
     a = model.alphabet
     meta.update(order=order, smoothing=smoothing, clean_smoothing=record, seen_chords=a.n_seen,
                 rest_groups=int((a.group_mass > 0).sum()), rest_state=bool((a.group_mass > 0).any()),
@@ -91,67 +110,96 @@ def _context_model(train: dict, validation: dict, order: int, classes: int | Non
     return model, smoothing
 
 
-def _markov_counts(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-                   classes: int | None = None, order: int = 1, smoothing: dict | None = None,
-                   progress: Path | None = None) -> Probabilities:
-    model, smoothing = _context_model(train, validation, order, classes, meta, smoothing)
-    for piece, ys in test.items():
-        yield piece, None, [model.predict_units(model.states(y)[:-1], smoothing) for y in ys]
+class MarkovCounts:
+    """``markov_countsK``: the counted chord model of order K on the clean previous chords."""
+
+    def __init__(self, train: dict, validation: dict, how: Fitting, order: int = 1):
+        self.meta: dict = {}
+        self.model, self.smoothing = _context_model(train, validation, order, how, self.meta)
+
+    def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
+        for piece, ys in test.items():
+            yield piece, None, [self.model.predict_units(self.model.states(y)[:-1], self.smoothing) for y in ys]
 
 
-def _bayes(train: dict, validation: dict, test: dict, sigma: float, seed: int, meta: dict,
-           classes: int | None = None, order: int = 1, smoothing: dict | None = None,
-           progress: Path | None = None) -> Probabilities:
-    model, start = _context_model(train, validation, order, classes, meta, smoothing)
-    prune = 0.0 if model.n_states <= EXACT_STATES else PRUNE
-    t0 = time.perf_counter()
-    if smoothing is None:
-        smoothing, record = select_observer(model, files_of(validation), files_of(crn_inputs(validation, sigma, seed)),
-                                            sigma, start, prune, progress)
-    else:
-        record = {"method": "given (a fitted reference's)", "chosen": smoothing}
-    t1 = time.perf_counter()
-    observer = Observer(model.alphabet, model.automaton(smoothing), sigma, prune)
-    yield from observer.run(crn_inputs(test, sigma, seed))
-    meta.update(smoothing=smoothing, observer_smoothing=record, exact=prune == 0,
-                select_seconds=round(t1 - t0, 3), filter_seconds=round(time.perf_counter() - t1, 3))
-    if prune:
-        meta["pruning"] = {"budget_per_step": prune, **observer.discarded.as_meta()}
+class Bayes:
+    """``bayesK``: the ideal observer of the same model at the true sigma, its smoothing chosen at that sigma."""
+
+    def __init__(self, train: dict, validation: dict, how: Fitting, order: int = 1):
+        self.meta: dict = {}
+        self.model, start = _context_model(train, validation, order, how, self.meta)
+        self.prune = 0.0 if self.model.n_states <= EXACT_STATES else PRUNE
+        t0 = time.perf_counter()
+        if how.smoothing is None:
+            noisy = files_of(crn_inputs(validation, how.sigma, how.seed))
+            self.smoothing, record = select_observer(self.model, files_of(validation), noisy, how.sigma, start,
+                                                     self.prune, how.progress)
+        else:
+            self.smoothing, record = _given(how.smoothing)
+        self.meta.update(smoothing=self.smoothing, observer_smoothing=record, exact=self.prune == 0,
+                         select_seconds=round(time.perf_counter() - t0, 3))
+
+    def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
+        t0 = time.perf_counter()
+        observer = Observer(self.model.alphabet, self.model.automaton(self.smoothing), sigma, self.prune)
+        yield from observer.run(crn_inputs(test, sigma, seed))
+        self.meta["filter_seconds"] = round(time.perf_counter() - t0, 3)
+        if self.prune:
+            self.meta["pruning"] = {"budget_per_step": self.prune, **observer.discarded.as_meta()}
 
 
-PROBABILITIES = {
-    "global": _global,
-    "markov_counts": partial(_markov_counts, order=1),
-    "markov_counts2": partial(_markov_counts, order=2),
-    "markov_counts3": partial(_markov_counts, order=3),
-    "bayes": partial(_bayes, order=1),
-    "bayes2": partial(_bayes, order=2),
-    "bayes3": partial(_bayes, order=3),
+# Each counted reference's fit: (train, validation, how) -> a model with ``meta`` (what it fitted, for meta.json)
+# and ``probabilities(test, sigma, seed)`` (bayesbach.references, "The protocol").
+MODELS = {
+    "global": Global,
+    "markov_counts": partial(MarkovCounts, order=1),
+    "markov_counts2": partial(MarkovCounts, order=2),
+    "markov_counts3": partial(MarkovCounts, order=3),
+    "bayes": partial(Bayes, order=1),
+    "bayes2": partial(Bayes, order=2),
+    "bayes3": partial(Bayes, order=3),
 }
+
+
+@dataclass
+class Counted:
+    """A counted reference fitted (:class:`bayesbach.references.Fitted`): its model's probabilities scored by the
+    pooled BCE on the tasks of its registry entry."""
+
+    name: str
+    model: object  # what its MODELS entry returned
+    cell = (None, None)  # counted references have no arch and no hidden in errors.parquet
+
+    @property
+    def meta(self) -> dict:
+        return self.model.meta
+
+    def scores(self, test: dict, sigma: float, seed: int) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {task: {} for task in REFERENCES[self.name].tasks}
+        for piece, decode, predict in self.model.probabilities(test, sigma, seed):
+            ys = test[piece]
+            if "decode" in out:
+                out["decode"][piece] = mean_bce(decode, ys)
+            if "predict" in out:
+                out["predict"][piece] = mean_bce(predict, [y[1:] for y in ys])
+        return {task: dict(sorted(v.items())) for task, v in out.items()}
+
+
+def fit(name: str, train: dict, validation: dict, how: Fitting) -> Counted:
+    """Counted reference ``name`` fitted on ``train`` (the loader's ``{piece: [file arrays]}``), its smoothing chosen
+    on ``validation`` unless ``how`` gives it."""
+    if name not in MODELS:
+        raise ValueError(f"unknown counted reference {name!r}; expected one of {sorted(MODELS)}")
+    return Counted(name, MODELS[name](train, validation, how))
 
 
 def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
                   encoding: str = "pc12", smoothing: dict | None = None,
                   progress: Path | None = None) -> tuple[dict, dict]:
-    """``({task: {piece: bce}}, meta)`` of one counted reference at noise level ``sigma``.
-
-    The splits are the loader's ``{piece: [file arrays]}``; ``encoding`` says which rest groups
-    an unseen chord falls in (``CLASSES``); ``smoothing``, a fitted reference's strengths (its
-    meta.json), skips their choice on ``validation``; ``progress``, where the choice keeps its evaluations
-    (the observers; a rerun resumes from them).
-    """
-    if name not in PROBABILITIES:
-        raise ValueError(f"unknown counted reference {name!r}; expected one of {sorted(PROBABILITIES)}")
-    meta: dict = {}
-    out: dict[str, dict[str, float]] = {task: {} for task in REFERENCES[name].tasks}
-    for piece, decode, predict in PROBABILITIES[name](train, validation, test, sigma, seed, meta, CLASSES[encoding],
-                                                      smoothing=smoothing, progress=progress):
-        ys = test[piece]
-        if "decode" in out:
-            out["decode"][piece] = mean_bce(decode, ys)
-        if "predict" in out:
-            out["predict"][piece] = mean_bce(predict, [y[1:] for y in ys])
-    return {task: dict(sorted(v.items())) for task, v in out.items()}, meta
+    """``({task: {piece: bce}}, meta)`` of counted reference ``name`` fitted and scored at noise level ``sigma``
+    (``encoding``, ``smoothing`` and ``progress`` as :class:`Fitting` takes them)."""
+    fitted = fit(name, train, validation, Fitting(sigma, seed, CLASSES[encoding], smoothing, progress))
+    return fitted.scores(test, sigma, seed), fitted.meta
 
 
 def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: list[float], seed: int,

@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,17 +38,26 @@ from bayesbach.core.atomic import write_json, write_parquet, write_torch
 from bayesbach.core.errors_table import errors_table
 from bayesbach.core.seeds import derive_seed
 from bayesbach.networks.training_job import checkpoint_of, finish_job, record_fit, start
-from bayesbach.networks.training import FitResult, Settings, Stage, fit
+from bayesbach.networks.training import FitResult, Settings, Stage
+from bayesbach.networks.training import fit as fit_stages
 from bayesbach.references import check_noise_levels
 
 log = logging.getLogger(__name__)
 
-# name -> (task, inputs, hidden layers of the feed-forward net; None = recurrent)
+
+class Network(NamedTuple):
+    """A trained reference's definition: the rest (trainer, checkpoints, scoring) every one shares."""
+
+    task: str  # the task it is trained and scored on
+    inputs: str  # "clean" (y) or "noisy" (x = y + sigma * eps)
+    layers: int | None  # hidden layers of a feed-forward net (references.ff_hidden units each); None: recurrent
+
+
 NETWORKS = {
-    "markov_low": ("predict", "clean", 1),
-    "markov_high": ("predict", "noisy", 1),
-    "decoder_ff": ("decode", "noisy", 3),
-    "rnn_pred": ("predict", "noisy", None),
+    "markov_low": Network("predict", "clean", 1),
+    "markov_high": Network("predict", "noisy", 1),
+    "decoder_ff": Network("decode", "noisy", 3),
+    "rnn_pred": Network("predict", "noisy", None),  # references.rnn_arch, rnn_hidden
 }
 
 
@@ -70,18 +80,42 @@ def identity(name: str, sigma: float) -> tuple:
     return ("reference", name) if name in SIGMA_FREE else ("reference", name, float(sigma))
 
 
-def fit_reference(name: str, train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]], *, sigma: float,
-                  seed: int, settings: Settings, refs: dict, device: torch.device | str = "cpu",
-                  checkpoint: Path | None = None) -> tuple[torch.nn.Module, FitResult]:
-    """Train reference ``name`` (its best validation state loaded); ``refs`` as for :func:`spec` plus ``batches``."""
+@dataclass
+class Trained:
+    """A trained reference (:class:`bayesbach.references.Fitted`): its network (best validation state loaded), what
+    was fitted (spec, stage, best validation BCE; a loaded one's: its whole meta.json) and, when fitted here, the fit
+    (best states, history, timings)."""
+
+    name: str
+    model: torch.nn.Module
+    meta: dict
+    result: FitResult | None = None
+
+    @property
+    def cell(self) -> tuple[str | None, int]:
+        return table_cell(self.meta["spec"])
+
+    def scores(self, test: dict[str, list[np.ndarray]], sigma: float, seed: int) -> dict[str, dict[str, float]]:
+        """``{task: {piece: bce}}`` on the test pieces, every file on its own, with their CRN noise, on the model's
+        device."""
+        task, inputs, _ = NETWORKS[self.name]
+        return score_pieces(self.model, test, sigma, seed, (task,), inputs, next(self.model.parameters()).device)
+
+
+def fit(name: str, train: dict[str, list[np.ndarray]], validation: dict[str, list[np.ndarray]], *, sigma: float,
+        seed: int, settings: Settings, refs: dict, device: torch.device | str = "cpu",
+        checkpoint: Path | None = None) -> Trained:
+    """Train reference ``name``; ``refs`` as for :func:`spec` plus ``batches``; ``checkpoint`` lets a killed job
+    continue."""
     if name not in NETWORKS:
         raise ValueError(f"unknown network reference {name!r}; expected one of {sorted(NETWORKS)}")
     units = next(iter(train.values()))[0].shape[1]
     ident = identity(name, sigma)
     model = build(spec(name, units, refs), seed=derive_seed(seed, "init", *ident)).to(device)
-    result = fit(model, [stage(name, refs["batches"])], train, validation, settings, seed=seed, identity=ident,
-                 device=device, checkpoint=checkpoint)
-    return model, result
+    st = stage(name, refs["batches"])
+    result = fit_stages(model, [st], train, validation, settings, seed=seed, identity=ident, device=device,
+                        checkpoint=checkpoint)
+    return Trained(name, model, {"spec": model.spec, "stage": asdict(st), "best_val": result.best_val[name]}, result)
 
 
 def table_cell(model_spec: dict) -> tuple[str | None, int]:
@@ -92,8 +126,8 @@ def table_cell(model_spec: dict) -> tuple[str | None, int]:
     return None, model_spec["hidden"][0]
 
 
-def load_reference(out: Path) -> tuple[torch.nn.Module, dict]:
-    """A fitted reference (its folder: ``model.pt`` and ``meta.json``) on the CPU, in eval mode, and its meta.json."""
+def load_reference(out: Path) -> Trained:
+    """A fitted reference from its folder (``model.pt`` and ``meta.json``), on the CPU, in eval mode."""
     out = Path(out)
     missing = [f for f in ("meta.json", "model.pt") if not (out / f).exists()]
     if missing:
@@ -101,14 +135,7 @@ def load_reference(out: Path) -> tuple[torch.nn.Module, dict]:
     meta = json.loads((out / "meta.json").read_text())
     model = build(meta["spec"])
     model.load_state_dict(torch.load(out / "model.pt", map_location="cpu", weights_only=True))
-    return model.eval(), meta
-
-
-def score_reference(name: str, model: torch.nn.Module, test: dict[str, list[np.ndarray]], sigma: float, seed: int,
-                    device: torch.device | str = "cpu") -> dict[str, dict[str, float]]:
-    """``{task: {piece: bce}}`` on the test pieces, every file on its own, with their CRN noise."""
-    task, inputs, _ = NETWORKS[name]
-    return score_pieces(model, test, sigma, seed, (task,), inputs, device)
+    return Trained(meta["model"], model.eval(), meta)
 
 
 def network_reference(dataset: Path, outs: list[Path], *, name: str, noises: list[float], seed: int, refs: dict,
@@ -130,20 +157,18 @@ def network_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     sigmas = ", ".join(map(repr, noises))
     log.info("reference %s sigma=%s on %s (%d train / %d validation / %d test pieces)", name, sigmas, dev,
              *(len(d) for d in data.values()))
-    model, result = fit_reference(name, data["train"], data["validation"], sigma=noises[0], seed=seed,
-                                  settings=settings[0], refs=refs, device=dev, checkpoint=checkpoint_of(outs[0]))
-    bce = score_reference(name, model, data["test"], noises[0], seed, dev)
-    model_spec = model.spec
-    arch, hidden = table_cell(model_spec)
+    fitted = fit(name, data["train"], data["validation"], sigma=noises[0], seed=seed, settings=settings[0], refs=refs,
+                 device=dev, checkpoint=checkpoint_of(outs[0]))
+    bce = fitted.scores(data["test"], noises[0], seed)
     metas = []
     for out, noise, s in zip(outs, noises, settings):
-        write_torch(out / "model.pt", result.best[name])
-        write_parquet(out / "errors.parquet", errors_table(bce, name, arch, hidden, noise, None))
+        write_torch(out / "model.pt", fitted.result.best[name])
+        write_parquet(out / "errors.parquet", errors_table(bce, name, *fitted.cell, noise, None))
         metas.append({
-            "model": name, "spec": model_spec, "noise": noise, "seed": seed,
+            "model": name, "spec": fitted.meta["spec"], "noise": noise, "seed": seed,
             "identity": list(map(str, identity(name, noise))), "encoding": train["encoding"],
-            "units": ENCODINGS[train["encoding"]], "gap": gap, "stage": asdict(stage(name, refs["batches"])),
-            "best_val": result.best_val[name], **record_fit(out, result, s, dev),
+            "units": ENCODINGS[train["encoding"]], "gap": gap, "stage": fitted.meta["stage"],
+            "best_val": fitted.meta["best_val"], **record_fit(out, fitted.result, s, dev),
         })
     seconds = round(time.perf_counter() - t0, 3)
     for meta in metas:

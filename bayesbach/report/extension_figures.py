@@ -6,18 +6,18 @@ import numpy as np
 import pandas as pd
 
 from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, mean_sem,  # style
-                                       plain_log, plt, primary_arch)
-from bayesbach.core.registry import ARCH_LABELS, ARCHS, KEY_DECODERS, OWN_MODELS, OWN_PREFIX, PRIMARY_ARCHS
+                                       plain_log, plt, swept)
+from bayesbach.core.registry import KEY_DECODERS, OWN_MODELS, OWN_PREFIX, primary_arch
 from bayesbach.evaluation.key_summary import CELL, piece_accuracy
-from bayesbach.report.labels import model_label, network_label
+from bayesbach.report.labels import arch_label, model_label, network_label
 
 
 # 6. -----------------------------------------------------------------------------------------------
 def error_coding(enc: pd.DataFrame):
     """Prediction-error encoding over hidden size, per noise level: decodable fraction and correlations."""
-    if not len(enc):
+    arch = primary_arch(swept(enc["arch"]))
+    if arch is None:  # an empty table
         return empty("No prediction-error encoding to show.")
-    arch = next(a for a in PRIMARY_ARCHS if a in set(enc["arch"]))
     enc = enc[enc["arch"] == arch]
     panels = [
         [("gain_state", "o-", "from h (all)"), ("gain_input", ":", "from the input x alone (control)"),
@@ -40,7 +40,7 @@ def error_coding(enc: pd.DataFrame):
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted(per_piece["hidden"].unique()), [str(int(h)) for h in sorted(per_piece["hidden"].unique())])
         ax.minorticks_off()
-        ax.set_xlabel(f"Hidden units ({ARCH_LABELS[arch]}, log scale)")
+        ax.set_xlabel(f"Hidden units ({arch_label(arch)}, log scale)")
         ax.axhline(0, color="#999999", lw=0.6)
     axes[0].set_ylabel("Error variance explained (fraction)")
     axes[0].set_title("Linear read-out of the prediction error e")
@@ -69,7 +69,7 @@ def keys(table: pd.DataFrame):
     bins = acc[["bin_start", "bin_end"]].drop_duplicates().sort_values("bin_start")
     where = {b: i for i, b in enumerate(bins["bin_start"])}
     hiddens, noises = sorted(acc["hidden"].unique()), sorted(acc["noise"].unique())
-    archs = [a for a in ARCHS if a in set(acc["arch"])]
+    archs = swept(acc["arch"])
     fig, axes = plt.subplots(len(hiddens), len(noises), figsize=(WIDTH, 2.3 * len(hiddens) + 1.0), squeeze=False,
                              sharex=True, sharey=True, layout="constrained")
     shared = {"input_all": (":", OKABE_ITO[7]), "majority": ("-.", "#777777"), "chance": ("-", "#BBBBBB")}
@@ -85,7 +85,7 @@ def keys(table: pd.DataFrame):
                     g = cell[(cell["arch"] == arch) & (cell["decoder"] == name)].sort_values("bin_start")
                     what = "state" if name == "network" else "input average, its memory"
                     ax.plot([where[b] for b in g["bin_start"]], g["accuracy"], style, color=OKABE_ITO[a], mfc=mfc,
-                            ms=3.5, lw=1.2, label=f"{ARCH_LABELS[arch]}: {what}")
+                            ms=3.5, lw=1.2, label=f"{arch_label(arch)}: {what}")
             ax.set_title(f"{int(hidden)} units, sigma = {sigma:g}")
             ax.set_ylim(0, 1)
             if j == 0:
@@ -117,7 +117,7 @@ def generalisation(gen: pd.DataFrame, errors: pd.DataFrame):
                       errors[errors["model"].isin(own)].assign(corpus=BACH, model=lambda d: OWN_PREFIX + d["model"])])
     table = pd.concat([bach, gen], ignore_index=True)
     corpora = [BACH] + sorted(set(gen["corpus"]))
-    arch = primary_arch(gen)
+    arch = primary_arch(swept(gen["model"]))
     hiddens = sorted(gen.loc[gen["model"] == arch, "hidden"].unique())
     series = [(OWN_PREFIX + m, None, f"{model_label(m)}: the corpus's own", REFERENCE_COLOURS[m], "s", True)
               for m in own]

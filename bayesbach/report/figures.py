@@ -19,17 +19,17 @@ import numpy as np
 import pandas as pd
 
 from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, grid,  # the style first
-                                       mean_sem, network_means, plain_log, plt, primary_arch, save, stars)
+                                       mean_sem, network_means, plain_log, plt, save, stars, swept)
 from bayesbach.core.layout import FIGURES
-from bayesbach.core.registry import ARCH_LABELS, ARCHS, LADDER_FIGURE_MODELS, PRIMARY_ARCHS
+from bayesbach.core.registry import ARCHITECTURES, LADDER_FIGURE_MODELS, primary_arch
 from bayesbach.report.extension_figures import error_coding, generalisation, keys
-from bayesbach.report.labels import model_label, network_label
+from bayesbach.report.labels import arch_label, model_label, network_label
 
 
 # 1. -----------------------------------------------------------------------------------------------
 def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
     """Prediction ladder per noise level: per-piece BCE of every model, paired lines network <-> markov_high."""
-    arch = primary_arch(errors)
+    arch = primary_arch(swept(errors["model"]))
     pred = errors[errors["task"] == "predict"]
     nets = network_means(pred)
     nets = nets[nets["model"] == arch]
@@ -80,7 +80,6 @@ def orders(table: pd.DataFrame):
     top = int(table["top_order"].max())
     fig, axes = plt.subplots(len(tasks), len(noises), figsize=(WIDTH, 2.5 * len(tasks) + 0.6), squeeze=False,
                              layout="constrained")
-    markers = {"elman": "^", "lstm": "s", "gru": "o"}
     rungs = ["0: no context"] + [f"{k}: last {k} chord{'s' if k > 1 else ''}" for k in range(1, top + 1)]
     hiddens = sorted(table["hidden"].unique())
     for i, task in enumerate(tasks):
@@ -88,11 +87,11 @@ def orders(table: pd.DataFrame):
             ax = axes[i][j]
             for k in range(top + 1):
                 ax.axhline(k, color="#999999", lw=0.6, zorder=0)
-            for a, arch in enumerate(a for a in ARCHS if a in set(table["model"])):
+            for a, arch in enumerate(swept(table["model"])):
                 g = table[(table["task"] == task) & (table["noise"] == sigma) & (table["model"] == arch)]
                 g = g.sort_values("hidden")
-                ax.plot(g["hidden"], g["effective_order"], "-", marker=markers.get(arch, "o"), color=OKABE_ITO[a], ms=5,
-                        lw=1.2, label=ARCH_LABELS[arch])
+                ax.plot(g["hidden"], g["effective_order"], "-", marker=ARCHITECTURES[arch].marker, color=OKABE_ITO[a],
+                        ms=5, lw=1.2, label=arch_label(arch))
                 above = g[g["position"] == "above the top"]  # better than the top rung: an open marker at the top
                 ax.plot(above["hidden"], above["effective_order"], "^", color=OKABE_ITO[a], mfc="white", ms=9, lw=0)
             ax.set_xscale("log", base=2)
@@ -113,7 +112,7 @@ def orders(table: pd.DataFrame):
 def decoding(errors: pd.DataFrame):
     """Decoding BCE over noise: the networks, the memoryless decoder and the ideal observer."""
     dec = errors[errors["task"] == "decode"]
-    arch = primary_arch(errors)
+    arch = primary_arch(swept(errors["model"]))
     nets = network_means(dec)
     nets = nets[nets["model"] == arch]
     fig, ax = plt.subplots(figsize=(WIDTH, 3.4), layout="constrained")
@@ -139,7 +138,7 @@ def decoding(errors: pd.DataFrame):
 def sweep(stats: pd.DataFrame):
     """Heat maps over noise x hidden size: Cohen's d of the probed network vs markov_high and vs bayes."""
     pred = stats[(stats["task"] == "predict") & (stats["kind"] == "reference")]
-    arch = next((a for a in PRIMARY_ARCHS if a in set(pred["model"])), None)
+    arch = primary_arch(swept(pred["model"]))
     versus = [v for v in ("markov_high", "bayes") if v in set(pred["versus"])]
     if arch is None or not versus:
         return empty("No comparison with the Markov net or the ideal observer to show.")
@@ -164,7 +163,7 @@ def sweep(stats: pd.DataFrame):
         ax.set_yticks(range(len(hid)), [str(int(h)) for h in hid])
         ax.set_xlabel("Noise standard deviation sigma")
         ax.set_ylabel("Hidden units")
-        ax.set_title(f"{ARCH_LABELS[arch]} (probed) vs {model_label(v)}")
+        ax.set_title(f"{arch_label(arch)} (probed) vs {model_label(v)}")
         fig.colorbar(im, ax=ax, label="Cohen's d of BCE (< 0: network better)")
     return fig
 
@@ -177,10 +176,9 @@ def training(history: pd.DataFrame):
     stages = [s for s in ("decode", "probe") if s in set(history["stage"])]
     noises = sorted(history["noise"].unique())
     hiddens = sorted(history["hidden"].unique())
-    archs = [a for a in ARCHS if a in set(history["arch"])]
+    archs = swept(history["arch"])
     fig, axes = plt.subplots(len(noises), len(stages), figsize=(WIDTH, 2.4 * len(noises) + 0.8), squeeze=False,
                              layout="constrained")
-    dashes = {"gru": "-", "lstm": "--", "elman": ":"}
     for i, sigma in enumerate(noises):
         for j, stage in enumerate(stages):
             ax = axes[i][j]
@@ -190,9 +188,9 @@ def training(history: pd.DataFrame):
                                    & (history["arch"] == arch)]
                     for r, g in runs.groupby("run"):
                         first = r == runs["run"].min()
-                        ax.plot(g["batch"], g["val_loss"], dashes[arch], color=OKABE_ITO[k % 6], lw=1.2,
+                        ax.plot(g["batch"], g["val_loss"], ARCHITECTURES[arch].dash, color=OKABE_ITO[k % 6], lw=1.2,
                                 label=f"{network_label(arch, h)}, validation" if first and i == 0 and j == 0 else None)
-                        ax.plot(g["batch"], g["train_loss"], dashes[arch], color=OKABE_ITO[k % 6], lw=0.6, alpha=0.45,
+                        ax.plot(g["batch"], g["train_loss"], ARCHITECTURES[arch].dash, color=OKABE_ITO[k % 6], lw=0.6, alpha=0.45,
                                 label=f"{network_label(arch, h)}, training" if first and i == 0 and j == 0 else None)
             ax.set_xlabel(f"{stage.capitalize()} stage: training batch")
             ax.set_ylabel("BCE (nats)")
@@ -245,7 +243,7 @@ def example(rolls: pd.DataFrame, steps: int = 48):
 def architectures(errors: pd.DataFrame):
     """Elman vs LSTM vs GRU: mean test BCE over noise per size, decoding and prediction."""
     nets = network_means(errors)
-    archs = [a for a in ARCHS if a in set(nets["model"])]
+    archs = swept(nets["model"])
     if len(archs) < 2:
         return empty("The sweep has one architecture: nothing to compare.")
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2), layout="constrained")

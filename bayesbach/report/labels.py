@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bayesbach.core.registry import ARCH_LABELS, OWN_PREFIX, REFERENCES
+from bayesbach.core.registry import ARCHITECTURES, OWN_PREFIX, REFERENCES
 
-LABELS = {name: ref.label for name, ref in REFERENCES.items()}
+
+def arch_label(arch: str) -> str:
+    """An architecture's label (``registry.ARCHITECTURES``); the name itself for one the registry lacks."""
+    return ARCHITECTURES[arch].label if arch in ARCHITECTURES else arch
 
 
 def network_label(arch: str, hidden: int) -> str:
-    return f"{ARCH_LABELS.get(arch, arch)}, {int(hidden)} units"
+    return f"{arch_label(arch)}, {int(hidden)} units"
 
 
 def model_label(model: str, errors: pd.DataFrame | None = None) -> str:
-    """A model's spelled-out name; ``rnn_pred`` with its architecture and size when the errors say them."""
-    if model == "rnn_pred" and errors is not None:
-        row = errors[errors["model"] == "rnn_pred"].head(1)
+    """A model's spelled-out name; a reference with a ``sized_label`` with its architecture and size when the
+    errors say them."""
+    sized = REFERENCES[model].sized_label if model in REFERENCES else None
+    if sized and errors is not None:
+        row = errors[errors["model"] == model].head(1)
         if len(row) and pd.notna(row["hidden"].iloc[0]):
-            return f"{ARCH_LABELS.get(row['arch'].iloc[0], row['arch'].iloc[0])} trained to predict ({int(row['hidden'].iloc[0])} units)"
-    if model.startswith(OWN_PREFIX) and model[len(OWN_PREFIX):] in LABELS:  # fitted on another composer's works
-        return f"{LABELS[model[len(OWN_PREFIX):]]}, fitted on the composer"
-    return LABELS.get(model, ARCH_LABELS.get(model, model))
+            return sized.format(arch=arch_label(row["arch"].iloc[0]), hidden=int(row["hidden"].iloc[0]))
+    own = model[len(OWN_PREFIX):] if model.startswith(OWN_PREFIX) else None
+    if own in REFERENCES:  # fitted on another composer's works
+        return f"{REFERENCES[own].label}, fitted on the composer"
+    return REFERENCES[model].label if model in REFERENCES else arch_label(model)

@@ -33,9 +33,9 @@ import yaml
 from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
-from bayesbach.report.labels import model_label, network_label
+from bayesbach.report.labels import arch_label, model_label, network_label
 from bayesbach.core.layout import composer_folders, noise_label
-from bayesbach.core.registry import (ARCH_LABELS, ARCHS, HEADLINE_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
+from bayesbach.core.registry import (ARCHITECTURES, HEADLINE_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
                                      OBSERVER_ORDERS, OWN_PREFIX, REFERENCES, SPLITS, TASKS)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
@@ -55,11 +55,12 @@ def versions() -> dict[str, str]:
 def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
     """Mean test BCE per model (rows; networks per arch and size, runs averaged per piece first) and (task, noise)."""
     df = errors.copy()
-    nets = df["model"].isin(ARCHS)
+    archs = list(ARCHITECTURES)
+    nets = df["model"].isin(archs)
     df["label"] = df["model"].map(lambda m: model_label(m, errors))
     df.loc[nets, "label"] = [network_label(a, h) for a, h in zip(df.loc[nets, "model"], df.loc[nets, "hidden"])]
     order = {m: i for i, m in enumerate(REFERENCES)}
-    df["order"] = [(1, ARCHS.index(m), h) if n else (0, order.get(m, 99), 0)
+    df["order"] = [(1, archs.index(m), h) if n else (0, order.get(m, 99), 0)
                    for m, h, n in zip(df["model"], df["hidden"], nets)]
     per_piece = df.groupby(["order", "label", "task", "noise", "piece"])["bce"].mean()
     table = per_piece.groupby(level=["order", "label", "task", "noise"]).mean().unstack(["task", "noise"])
@@ -100,7 +101,7 @@ def orders_table(orders: pd.DataFrame) -> pd.DataFrame:
             for o, p, t in zip(orders["effective_order"], orders["position"], orders["top_order"])]
     df = orders.assign(network=[network_label(a, h) for a, h in zip(orders["model"], orders["hidden"])], text=text,
                        sigma=orders["noise"].map("{:g}".format))
-    df["order"] = [(ARCHS.index(a), h) for a, h in zip(df["model"], df["hidden"])]
+    df["order"] = [(list(ARCHITECTURES).index(a), h) for a, h in zip(df["model"], df["hidden"])]
     wide = df.sort_values("order").pivot_table(index="network", columns=["task", "sigma"], values="text",
                                                aggfunc="first", sort=False)
     return wide.reindex(columns=sorted(wide.columns, key=lambda c: (TASKS.index(c[0]), float(c[1])))).fillna("-")
@@ -286,7 +287,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h1>Do recurrent networks trained to perceive noisy Bach learn to predict it?</h1>",
         "<h2>What was run</h2>",
         f"<p>{len(sweep['arch']) * len(sweep['hidden']) * len(sweep['noise']) * sweep['runs']} networks: "
-        f"{', '.join(ARCH_LABELS[a] for a in sweep['arch'])} with {', '.join(map(str, sweep['hidden']))} hidden units, "
+        f"{', '.join(arch_label(a) for a in sweep['arch'])} with {', '.join(map(str, sweep['hidden']))} hidden units, "
         f"noise sigma {', '.join(f'{s:g}' for s in sweep['noise'])}, {sweep['runs']} run(s) each; "
         f"references: {', '.join(h(model_label(m, errors)) for m in config['references']['models'])}. "
         "All errors are binary cross-entropies in nats per pitch class and step, on the test compositions, every "

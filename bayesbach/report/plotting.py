@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bayesbach.core.registry import ARCHS, PRIMARY_ARCHS, REFERENCES  # noqa: E402
+from bayesbach.core.registry import ARCHITECTURES, REFERENCES  # noqa: E402
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
 WIDTH = 7.5  # inches: a page width at 100 % zoom, text at 9 pt stays legible
@@ -39,15 +39,16 @@ def stars(p: float) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
 
 
-def primary_arch(errors: pd.DataFrame) -> str:
-    """The architecture the single-architecture figures show: GRU when present (the study's core)."""
-    archs = [a for a in PRIMARY_ARCHS if a in set(errors["model"])]
-    return archs[0] if archs else ""
+def swept(values: pd.Series) -> list[str]:
+    """The architectures among ``values`` (a table's model or arch column), in registry order: those a figure
+    draws (and ``registry.primary_arch`` picks the one of a one-network figure from)."""
+    present = set(values)
+    return [a for a in ARCHITECTURES if a in present]
 
 
 def network_means(errors: pd.DataFrame) -> pd.DataFrame:
     """Per-piece errors of the networks averaged over runs: (model, hidden, noise, task, piece) -> bce."""
-    nets = errors[errors["model"].isin(ARCHS)]
+    nets = errors[errors["model"].isin(list(ARCHITECTURES))]
     return nets.groupby(["model", "hidden", "noise", "task", "piece"], as_index=False)["bce"].mean()
 
 

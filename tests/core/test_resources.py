@@ -82,7 +82,9 @@ def test_study_hours_add_up_the_cells_of_the_sweep_and_the_recurrent_reference()
     assert hours["rnn_pred"] == pytest.approx(2 * GPU_MINUTES / 60, rel=1e-12)
     assert hours["total"] == pytest.approx(8 * GPU_MINUTES / 60, rel=1e-12)
     config["references"]["models"] = ["global", "bayes"]
-    assert resources.study_hours(config)["rnn_pred"] == 0.0
+    assert set(resources.study_hours(config)) == {"networks", "total"}
+    config["references"]["models"] = ["global", "markov_high", "rnn_pred"]  # a feed-forward one is left out
+    assert resources.study_hours(config) == hours
 
 
 def test_the_paper_preset_is_the_sweep_the_estimate_describes():
@@ -128,3 +130,22 @@ def test_estimates_grow_with_size_geometry_and_budget():
 def test_a_counted_reference_job_asks_for_an_hour_and_four_times_more_on_every_retry():
     # its smoothing search resumes on a retry, so the profile's three attempts add up to 21 hours
     assert [resources.counted_minutes(a) for a in (1, 2, 3)] == [60, 240, 960]
+
+
+def test_an_architecture_and_a_recurrent_reference_added_to_the_registry_are_sized_from_their_entries(monkeypatch):
+    """The toys of tests/toys.py: the cost model reads the architecture's gates, and the estimate the second
+    recurrent reference's job size (rnn_arch, rnn_hidden, batches) as it reads rnn_pred's."""
+    import toys
+
+    toys.patch_architecture(monkeypatch)
+    toys.patch_references(monkeypatch)
+    job = dict(hidden=128, units=12, batch_size=64, chunk_length=255, batches=100, device="cpu", threads=2)
+    assert resources.train_job(toys.ARCH, **job) == resources.train_job("elman", **job)  # one gate, as Elman's
+    config = {"sweep": {"arch": [toys.ARCH], "hidden": [100], "noise": [0.5, 1.0], "runs": 1},
+              "train": {"encoding": "pc12", "batch_size": 64, "chunk_length": 100, "layers": 1, "threads": 1,
+                        "decode_batches": 6000, "probe_batches": 4000},
+              "references": {"models": ["rnn_pred", toys.RNN_REFERENCE, toys.COUNTED_REFERENCE], "rnn_arch": toys.ARCH,
+                             "rnn_hidden": 100, "batches": 10_000}}
+    hours = resources.study_hours(config)
+    assert set(hours) == {"networks", "rnn_pred", toys.RNN_REFERENCE, "total"}
+    assert hours[toys.RNN_REFERENCE] == hours["rnn_pred"] > 0

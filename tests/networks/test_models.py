@@ -123,3 +123,16 @@ def test_a_pack_keeps_its_networks_apart_under_training():
     assert all(torch.equal(member_state(pack, 0)[n], before[n]) for n in before)
     with pytest.raises(ValueError, match="recurrent"):
         build_pack(FeedForward(4, [3]).spec, [0, 1])
+
+
+def test_an_architecture_added_to_the_registry_builds_with_its_core_options_and_packs(monkeypatch):
+    """The toy of tests/toys.py: PyTorch's RNN with ReLU, from its registry entry alone."""
+    import toys
+
+    toys.patch_architecture(monkeypatch)
+    model = RecurrentNet(toys.ARCH, 12, hidden=5)
+    assert isinstance(model.core, torch.nn.RNN) and model.core.nonlinearity == "relu"
+    spec = recurrent_spec(toys.ARCH, 12, 5)
+    pack, alone = build_pack(spec, [3, 1]), build(spec, 1)
+    x = torch.rand(2, 9, 2 * 12)
+    torch.testing.assert_close(pack.logits(x, "predict")[..., 12:], alone.logits(x[..., 12:], "predict"), rtol=0, atol=1e-6)

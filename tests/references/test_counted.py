@@ -19,7 +19,7 @@ from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import chain_corpus, known_chain, sample_chain, voice, write_dataset
 from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import count_contexts
-from bayesbach.references.counted import PROBABILITIES, counted_reference, mean_bce, score_counted
+from bayesbach.references.counted import MODELS, counted_reference, mean_bce, score_counted
 from bayesbach.references.observer import Observer
 
 UNITS = 4
@@ -116,7 +116,7 @@ def test_an_empty_training_split_is_a_readable_error():
 
 
 def test_an_unknown_counted_reference_is_named():
-    assert "markov_high" not in PROBABILITIES
+    assert "markov_high" not in MODELS
     with pytest.raises(ValueError, match="unknown counted reference 'markov_high'"):
         score_counted("markov_high", {}, {}, {}, 0.5, SEED)
 
@@ -223,3 +223,18 @@ def test_the_observer_never_gets_better_as_the_noise_grows(held_out, encoding, n
         scores, _ = score_counted(name, d["train"], d["validation"], d["test"], sigma, SEED, encoding)
         means.append([np.mean(list(scores[task].values())) for task in ("decode", "predict")])
     assert (np.diff(means, axis=0) >= 0).all(), means
+
+
+def test_a_counted_reference_added_to_the_registry_follows_the_protocol_to_its_job(monkeypatch, tmp_path):
+    """The toy of tests/toys.py, written to the protocol: it takes a Fitting (with a smoothing and a progress file
+    it has no use for), is scored on its registry tasks, and its job records what it fitted."""
+    import toys
+
+    toys.patch_references(monkeypatch)
+    train, validation, test = tiny_splits(files=2)
+    scores, meta = score_counted(toys.COUNTED_REFERENCE, train, validation, test, 0.6, SEED)
+    assert set(scores) == {"decode", "predict"} and all(list(v) == sorted(test) for v in scores.values())
+    assert 0 < min(meta["marginal"]) and max(meta["marginal"]) < 1
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
+    [meta] = counted_reference(data, [tmp_path / "out"], name=toys.COUNTED_REFERENCE, noises=[0.5], seed=1)
+    assert meta["model"] == toys.COUNTED_REFERENCE and json.loads((tmp_path / "out/meta.json").read_text()) == meta

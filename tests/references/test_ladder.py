@@ -21,7 +21,7 @@ from bayesbach.references.alphabet import Alphabet, all_chords
 from bayesbach.references.contexts import Automaton
 from bayesbach.references.counted import mean_bce, score_counted
 from bayesbach.references.observer import Observer
-from bayesbach.references.trained import fit_reference, score_reference
+from bayesbach.references import trained
 
 UNITS = 4
 SEED = 11
@@ -52,8 +52,8 @@ def ladder():
                 out[(name, task, sigma)] = values
         nets = ["markov_high", "decoder_ff"] + (["rnn_pred"] if sigma == SIGMAS[0] else [])
         for name in nets:
-            model, _ = fit_reference(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=refs)
-            for task, values in score_reference(name, model, test, sigma, SEED).items():
+            fitted = trained.fit(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=refs)
+            for task, values in fitted.scores(test, sigma, SEED).items():
                 out[(name, task, sigma)] = values
     torch.set_num_threads(threads)
     return {k: np.array([v[p] for p in sorted(test)]) for k, v in out.items()}

@@ -53,8 +53,8 @@ def test_clean_input_reference_is_the_same_model_at_every_noise_level():
     for name in ("markov_low", "markov_high"):
         for sigma in (0.3, 0.9):
             settings = Settings(sigma=sigma, batch_size=4, chunk_length=8, val_every=3, gap=0, checkpoint_every=10**6)
-            model, _ = trained.fit_reference(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=REFS)
-            states[(name, sigma)] = model.state_dict()
+            fitted = trained.fit(name, train, validation, sigma=sigma, seed=SEED, settings=settings, refs=REFS)
+            states[(name, sigma)] = fitted.model.state_dict()
     for key, value in states[("markov_low", 0.3)].items():
         assert torch.equal(value, states[("markov_low", 0.9)][key])
     assert not all(torch.equal(v, states[("markov_high", 0.9)][k]) for k, v in states[("markov_high", 0.3)].items())
@@ -62,8 +62,8 @@ def test_clean_input_reference_is_the_same_model_at_every_noise_level():
 
 def test_an_unknown_network_reference_is_named():
     with pytest.raises(ValueError, match="unknown network reference 'bayes'"):
-        trained.fit_reference("bayes", {"a": np.zeros((3, 4), np.float32)}, {}, sigma=0.5, seed=0,
-                              settings=Settings(sigma=0.5), refs=REFS)
+        trained.fit("bayes", {"a": np.zeros((3, 4), np.float32)}, {}, sigma=0.5, seed=0, settings=Settings(sigma=0.5),
+                    refs=REFS)
 
 
 def test_the_network_job_writes_its_model_history_errors_and_meta(tmp_path):
@@ -107,3 +107,20 @@ def test_a_network_reference_that_depends_on_the_noise_is_one_job_per_level(tmp_
     with pytest.raises(ValueError, match="'markov_high' depends on the noise level"):
         trained.network_reference(tmp_path, [tmp_path / "a", tmp_path / "b"], name="markov_high", noises=[0.3, 0.9],
                                   seed=1, refs=REFS, train={}, device="cpu")
+
+
+def test_a_second_recurrent_reference_added_to_the_registry_trains_from_the_keys_its_entry_names(monkeypatch, tmp_path):
+    """The toy of tests/toys.py: its job gets the references: keys its entry names (what reference_params in
+    common.smk passes), rnn_arch and rnn_hidden among them, and trains and scores a recurrent decoder."""
+    import toys
+
+    toys.patch_references(monkeypatch)
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
+    train = {"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 3, "checkpoint_every": 2, "encoding": "pc12"}
+    refs = REFERENCES[toys.RNN_REFERENCE].params({**REFS, "threads": 1, "models": []})
+    assert refs == {"batches": 6, "rnn_arch": "lstm", "rnn_hidden": 5}
+    [meta] = trained.network_reference(data, [tmp_path / "out"], name=toys.RNN_REFERENCE, noises=[0.5], seed=1,
+                                       refs=refs, train=train, device="cpu")
+    df = pq.read_table(tmp_path / "out/errors.parquet").to_pandas()
+    assert set(df["task"]) == {"decode"} and set(df["arch"]) == {"lstm"} and set(df["hidden"]) == {5}
+    assert meta["spec"]["kind"] == "recurrent" and meta["stage"]["head"] == "observe"

@@ -181,3 +181,24 @@ def test_the_other_composers_figure_shows_each_corpus_mean_beside_its_own_refere
     assert "Ideal Bayesian observer, 1st order: fitted on Bach" in points
     assert "composer" in texts(figures.generalisation(gen.iloc[:0], errors)) + "".join(
         t.get_text() for ax in figures.generalisation(gen.iloc[:0], errors).axes for t in ax.texts)
+
+
+def test_an_architecture_added_to_the_registry_draws_in_every_figure_even_alone(tables, monkeypatch):
+    """The toy of tests/toys.py, ranked as no primary architecture, in place of the Elman RNN: beside the GRU the
+    one-network figures show the GRU; alone, the toy (the first swept, never a StopIteration), in its own style."""
+    import toys
+
+    toys.patch_architecture(monkeypatch)
+    both = {k: v.replace({"elman": toys.ARCH}) if isinstance(v, pd.DataFrame) else v for k, v in tables.items()}
+    alone = {k: v[~v.isin(["gru"]).any(axis=1)] for k, v in both.items()}
+    for name in figures.FIGURES:
+        for t in (both, alone):
+            figures.plt.close(draw(name, t))
+    assert "GRU, 16 units (probed)" in texts(draw("ladder", both))
+    assert "Elman RNN (ReLU), 16 units (probed)" in texts(draw("ladder", alone))
+    assert "Hidden units (Elman RNN (ReLU), log scale)" in texts(draw("encoding", alone))
+    styles = {line.get_label(): line for line in draw("training", both).axes[0].get_lines()}
+    assert styles["Elman RNN (ReLU), 4 units, validation"].get_linestyle() == "-."
+    assert styles["GRU, 4 units, validation"].get_linestyle() == "-"
+    panel = next(ax for ax in draw("orders", both).axes if ax.get_title() == "Prediction, sigma = 1")
+    assert {line.get_label(): line.get_marker() for line in panel.get_lines()}["Elman RNN (ReLU)"] == "D"

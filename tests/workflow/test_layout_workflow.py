@@ -5,7 +5,6 @@ planned by Snakemake, against the layout's functions."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

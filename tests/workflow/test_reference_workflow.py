@@ -88,7 +88,7 @@ def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path
         ("references/trained.py", {"reference_network": 3, "reference_network_sigma_free": 1}),
         ("networks/training.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # they train with it
         ("networks/scoring.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # not the counted ones
-        ("core/errors.py", {"reference_counted": 3, "reference_counted_sigma_free": 4, "reference_network": 3,
+        ("core/errors_table.py", {"reference_counted": 3, "reference_counted_sigma_free": 4, "reference_network": 3,
                             "reference_network_sigma_free": 1}),  # every one writes the errors table
     ],
 )

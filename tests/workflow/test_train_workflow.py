@@ -56,7 +56,7 @@ def test_a_changed_training_budget_reruns_only_training(trained: Path):
     assert planned_jobs(trained, CELL + "/meta.json", "--configfile", TINY, "cadence.yaml") == {}
 
 
-@pytest.mark.parametrize("module", ["networks/training.py", "networks/job.py", "dataset/noise.py"])  # the loop, the job, a deep import
+@pytest.mark.parametrize("module", ["networks/training.py", "networks/training_job.py", "dataset/noise.py"])  # the loop, the job, a deep import
 def test_editing_the_training_code_reruns_only_training(trained: Path, module: str):
     source = trained / "bayesbach" / module
     saved = source.read_text()

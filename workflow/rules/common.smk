@@ -15,7 +15,7 @@ from bayesbach.core.layout import (COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DA
                                    source_dir, source_files, source_manifests, study_figures, study_targets,
                                    summary_inputs)
 from bayesbach.core.provenance import source_digest
-from bayesbach.core.registry import ARCHS, ENCODINGS, reference_names
+from bayesbach.core.registry import ARCHS, ENCODINGS, REFERENCES, reference_names
 from bayesbach.core.packing import packs
 from bayesbach.core.resources import counted_minutes, train_job
 from bayesbach.corpus.folder import FolderError, check_folder_config, folder_digest
@@ -74,10 +74,8 @@ def sigma_free_reference_files(file):
 
 
 def reference_params(wildcards):
-    """The references: keys one trained reference uses (a changed rnn_hidden reruns rnn_pred only)."""
-    refs = config["references"]
-    keys = ("batches", "rnn_arch", "rnn_hidden") if wildcards.name == "rnn_pred" else ("batches", "ff_hidden")
-    return {k: refs[k] for k in keys}
+    """The references: keys one trained reference's results depend on (its registry entry's config)."""
+    return REFERENCES[wildcards.name].params(config["references"])
 
 
 def reference_train_params():
@@ -104,9 +102,8 @@ def pack_resource(pack, key):
 
 
 def reference_job(wildcards, attempt):
-    """The same for a trained reference, sized as rnn_pred (the feed-forward ones cost less)."""
-    refs = config["references"]
-    return _job_size(refs["rnn_arch"], refs["rnn_hidden"], refs["batches"], attempt)
+    """The same for a trained reference, sized as its registry entry says (bayesbach.core.registry.JobSize)."""
+    return _job_size(*REFERENCES[wildcards.name].job.of(config["references"]), attempt)
 
 
 def composer_names(music21):
