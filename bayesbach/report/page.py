@@ -247,7 +247,8 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
         "that join files in training carry no loss and are never scored, so no model gains by counting them.</p>",
         "<p><strong>No composition is heard twice.</strong> Bach re-used harmonisations under other catalogue numbers. "
         "Compositions with the same pitch-class sequence in any file, or sharing at least "
-        f"{families.get('share', 0.5):.0%} of their {families.get('ngram', 8)}-chord sequences, form one family, "
+        f"{families.get('share', 0.5):.0%} of their {families.get('ngram', 8)}-chord sequences, in any key (a "
+        "transposition is the same music), form one family, "
         "and the split is by family. Two files of one composition with identical chord events (one recording in two "
         "MIDI formats) are kept once (results/dataset/rejects.parquet names the twin).</p>",
         _families(pieces),
