@@ -55,17 +55,23 @@ def transpose(masks: np.ndarray, k: int) -> np.ndarray:
     return ((m << k) | (m >> (12 - k))) & 0xFFF  # bits shifted past 16 would be masked off anyway
 
 
-def canonical(grams: np.ndarray) -> np.ndarray:
-    """Each row of a 2-d array (a sequence of masks) replaced by the lexicographically smallest of its 12
-    transpositions: the same row for a sequence and every transposition of it."""
-    best = np.array(grams, np.uint16)
-    rows = np.arange(len(best))
+def canonical(masks: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``masks`` with each sequence ``masks[bounds[i]:bounds[i + 1]]`` (none empty) replaced by the lexicographically
+    smallest of its 12 transpositions: the same for a sequence and every transposition of it."""
+    best = np.array(masks, np.uint16)
+    starts, lengths = bounds[:-1], np.diff(bounds)
+    if not len(best):
+        return best
+    at = np.arange(len(best))
     for k in range(1, 12):
-        other = transpose(grams, k)
-        differ = other != best
-        first = differ.argmax(axis=1)  # the first position where they differ (0 where they do not)
-        smaller = differ[rows, first] & (other[rows, first] < best[rows, first])
-        best[smaller] = other[smaller]
+        other = transpose(masks, k)
+        # per sequence, the first position where this transposition differs from the best so far (len: nowhere)
+        first = np.minimum.reduceat(np.where(other != best, at, len(best)), starts)
+        differs = first < len(best)
+        smaller = np.zeros(len(starts), bool)
+        smaller[differs] = other[first[differs]] < best[first[differs]]
+        take = np.repeat(smaller, lengths)
+        best[take] = other[take]
     return best
 
 
@@ -87,7 +93,8 @@ def _ngram_pieces(pcs: np.ndarray, bounds: np.ndarray, owner: np.ndarray, ngram:
     file_of = np.repeat(np.arange(len(owner)), np.diff(bounds))
     inside = file_of[: len(windows)] == file_of[ngram - 1:]  # the window starts and ends in one file
     # Each canonical window's bytes are the n-gram in its canonical key: exact ids, no hash collisions.
-    grams = np.ascontiguousarray(canonical(windows[inside])).view(np.dtype((np.void, pcs.itemsize * ngram))).ravel()
+    kept = windows[inside]
+    grams = canonical(kept.ravel(), np.arange(0, kept.size + 1, ngram)).view(np.dtype((np.void, pcs.itemsize * ngram)))
     _, ids = np.unique(grams, return_inverse=True)
     keys = np.unique(ids.ravel().astype(np.int64) * n + owner[file_of[: len(windows)][inside]])
     return keys // n, keys % n
@@ -127,9 +134,10 @@ def families(events: pa.Table, ngram: int = NGRAM, share: float = SHARE, common:
             log.info("family: %s and %s joined (%s)", *sorted((pieces[a], pieces[b])), why)
 
     first_with: dict[bytes, int] = {}
+    keys = canonical(pcs, bounds)  # every file in its canonical key, at once
     for f, (s, e) in enumerate(zip(bounds[:-1], bounds[1:])):
         if e - s >= ngram:
-            seq = canonical(pcs[s:e][None, :]).tobytes()
+            seq = keys[s:e].tobytes()
             join(first_with.setdefault(seq, int(owner[f])), int(owner[f]),
                  "a file with the same pitch-class sequence, in some key")
 
