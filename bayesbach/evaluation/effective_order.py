@@ -95,6 +95,8 @@ def effective_orders(errors: pd.DataFrame) -> pd.DataFrame:
             continue
         net = table.loc[(arch, hidden, noise, task)]
         both = pd.concat([net["bce"], *rungs], axis=1, join="inner").dropna().sort_index()
+        if not len(both):  # no piece scored by the network and every rung: nothing to place
+            continue
         values = both.to_numpy()
         means = values.mean(axis=0)
         order, position = effective_order(means[0], list(means[1:]))

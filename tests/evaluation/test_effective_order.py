@@ -70,8 +70,11 @@ def test_a_noise_level_without_the_memoryless_observer_has_no_ladder():
     errors += rows("bayes2", 1.0, "predict", [0.3, 0.3]) + rows("gru", 1.0, "predict", [0.5, 0.5], 8, 0)
     errors += rows("bayes_memoryless", 0.2, "predict", [0.6, 0.6]) + rows("bayes", 0.2, "predict", [0.4, 0.4])
     errors += rows("gru", 0.2, "predict", [0.5, 0.5], 8, 0)
+    # a cell that shares no piece with its ladder has nothing to be placed on
+    errors += [r | {"piece": "other" + r["piece"]} for r in rows("lstm", 0.2, "predict", [0.5, 0.5], 8, 0)]
     table = effective_orders(pd.DataFrame(errors))
     assert table["noise"].tolist() == [0.2] and table["effective_order"].tolist() == [pytest.approx(0.5)]
+    assert table["model"].tolist() == ["gru"]
 
 
 def ladder_errors(seed: int, n: int, net_shift: float, rungs=(0.6, 0.45, 0.4, 0.38), task="predict") -> list[dict]:
