@@ -154,7 +154,7 @@ COMPARED = {
 HEADLINE_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "bayes3"), ("predict", "rnn_pred"),
                    ("decode", "decoder_ff"), ("decode", "bayes"), ("decode", "bayes3"))
 # The ladder of ideal observers: position k is the model of order k (bayesbach.evaluation.effective_order).
-OBSERVER_ORDERS = ("global", "bayes", "bayes2", "bayes3")
+OBSERVER_ORDERS = ("bayes_memoryless", "bayes", "bayes2", "bayes3")
 # The prediction ladder of the figures, roughly worst to best.
 LADDER_FIGURE_MODELS = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "markov_counts2", "bayes2", "markov_counts3",
           "bayes3", "rnn_pred")

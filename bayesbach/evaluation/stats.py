@@ -9,18 +9,30 @@ pieces (the same CRN noise) and reports
   (negative: the network has the lower BCE),
 - ``wilcoxon_w`` and ``p``: SciPy's two-sided Wilcoxon signed-rank test on the
   paired differences (exact for small samples without ties, else normal),
-- ``p_bonferroni`` = min(1, p * ``bonferroni_m``), m = the cells of the sweep
-  in which this comparison is made,
+- ``family``, ``family_size`` and ``p_holm``: the p-value corrected by **Holm's
+  step-down method** within the test's family, ``family_size`` its tests with a p
+  (:func:`holm`; it controls the family-wise error as Bonferroni does, under any
+  dependence between the tests, and rejects at least as much),
 - ``cohens_d`` = mean_diff / pooled standard deviation, sqrt((s_a^2 + s_b^2) / 2)
-  with ddof = 1 (equal group sizes).
+  with ddof = 1 (equal group sizes): the effect between two groups of pieces,
+- ``d_z`` = mean_diff / the standard deviation of the paired differences (ddof 1):
+  the effect of a paired design, the one the test is about. Pieces usually differ far
+  more from each other than two models do on one piece, so d_z is usually the larger.
 
 Comparisons: per task, network vs each reference of
 :data:`bayesbach.core.registry.COMPARED`; and between architectures at equal
 (hidden, noise), both tasks. References absent from the errors are skipped.
 
+The families are one per task and kind: ``predict/reference`` (every network cell of the
+sweep against every reference), ``decode/reference``, ``predict/architecture`` and
+``decode/architecture`` (every pair of architectures at every (hidden, noise)). Each table or
+figure of the report shows tests of one family or a part of one, so no test is shown corrected
+over fewer tests than the table it is shown in.
+
 On the other composers (``generalisation.parquet``, :func:`generalisation_comparisons`) the same
 comparisons are made per composer on its test compositions, each network also against the composer's
-own references (``own_global``, ...), Bonferroni-corrected over the cells of the sweep within a composer.
+own references (``own_global``, ...); the families are those of one composer
+(``palestrina/predict/reference``, ...).
 """
 
 from __future__ import annotations
@@ -38,8 +50,9 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.core.registry import ARCHS, COMPARED, OWN_MODELS, OWN_PREFIX
 
 COLUMNS = ["task", "kind", "model", "hidden", "noise", "versus", "runs", "n_pieces", "mean_model", "mean_versus",
-           "mean_diff", "wilcoxon_w", "p", "bonferroni_m", "p_bonferroni", "cohens_d"]
+           "mean_diff", "wilcoxon_w", "p", "family", "family_size", "p_holm", "cohens_d", "d_z"]
 GENERALISATION_COLUMNS = ["corpus", *COLUMNS]  # generalisation.csv
+ALPHA = 0.05  # the corrected p below which the report calls a test significant
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
@@ -49,6 +62,38 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
         return float("nan")
     pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else float("nan")
+
+
+def paired_d(a: np.ndarray, b: np.ndarray) -> float:
+    """d_z: mean of the paired differences a - b over their standard deviation (ddof 1); NaN when the differences
+    are constant or fewer than two."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if len(d) < 2:
+        return float("nan")
+    sd = d.std(ddof=1)
+    return float(d.mean() / sd) if sd > 0 else float("nan")
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's adjusted p-values of one family: the i-th smallest of m is max over j <= i of (m - j + 1) p_(j), at most
+    1. A NaN p (no pieces) stays NaN and is not counted in m."""
+    p = np.asarray(p, float)
+    out = np.full(p.shape, np.nan)
+    known = np.flatnonzero(~np.isnan(p))
+    order = known[np.argsort(p[known], kind="stable")]
+    m = len(order)
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+def correct(table: pd.DataFrame, family: pd.Series | str, p: str = "p") -> pd.DataFrame:
+    """``table`` with its ``family`` (a label per row, or one for all), ``family_size`` (the family's tests with a
+    p-value in column ``p``) and ``{p}_holm`` (that p Holm-corrected within the family)."""
+    out = table.assign(family=family)
+    groups = out.groupby("family", sort=False)[p]
+    out["family_size"] = groups.transform(lambda v: v.notna().sum()).astype(int) if len(out) else 0
+    out[f"{p}_holm"] = groups.transform(holm) if len(out) else np.nan
+    return out
 
 
 def signed_rank(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -71,7 +116,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict:
     return {"n_pieces": len(a), "mean_model": float(a.mean()) if len(a) else math.nan,
             "mean_versus": float(b.mean()) if len(b) else math.nan,
             "mean_diff": float((a - b).mean()) if len(a) else math.nan,
-            "wilcoxon_w": w, "p": p, "cohens_d": cohens_d(a, b)}
+            "wilcoxon_w": w, "p": p, "cohens_d": cohens_d(a, b), "d_z": paired_d(a, b)}
 
 
 def per_piece(errors: pd.DataFrame) -> pd.DataFrame:
@@ -92,9 +137,9 @@ def _pair(table: pd.DataFrame, left: tuple, right: tuple) -> tuple[np.ndarray, n
     return both["a"].to_numpy(), both["b"].to_numpy()
 
 
-def comparisons(errors: pd.DataFrame, compared: dict[str, tuple[str, ...]] = COMPARED) -> pd.DataFrame:
-    """One row per comparison (``COLUMNS``), Bonferroni-corrected over the cells of the sweep; ``compared``: the
-    references each network is compared with, per task."""
+def comparisons(errors: pd.DataFrame, compared: dict[str, tuple[str, ...]] = COMPARED, prefix: str = "") -> pd.DataFrame:
+    """One row per comparison (``COLUMNS``), Holm-corrected within its family (``prefix`` + task/kind, see the module
+    text); ``compared``: the references each network is compared with, per task."""
     table = per_piece(errors)
     keys = set(table.index.droplevel("piece"))
     runs = table["runs"].groupby(level=[0, 1, 2, 3]).max()
@@ -115,12 +160,9 @@ def comparisons(errors: pd.DataFrame, compared: dict[str, tuple[str, ...]] = COM
                     rows.append({"task": task, "kind": "architecture", "model": arch, "hidden": hidden, "noise": noise,
                                  "versus": other, "runs": int(runs[net]),
                                  **compare(*_pair(table, net, (other, hidden, noise, task)))})
-    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("bonferroni_m", "p_bonferroni")])
-    # The family of a test: one comparison (task, reference) over every cell of the sweep; between
-    # architectures, one pair of architectures over the (hidden, noise) cells they share.
-    family = out["task"] + "|" + out["versus"] + "|" + out["model"].where(out["kind"] == "architecture", "")
-    out["bonferroni_m"] = out["p"].notna().groupby(family).transform("sum").astype(int)
-    out["p_bonferroni"] = np.minimum(1.0, out["p"] * out["bonferroni_m"])
+    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("family", "family_size", "p_holm")])
+    # One family per task and kind: the page's key tables and the figures each show a part of one.
+    out = correct(out, prefix + out["task"] + "/" + out["kind"])
     out["hidden"] = out["hidden"].astype(int)
     return out[COLUMNS]
 
@@ -140,7 +182,7 @@ def generalisation_comparisons(table: pd.DataFrame) -> pd.DataFrame:
     for corpus, rows in table.groupby("corpus", sort=True):
         own = tuple(OWN_PREFIX + name for name in OWN_MODELS if OWN_PREFIX + name in set(rows["model"]))
         compared = {task: (*own, *refs) for task, refs in COMPARED.items()}
-        frames.append(comparisons(rows.drop(columns="corpus"), compared).assign(corpus=corpus))
+        frames.append(comparisons(rows.drop(columns="corpus"), compared, f"{corpus}/").assign(corpus=corpus))
     return pd.concat(frames, ignore_index=True)[GENERALISATION_COLUMNS] if frames else pd.DataFrame(
         columns=GENERALISATION_COLUMNS)
 

@@ -22,6 +22,7 @@ from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS,
                                        mean_sem, network_means, plain_log, plt, save, stars, swept)
 from bayesbach.core.layout import FIGURES
 from bayesbach.core.registry import ARCHITECTURES, LADDER_FIGURE_MODELS, primary_arch
+from bayesbach.evaluation.stats import ALPHA
 from bayesbach.report.extension_figures import error_coding, generalisation, keys
 from bayesbach.report.labels import arch_label, model_label, network_label
 
@@ -59,7 +60,7 @@ def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
                 row = stats[(stats["task"] == "predict") & (stats["model"] == arch) & (stats["hidden"] == h)
                             & (stats["noise"] == sigma) & (stats["versus"] == "markov_high")]
                 if len(row):
-                    ax.text(len(refs) + j, top * 1.01, stars(row["p_bonferroni"].iloc[0]), ha="center", va="bottom")
+                    ax.text(len(refs) + j, top * 1.01, stars(row["p_holm"].iloc[0]), ha="center", va="bottom")
             ax.set_ylim(top=top * 1.05)  # room for the marks inside the axes
         names = [model_label(k, errors) if isinstance(k, str) else f"{network_label(arch, k)} (probed)" for k, _ in cols]
         ax.set_xticks(range(len(cols)), names, rotation=35, ha="right")
@@ -71,8 +72,8 @@ def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
 
 # 1b. ----------------------------------------------------------------------------------------------
 def orders(table: pd.DataFrame):
-    """Networks on the ladder of ideal observers: each cell's effective order over hidden size, per noise
-    level (columns) and task (rows); ``table`` is orders.csv (bayesbach.evaluation.effective_order)."""
+    """Networks on the ladder of ideal observers: each cell's effective order over hidden size with its bootstrap
+    interval, per noise level (columns) and task (rows); ``table`` is orders.csv (bayesbach.evaluation.effective_order)."""
     if not len(table):
         return empty("No network with a ladder of ideal observers at its noise level to show.")
     tasks = [t for t in ("predict", "decode") if t in set(table["task"])]
@@ -80,7 +81,7 @@ def orders(table: pd.DataFrame):
     top = int(table["top_order"].max())
     fig, axes = plt.subplots(len(tasks), len(noises), figsize=(WIDTH, 2.5 * len(tasks) + 0.6), squeeze=False,
                              layout="constrained")
-    rungs = ["0: no context"] + [f"{k}: last {k} chord{'s' if k > 1 else ''}" for k in range(1, top + 1)]
+    rungs = ["0: no memory"] + [f"{k}: last {k} chord{'s' if k > 1 else ''}" for k in range(1, top + 1)]
     hiddens = sorted(table["hidden"].unique())
     for i, task in enumerate(tasks):
         for j, sigma in enumerate(noises):
@@ -92,8 +93,13 @@ def orders(table: pd.DataFrame):
                 g = g.sort_values("hidden")
                 ax.plot(g["hidden"], g["effective_order"], "-", marker=ARCHITECTURES[arch].marker, color=OKABE_ITO[a],
                         ms=5, lw=1.2, label=arch_label(arch))
-                above = g[g["position"] == "above the top"]  # better than the top rung: an open marker at the top
+                ax.errorbar(g["hidden"], g["effective_order"], fmt="none", ecolor=OKABE_ITO[a], elinewidth=0.8, capsize=2,
+                            yerr=[g["effective_order"] - g["order_lo"], g["order_hi"] - g["effective_order"]])
+                # beats the top rung (the corrected test, not the means): an open marker at the top
+                above = g[(g["position"] == "above the top") & (g["p_top_holm"] < ALPHA)]
                 ax.plot(above["hidden"], above["effective_order"], "^", color=OKABE_ITO[a], mfc="white", ms=9, lw=0)
+            if not table.loc[(table["task"] == task) & (table["noise"] == sigma), "ladder_monotone"].all():
+                ax.text(0.02, 0.97, "ladder not monotone", transform=ax.transAxes, fontsize=6, va="top")
             ax.set_xscale("log", base=2)
             ax.set_xticks(hiddens, [str(int(h)) for h in hiddens])
             ax.minorticks_off()
@@ -136,7 +142,8 @@ def decoding(errors: pd.DataFrame):
 
 # 3. -----------------------------------------------------------------------------------------------
 def sweep(stats: pd.DataFrame):
-    """Heat maps over noise x hidden size: Cohen's d of the probed network vs markov_high and vs bayes."""
+    """Heat maps over noise x hidden size: the paired effect size d_z of the probed network vs markov_high and vs
+    bayes (the design is paired by piece), marked with the Holm-corrected p of stats.csv."""
     pred = stats[(stats["task"] == "predict") & (stats["kind"] == "reference")]
     arch = primary_arch(swept(pred["model"]))
     versus = [v for v in ("markov_high", "bayes") if v in set(pred["versus"])]
@@ -150,7 +157,7 @@ def sweep(stats: pd.DataFrame):
         marks = [["" for _ in noi] for _ in hid]
         for _, r in rows.iterrows():
             i, j = hid.index(r["hidden"]), noi.index(r["noise"])
-            d[i, j], marks[i][j] = r["cohens_d"], stars(r["p_bonferroni"])
+            d[i, j], marks[i][j] = r["d_z"], stars(r["p_holm"])
         lim = max(np.nanmax(np.abs(d)) if np.isfinite(d).any() else 1.0, 0.1)
         im = ax.imshow(d, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
         for i in range(len(hid)):
@@ -164,7 +171,7 @@ def sweep(stats: pd.DataFrame):
         ax.set_xlabel("Noise standard deviation sigma")
         ax.set_ylabel("Hidden units")
         ax.set_title(f"{arch_label(arch)} (probed) vs {model_label(v)}")
-        fig.colorbar(im, ax=ax, label="Cohen's d of BCE (< 0: network better)")
+        fig.colorbar(im, ax=ax, label="Paired effect size d_z of BCE (< 0: network better)")
     return fig
 
 

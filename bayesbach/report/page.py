@@ -10,7 +10,8 @@ labels come from, shows the headline tables (mean test BCE per model and noise
 level; each network's effective order from ``orders.csv``; key decoding per
 network from ``keys.parquet``; the key comparisons from ``stats.csv``, one table
 per task; the other composers' corpora, mean errors and comparisons with their own
-references when the study names some) and every figure with
+references when the study names some; the tables of tests and their notes are
+:mod:`bayesbach.report.stat_tables`) and every figure with
 its caption. Captions are the ``workflow/report/*.rst`` files that
 ``snakemake --report`` uses too, so each is written once. Nothing on the page
 depends on the time or the machine: two runs of a study give the same page.
@@ -34,9 +35,11 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.labels import arch_label, model_label, network_label
+from bayesbach.report.stat_tables import (family_note, key_comparisons, orders_section, orders_table, seeds_note,
+                                          shown_comparisons)
 from bayesbach.core.layout import composer_folders, noise_label
-from bayesbach.core.registry import (ARCHITECTURES, HEADLINE_COMPARISONS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS,
-                                     OBSERVER_ORDERS, OWN_PREFIX, REFERENCES, SPLITS, TASKS)
+from bayesbach.core.registry import (ARCHITECTURES, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX,
+                                     REFERENCES, SPLITS, TASKS)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
@@ -69,42 +72,6 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
         [f"{s:g}" for s in table.columns.levels[1]], level=1)
     table.index.name = "model"
     return table
-
-
-def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None,
-                    versus: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """The comparisons that carry the argument for one task, one row per network cell, one column per
-    reference (``versus``, by default those of ``HEADLINE_COMPARISONS``): "mean BCE difference (Cohen's d, Bonferroni p)"."""
-    versus = tuple(v for t, v in HEADLINE_COMPARISONS if t == task) if versus is None else versus
-    s = stats[(stats["task"] == task) & stats["versus"].isin(versus) & (stats["kind"] == "reference")]
-    cell = [f"{diff:+.4f} (d {d:+.2f}, p {p:.1g})" for diff, d, p in zip(s["mean_diff"], s["cohens_d"], s["p_bonferroni"])]
-    table = pd.DataFrame({
-        "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
-        "sigma": s["noise"].map("{:g}".format),
-        "versus": s["versus"].map(lambda m: model_label(m, errors)), "cell": cell,
-    })
-    if not len(table):
-        return table
-    wide = table.pivot_table(index=["network", "sigma"], columns="versus", values="cell",
-                             aggfunc="first", sort=False)
-    wide.columns.name = None
-    return wide.fillna("-")
-
-
-def orders_table(orders: pd.DataFrame) -> pd.DataFrame:
-    """Effective order per network (rows) and (task, noise) (columns), from orders.csv; "> k" above the top rung,
-    "< 0" below the ladder."""
-    if not len(orders):
-        return pd.DataFrame()
-    marks = {"above the top": "> {top}", "below the ladder": "< 0"}
-    text = [marks[p].format(top=t) if p in marks else f"{o:.2f}"
-            for o, p, t in zip(orders["effective_order"], orders["position"], orders["top_order"])]
-    df = orders.assign(network=[network_label(a, h) for a, h in zip(orders["model"], orders["hidden"])], text=text,
-                       sigma=orders["noise"].map("{:g}".format))
-    df["order"] = [(list(ARCHITECTURES).index(a), h) for a, h in zip(df["model"], df["hidden"])]
-    wide = df.sort_values("order").pivot_table(index="network", columns=["task", "sigma"], values="text",
-                                               aggfunc="first", sort=False)
-    return wide.reindex(columns=sorted(wide.columns, key=lambda c: (TASKS.index(c[0]), float(c[1])))).fillna("-")
 
 
 def key_sources_table(file_keys: pd.DataFrame) -> pd.DataFrame:
@@ -187,8 +154,10 @@ def _generalisation(config: dict, generalisation: pd.DataFrame, stats: pd.DataFr
                   f"<h4>Prediction: the Bach-trained networks against {h(corpus)}'s own references</h4><p>Each entry: "
                   "mean BCE difference network minus reference over the "
                   f"{comparisons['n_pieces'].max() if len(comparisons) else 0} test compositions (negative: the "
-                  "network predicts this composer better than its own statistics do), Cohen's d and the Bonferroni-"
-                  "corrected Wilcoxon p.</p>",
+                  "network predicts this composer better than its own statistics do), the paired effect size d_z "
+                  "and the two-sided Wilcoxon signed-rank p."
+                  + family_note(shown_comparisons(comparisons, "predict", tuple(own)), "generalisation.csv")
+                  + seeds_note(comparisons["runs"]) + "</p>",
                   key_comparisons(comparisons, "predict", rows, tuple(own)).to_html()]
     return parts
 
@@ -248,7 +217,8 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
         "that join files in training carry no loss and are never scored, so no model gains by counting them.</p>",
         "<p><strong>No composition is heard twice.</strong> Bach re-used harmonisations under other catalogue numbers. "
         "Compositions with the same pitch-class sequence in any file, or sharing at least "
-        f"{families.get('share', 0.5):.0%} of their {families.get('ngram', 8)}-chord sequences, form one family, "
+        f"{families.get('share', 0.5):.0%} of their {families.get('ngram', 8)}-chord sequences, in any key (a "
+        "transposition is the same music), form one family, "
         "and the split is by family. Two files of one composition with identical chord events (one recording in two "
         "MIDI formats) are kept once (results/dataset/rejects.parquet names the twin).</p>",
         _families(pieces),
@@ -257,9 +227,11 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
         "validation decoding plus prediction error. The choices are in each reference's meta.json.</p>",
         "<p><strong>A ladder of ideal observers.</strong> The observer of order k knows the counted statistics of the "
         "next chord given the last k (smoothed down to lower orders) and filters the noisy input exactly with the "
-        "true noise level. Orders 1 to 3 make a ladder; a network's <em>effective order</em> is where its error falls "
-        "on it (table below, figure \u201cNetworks on the ladder of ideal observers\u201d). \u201cIdeal\u201d means "
-        "ideal for that order: a network can beat the first-order observer by using more context.</p>",
+        "true noise level. With the memoryless observer (the current input alone) as order 0, orders 0 to 3 make a "
+        "ladder; a network's <em>effective order</em> is where its error falls on it, with a bootstrap interval over "
+        "the compositions (table below, figure \u201cNetworks on the ladder of ideal observers\u201d). The global "
+        "frequencies, which ignore the input, are the floor but no rung. \u201cIdeal\u201d means ideal for that "
+        "order: a network can beat the first-order observer by using more context.</p>",
         "<p><strong>Key decoding, with a memory-matched control.</strong> A state that carries the key could merely "
         "echo the last few inputs. The network's effective memory is measured by perturbing an input and following "
         "its influence on the state; the same key read-out from a running average of the input with that memory is "
@@ -303,19 +275,20 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h3>Mean test BCE per model and noise level</h3><p>Lower is better; for networks, per-composition "
         "errors are averaged over runs first.</p>",
         mean_table(errors).to_html(float_format="{:.4f}".format, na_rep="-"),
-        "<h3>Effective order on the ladder of ideal observers</h3><p>Where each network's mean test BCE falls between "
-        f"the observers of order 0 ({h(model_label(OBSERVER_ORDERS[0], errors))}) to "
-        f"{len(OBSERVER_ORDERS) - 1}, linearly interpolated; higher is better. Every value and the ladder's BCEs are in "
-        "results/evaluation/orders.csv.</p>",
+        "<h3>Effective order on the ladder of ideal observers</h3>",
+        orders_section(orders, model_label(OBSERVER_ORDERS[0], errors)),
         orders_table(orders).to_html(),
         *(_keys(keys) if keys is not None else []),
         f"<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the "
-        f"{stats['n_pieces'].max() if len(stats) else 0} test compositions (negative: the network is better), Cohen's d (pooled standard deviation) and the two-sided "
-        "Wilcoxon signed-rank p, Bonferroni-corrected over the cells of the sweep. "
-        "Every comparison is in results/evaluation/stats.csv.</p>",
+        f"{stats['n_pieces'].max() if len(stats) else 0} test compositions (negative: the network is better), the "
+        "paired effect size d_z (the mean difference over the standard deviation of the per-composition differences; "
+        "Cohen's d with the pooled standard deviation is in the file too) and the two-sided Wilcoxon signed-rank p, "
+        "corrected as each table says." + seeds_note(stats["runs"]) +
+        " Every comparison is in results/evaluation/stats.csv.</p>",
     ]
     for task in TASKS[::-1]:  # prediction, the study's question, first
         parts += [f"<h4>{'Prediction (probed networks)' if task == 'predict' else 'Decoding'}</h4>",
+                  f"<p>{family_note(shown_comparisons(stats, task), 'stats.csv').strip()}</p>",
                   key_comparisons(stats, task, errors).to_html()]
     if generalisation is not None:
         parts += _generalisation(config, generalisation, generalisation_stats, composer_pieces or {})

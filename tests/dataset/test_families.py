@@ -18,6 +18,11 @@ def seq(seed: int, n: int) -> list[int]:
     return np.random.default_rng(seed).integers(1, 4096, n).tolist()
 
 
+def up(masks: list[int], k: int) -> list[int]:
+    """The masks transposed up by ``k`` semitones, computed pitch class by pitch class."""
+    return [sum(1 << ((p + k) % 12) for p in range(12) if m >> p & 1) for m in masks]
+
+
 A, B, C, D, E = (seq(i, 20) for i in range(5))
 SHORT = seq(9, 10)
 # The cases use 4-grams: A (20 chords) has 17 distinct ones.
@@ -40,6 +45,17 @@ CASES = {
         {f"bwv{b}.mid": E + seq(b, 3) for b in range(1, 7)}, [[f"bwv{b:04d}"] for b in range(1, 7)]),
     "... but it is in `common` compositions or fewer (5)": (
         {f"bwv{b}.mid": E + seq(b, 3) for b in range(1, 6)}, [[f"bwv{b:04d}" for b in range(1, 6)]]),
+    "a composition and its transposition (a minor seventh up) are one family": (
+        {"bwv414.mid": A, "bwv253.mid": up(A, 10), "bwv5.mid": B}, [["bwv0005"], ["bwv0253", "bwv0414"]]),
+    "a transposed file joins by its whole sequence, though the share is small": (
+        {"bwv1.1.mid": A, "bwv1.2.mid": SHORT, "bwv2.1.mid": B + C + D, "bwv2.2.mid": up(SHORT, 5)},
+        [["bwv0001", "bwv0002"]]),
+    "a share above the threshold after a transposition joins (11 of 17, 3 semitones)": (
+        {"bwv1.mid": A, "bwv2.mid": up(A[:14], 3) + B}, [["bwv0001", "bwv0002"]]),
+    "... and one below it does not (5 of 17)": (
+        {"bwv1.mid": A, "bwv2.mid": up(A[:8], 3) + B}, [["bwv0001"], ["bwv0002"]]),
+    "a passage repeated in another key counts its n-grams once (5 of 10 shared, not 5 of 17)": (
+        {"bwv1.mid": A[:10] + up(A[:10], 7), "bwv2.mid": A[:8] + B}, [["bwv0001", "bwv0002"]]),
     "a family is named by its smallest BWV number, pieces without one last": (
         {"fugue.mid": A, "bwv300.mid": A, "bwv1000.mid": A, "aria.mid": B, "canon.mid": B},
         [["aria", "canon"], ["bwv0300", "bwv1000", "fugue"]]),
@@ -57,6 +73,24 @@ def test_which_compositions_are_joined(files, expected):
             groups.setdefault(family[piece], []).append(piece)
         assert sorted(groups.values()) == expected
         assert all(name == families.family_name(members) for name, members in groups.items())
+
+
+def test_transpose_moves_each_pitch_class_up_and_canonical_forms_are_one_per_key_class():
+    masks = np.array(seq(3, 50), np.uint16)
+    for k in range(12):
+        assert families.transpose(masks, k).tolist() == up(masks.tolist(), k)
+    # sequences of different lengths, one after the other; the symmetric ones (all 12, a diminished seventh chord,
+    # alone or repeated) test the ties
+    sequences = [seq(s, 2 + s % 9) for s in range(40)] + [[4095, 4095], [0b001001001001] * 3, [0b001001001001, 1]]
+    bounds = np.cumsum([0] + [len(x) for x in sequences])
+    forms = families.canonical(np.concatenate(sequences).astype(np.uint16), bounds)
+    pieces = [forms[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:])]
+    # by definition: the smallest of the 12 transpositions, as Python compares lists
+    assert pieces == [min(up(x, k) for k in range(12)) for x in sequences]
+    for k in range(12):  # every transposition of every sequence has the sequence's own canonical form
+        moved = np.concatenate([up(x, k) for x in sequences]).astype(np.uint16)
+        np.testing.assert_array_equal(families.canonical(moved, bounds), forms)
+    assert len({tuple(x) for x in pieces}) == len(sequences)  # none is a transposition of another
 
 
 def test_family_name_is_the_smallest_bwv_number():

@@ -19,7 +19,7 @@ from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.collect import collect_generalisation
 from bayesbach.evaluation.generalisation import OtherNoiseLevel, generalise
 from bayesbach.evaluation.evaluation_job import evaluate_network
-from bayesbach.evaluation.stats import GENERALISATION_COLUMNS, compare, generalisation_comparisons
+from bayesbach.evaluation.stats import GENERALISATION_COLUMNS, compare, generalisation_comparisons, holm
 from bayesbach.networks.models import build
 from bayesbach.references.counted import counted_reference
 from bayesbach.references.trained import network_reference
@@ -151,7 +151,11 @@ def test_statistics_pair_each_network_with_each_composers_own_references_within_
     assert list(table.columns) == GENERALISATION_COLUMNS
     assert set(zip(table["corpus"], table["versus"])) == {(c, v) for c in ("monteverdi", "palestrina")
                                                           for v in ("own_global", "own_markov_counts", "markov_high")}
-    assert (table["bonferroni_m"] == 2).all()  # two cells of the sweep, within one composer
+    # one family per composer and task: two cells of the sweep x three references, Holm within it
+    assert set(table["family"]) == {"monteverdi/predict/reference", "palestrina/predict/reference"}
+    assert (table["family_size"] == 6).all()
+    for _, family in table.groupby("family"):
+        np.testing.assert_allclose(family["p_holm"], holm(family["p"].to_numpy()))
     row = table.query("corpus == 'palestrina' and versus == 'own_markov_counts' and noise == 1.0").iloc[0]
     part = df[(df["corpus"] == "palestrina") & (df["noise"] == 1.0)]
     net = part[part["model"] == "gru"].groupby("piece")["bce"].mean()  # runs first

@@ -1,4 +1,5 @@
-"""The statistics against hand-computed values and SciPy, and the comparison table's structure."""
+"""The statistics against hand-computed values, SciPy and the procedures' definitions, and the comparison table's
+structure and families."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bayesbach.evaluation.stats import COLUMNS, cohens_d, compare, comparisons, signed_rank, to_csv, write_stats
+from bayesbach.evaluation.stats import (COLUMNS, cohens_d, compare, comparisons, holm, paired_d, signed_rank, to_csv,
+                                        write_stats)
 
 
 def test_cohens_d_by_hand():
@@ -15,6 +17,38 @@ def test_cohens_d_by_hand():
     # means 5 and 2, variances 20/3 and 4/3: pooled sd = sqrt((20/3 + 4/3) / 2) = 2
     assert cohens_d([2, 4, 6, 8], [1, 1, 3, 3]) == pytest.approx(1.5)
     assert np.isnan(cohens_d([1, 1], [1, 1]))  # no spread: undefined, not infinite
+
+
+def test_paired_d_by_hand():
+    # differences 1, 2, 3: mean 2, standard deviation (ddof 1) 1
+    assert paired_d([2, 4, 6], [1, 2, 3]) == pytest.approx(2.0)
+    # the pairs of test_cohens_d_by_hand: differences 1, 3, 3, 5, mean 3, sd sqrt(8 / 3); pooled d was 1.5
+    assert paired_d([2, 4, 6, 8], [1, 1, 3, 3]) == pytest.approx(3 / np.sqrt(8 / 3))
+    assert np.isnan(paired_d([1, 2, 3], [0, 1, 2])) and np.isnan(paired_d([1], [0]))  # constant, or one pair
+
+
+def holm_by_definition(p: list[float], alpha: float) -> set[int]:
+    """Holm's step-down procedure: reject the smallest p while p_(i) <= alpha / (m - i + 1), then stop."""
+    rejected, m = set(), len(p)
+    for i, k in enumerate(sorted(range(m), key=lambda k: p[k])):
+        if p[k] > alpha / (m - i):
+            break
+        rejected.add(k)
+    return rejected
+
+
+def test_holm_by_hand_and_against_the_step_down_procedure():
+    # sorted 0.005, 0.01, 0.03, 0.04: x4 = 0.02, x3 = 0.03, x2 = 0.06, x1 = 0.04 -> running maximum 0.06
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(holm([0.3, np.nan, 0.6]), [0.6, np.nan, 0.6])  # a missing p is not a test
+    assert holm([]).shape == (0,)
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        p = np.round(rng.uniform(0, 0.1, rng.integers(1, 30)) ** 2, 4)  # ties included
+        adjusted = holm(p)
+        for alpha in (0.001, 0.01, 0.05):
+            assert set(np.flatnonzero(adjusted <= alpha)) == holm_by_definition(list(p), alpha)
+        assert (adjusted >= p).all() and (adjusted <= np.minimum(1, len(p) * p) + 1e-15).all()  # never above Bonferroni
 
 
 def test_signed_rank_exact_p_by_hand():
@@ -36,6 +70,8 @@ def test_compare_agrees_with_scipy_on_random_pairs():
     assert got["mean_diff"] == pytest.approx(np.mean(a - b)) and got["n_pieces"] == 40
     pooled = np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2)
     assert got["cohens_d"] == pytest.approx((a.mean() - b.mean()) / pooled)
+    assert got["d_z"] == pytest.approx(np.mean(a - b) / np.std(a - b, ddof=1))
+    assert abs(got["d_z"]) > abs(got["cohens_d"])  # pieces vary more than the paired differences
 
 
 def synthetic_errors(rng) -> pd.DataFrame:
@@ -58,7 +94,7 @@ def synthetic_errors(rng) -> pd.DataFrame:
     return df
 
 
-def test_comparisons_average_runs_then_pair_pieces_and_correct_over_the_cells():
+def test_comparisons_average_runs_then_pair_pieces_and_correct_within_task_and_kind():
     errors = synthetic_errors(np.random.default_rng(1))
     table = comparisons(errors)
     assert list(table.columns) == COLUMNS
@@ -66,7 +102,16 @@ def test_comparisons_average_runs_then_pair_pieces_and_correct_over_the_cells():
     # prediction: 4 cells x (markov_high, global, bayes); decoding: 4 cells x bayes (decoder_ff absent: skipped)
     assert sorted(refs.groupby(["task", "versus"]).size().items()) == [
         (("decode", "bayes"), 4), (("predict", "bayes"), 4), (("predict", "global"), 4), (("predict", "markov_high"), 4)]
-    assert (refs["bonferroni_m"] == 4).all() and (refs["runs"] == 2).all()
+    assert (refs["runs"] == 2).all()
+    # one family per task and kind, every test of it corrected together: the page's tables show parts of one
+    assert table.groupby("family").size().to_dict() == {"decode/architecture": 2, "decode/reference": 4,
+                                                         "predict/architecture": 2, "predict/reference": 12}
+    assert (table["family"] == table["task"] + "/" + table["kind"]).all()
+    assert (table["family_size"] == table.groupby("family")["p"].transform("size")).all()
+    for _, family in table.groupby("family"):
+        p = family["p"].to_numpy()
+        for alpha in (0.01, 0.05, 0.5):
+            assert set(np.flatnonzero(family["p_holm"].to_numpy() <= alpha)) == holm_by_definition(list(p), alpha)
 
     row = refs[(refs["model"] == "lstm") & (refs["hidden"] == 8) & (refs["versus"] == "global")].iloc[0]
     net = errors[(errors["model"] == "lstm") & (errors["hidden"] == 8) & (errors["task"] == "predict")]
@@ -77,19 +122,19 @@ def test_comparisons_average_runs_then_pair_pieces_and_correct_over_the_cells():
     assert row["mean_diff"] == pytest.approx((a - ref).mean())
     expected = sps.wilcoxon(a.to_numpy(), ref.to_numpy())
     assert row["wilcoxon_w"] == pytest.approx(expected.statistic) and row["p"] == pytest.approx(expected.pvalue)
-    assert row["p_bonferroni"] == pytest.approx(min(1.0, 4 * expected.pvalue))
     assert row["cohens_d"] == pytest.approx(cohens_d(a.to_numpy(), ref.to_numpy()))
+    assert row["d_z"] == pytest.approx((a - ref).mean() / (a - ref).std(ddof=1))
 
     arch = table[table["kind"] == "architecture"]
     # lstm vs gru at each (hidden, noise) cell, both tasks; corrected over the two cells they share
     assert len(arch) == 4 and set(zip(arch["model"], arch["versus"])) == {("lstm", "gru")}
-    assert (arch["bonferroni_m"] == 2).all() and (arch["n_pieces"] == 12).all()
+    assert (arch["family_size"] == 2).all() and (arch["n_pieces"] == 12).all()
 
 
-def test_a_bonferroni_p_never_exceeds_one_and_the_csv_is_a_pure_function_of_the_errors(tmp_path):
+def test_a_corrected_p_never_exceeds_one_and_the_csv_is_a_pure_function_of_the_errors(tmp_path):
     errors = synthetic_errors(np.random.default_rng(2))
     table = comparisons(errors)
-    assert (table["p_bonferroni"] <= 1).all() and (table["p_bonferroni"] >= table["p"]).all()
+    assert (table["p_holm"] <= 1).all() and (table["p_holm"] >= table["p"]).all()
     shuffled = errors.sample(frac=1, random_state=3)
     assert to_csv(comparisons(shuffled)) == to_csv(table)  # row order of the input does not matter
     errors.to_parquet(tmp_path / "errors.parquet")

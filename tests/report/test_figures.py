@@ -28,7 +28,7 @@ def tables():
                 for run in (0, 1):
                     for task in ("decode", "predict"):
                         rows += [(arch, arch, h, s, run, task, p, rng.uniform(0.01, 0.5)) for p in PIECES]
-    refs = {"global": ("decode", "predict"), "markov_high": ("predict",), "markov_low": ("predict",),
+    refs = {"global": ("decode", "predict"), "bayes_memoryless": ("decode", "predict"), "markov_high": ("predict",), "markov_low": ("predict",),
             "markov_counts": ("predict",), "bayes": ("decode", "predict"), "bayes2": ("decode", "predict"),
             "bayes3": ("decode", "predict"), "rnn_pred": ("predict",), "decoder_ff": ("decode",)}
     for ref, tasks in refs.items():
@@ -116,9 +116,9 @@ def test_sweep_heat_maps_show_effect_sizes_and_marks_from_the_stats(tables):
     d = heat[0].images[0].get_array()
     row = tables["stats"].query("task == 'predict' and model == 'gru' and versus == 'markov_high' and hidden == 16 "
                                 "and noise == 1.0").iloc[0]
-    assert d[1, 1] == pytest.approx(row["cohens_d"])  # rows: hidden sizes, columns: noise levels
+    assert d[1, 1] == pytest.approx(row["d_z"])  # rows: hidden sizes, columns: noise levels; the paired effect size
     labels = [t.get_text() for t in heat[0].texts]
-    assert f"{row['cohens_d']:.2f}\n{figures.stars(row['p_bonferroni'])}" in labels
+    assert f"{row['d_z']:.2f}\n{figures.stars(row['p_holm'])}" in labels
 
 
 def test_stars():
@@ -148,8 +148,13 @@ def test_the_ladder_of_observers_figure_places_each_network_at_its_effective_ord
     panel = next(ax for ax in fig.axes if ax.get_title() == "Prediction, sigma = 1")
     gru = next(line for line in panel.get_lines() if line.get_label() == "GRU")
     assert dict(zip(gru.get_xdata(), gru.get_ydata()))[16] == pytest.approx(row["effective_order"])
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0: no context", "1: last 1 chord",
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0: no memory", "1: last 1 chord",
                                                                      "2: last 2 chords", "3: last 3 chords"]
+    # the bootstrap interval as error bars, one set per architecture in the study's order: order_lo to order_hi
+    gru_bars = panel.containers[ARCHS.index("gru")]
+    spans = sorted((float(seg[0][1]), float(seg[1][1])) for seg in gru_bars.lines[2][0].get_segments())
+    cells = tables["orders"].query("task == 'predict' and model == 'gru' and noise == 1.0")
+    np.testing.assert_allclose(spans, sorted(zip(cells["order_lo"], cells["order_hi"])))
 
 
 def test_the_key_figure_shows_each_state_against_its_control_over_steps_into_the_file(tables):

@@ -40,26 +40,63 @@ def test_key_comparisons_are_one_narrow_table_per_task():
     assert set(decode.columns) == {model_label("decoder_ff"), model_label("bayes")}
     assert predict.index.names == ["network", "sigma"] and len(predict) == len(decode) == 1
     row = stats.query("task == 'predict' and versus == 'markov_high'").iloc[0]
-    assert predict.iloc[0][model_label("markov_high")].startswith(f"{row['mean_diff']:+.4f}")
+    assert predict.iloc[0][model_label("markov_high")] == (f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, "
+                                                           f"p {row['p_holm']:.1g})")
     assert {t for t, _ in HEADLINE_COMPARISONS} == {"predict", "decode"}
 
 
-def test_orders_table_shows_each_cell_and_marks_the_ends_of_the_ladder():
+def order_row(**kw) -> dict:
+    row = {"task": "predict", "model": "gru", "hidden": 8, "noise": 0.2, "effective_order": 1.234, "order_lo": 1.1,
+           "order_hi": 1.4, "position": "within", "top_order": 3, "ladder_monotone": True, "p_top": 1e-6,
+           "p_top_holm": 4e-6, "runs": 2, "family": "orders/top rung", "family_size": 4,
+           **{f"order{k}_bce": 0.5 - 0.05 * k for k in range(4)}}
+    return row | kw
+
+
+def test_orders_table_shows_each_cell_with_its_interval_and_past_the_top_only_by_the_corrected_test():
     orders = pd.DataFrame([
-        {"task": "predict", "model": "gru", "hidden": 8, "noise": 0.2, "effective_order": 1.234, "position": "within",
-         "top_order": 3},
-        {"task": "predict", "model": "gru", "hidden": 8, "noise": 1.0, "effective_order": 3.0, "position": "above the top",
-         "top_order": 3},
-        {"task": "decode", "model": "elman", "hidden": 16, "noise": 1.0, "effective_order": 0.0,
-         "position": "below the ladder", "top_order": 2},
+        order_row(),
+        # above the top rung's mean, but the corrected test does not separate them (p 0.9): not "> 3"
+        order_row(noise=1.0, effective_order=3.0, order_lo=2.1, order_hi=3.0, position="above the top", p_top=0.45,
+                  p_top_holm=0.9),
+        order_row(hidden=16, noise=1.0, effective_order=3.0, order_lo=3.0, order_hi=3.0, position="above the top",
+                  p_top=1e-4, p_top_holm=0.004),
+        order_row(task="decode", model="elman", hidden=16, noise=1.0, effective_order=0.0, order_lo=0.0, order_hi=0.2,
+                  position="below the ladder", top_order=2, ladder_monotone=False, order2_bce=0.47, order3_bce=np.nan),
     ])
     table = page.orders_table(orders)
     assert list(table.columns) == [("decode", "1"), ("predict", "0.2"), ("predict", "1")]
-    assert list(table.index) == ["Elman RNN, 16 units", "GRU, 8 units"]  # architectures in the study's order
-    assert table.loc["GRU, 8 units", ("predict", "0.2")] == "1.23"
-    assert table.loc["GRU, 8 units", ("predict", "1")] == "> 3"
-    assert table.loc["Elman RNN, 16 units", ("decode", "1")] == "< 0"
+    assert list(table.index) == ["Elman RNN, 16 units", "GRU, 8 units", "GRU, 16 units"]  # the study's order
+    assert table.loc["GRU, 8 units", ("predict", "0.2")] == "1.23 [1.10, 1.40]"
+    assert table.loc["GRU, 8 units", ("predict", "1")] == "\u2265 3 (n.s.)"
+    assert table.loc["GRU, 16 units", ("predict", "1")] == "> 3"
+    assert table.loc["Elman RNN, 16 units", ("decode", "1")] == "< 0 \u2020"  # its ladder is not monotone
     assert table.loc["Elman RNN, 16 units", ("predict", "1")] == "-"
+    text = page.orders_section(orders, "Memoryless observer")
+    # the non-monotone ladder named: order 2 (0.47) scores worse than order 1 (0.45)
+    assert "decoding at sigma 1 (order 2 scores worse than order 1)" in text
+    assert "family orders/top rung: 4 tests in orders.csv, all of them in this table" in text
+    assert "conditional on these seeds" in text and "2 trained runs" in text
+    assert "prediction at" not in text  # the monotone ladders are not listed
+
+
+def test_the_seeds_sentence_appears_only_below_three_runs():
+    assert page.seeds_note(pd.Series([3, 5])) == ""
+    assert "2 to 4 trained runs" in page.seeds_note(pd.Series([2, 4])) and "conditional" in page.seeds_note([1])
+    assert "1 trained run (seeds)" in page.seeds_note([1])
+
+
+def test_each_key_table_shows_tests_corrected_within_one_family_at_least_as_large_as_the_table():
+    err = errors()
+    stats = comparisons(err)
+    for task in ("predict", "decode"):
+        shown = page.shown_comparisons(stats, task)
+        assert shown["family"].nunique() == 1 and (shown["family_size"] >= len(shown)).all()
+        family = stats[stats["family"] == shown["family"].iloc[0]]
+        assert len(family) == shown["family_size"].iloc[0]  # the whole family is in stats.csv
+        assert f"family {task}/reference: {len(family)} tests in stats.csv" in page.family_note(shown, "stats.csv")
+    html = page.family_note(page.shown_comparisons(stats, "decode"), "stats.csv")
+    assert "all of them in this table" in html  # decoding: decoder_ff and bayes, both shown
 
 
 def test_the_families_paragraph_counts_the_joined_compositions():

@@ -1,0 +1,119 @@
+"""The results page's tables of tests (``stats.csv``, ``orders.csv``) and the sentences that say how to read them:
+which family each table's p-values were corrected in, whether the inference covers other seeds, where the ladder of
+observers is not monotone. Used by :mod:`bayesbach.report.page`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from bayesbach.core.registry import ARCHS, HEADLINE_COMPARISONS, TASKS
+from bayesbach.evaluation.effective_order import BOOTSTRAP, LEVEL
+from bayesbach.evaluation.stats import ALPHA
+from bayesbach.report.labels import model_label, network_label
+
+TASK_NAMES = {"predict": "prediction", "decode": "decoding"}
+NOT_MONOTONE = "\u2020"  # marks a cell whose ladder is read through its running minimum
+
+
+def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None,
+                    versus: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The comparisons that carry the argument for one task, one row per network cell, one column per
+    reference (``versus``, by default those of ``HEADLINE_COMPARISONS``): "mean BCE difference (d_z, Holm p)"."""
+    versus = tuple(v for t, v in HEADLINE_COMPARISONS if t == task) if versus is None else versus
+    s = shown_comparisons(stats, task, versus)
+    cell = [f"{diff:+.4f} (d_z {d:+.2f}, p {p:.1g})" for diff, d, p in zip(s["mean_diff"], s["d_z"], s["p_holm"])]
+    table = pd.DataFrame({
+        "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
+        "sigma": s["noise"].map("{:g}".format),
+        "versus": s["versus"].map(lambda m: model_label(m, errors)), "cell": cell,
+    })
+    if not len(table):
+        return table
+    wide = table.pivot_table(index=["network", "sigma"], columns="versus", values="cell",
+                             aggfunc="first", sort=False)
+    wide.columns.name = None
+    return wide.fillna("-")
+
+
+def shown_comparisons(stats: pd.DataFrame, task: str, versus: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The rows of ``stats`` that :func:`key_comparisons` shows for ``task``."""
+    versus = tuple(v for t, v in HEADLINE_COMPARISONS if t == task) if versus is None else versus
+    return stats[(stats["task"] == task) & stats["versus"].isin(versus) & (stats["kind"] == "reference")]
+
+
+def family_note(shown: pd.DataFrame, where: str, p: str = "p") -> str:
+    """How the p-values (column ``p``) of a table's rows of stats.csv or orders.csv (``shown``; ``where``: the file)
+    were corrected: Holm within their family, the family's size, and how many of its tests the table shows."""
+    parts = []
+    for family, rows in shown.groupby("family", sort=False):
+        size, here = int(rows["family_size"].iloc[0]), int(rows[p].notna().sum())
+        parts.append(f"family {html.escape(str(family))}: {size} tests in {where}, "
+                     f"{'all' if here == size else here} of them in this table")
+    return (" The p-values are Holm-corrected (step-down, for the family-wise error rate) within their family ("
+            + "; ".join(parts) + ").") if parts else ""
+
+
+def seeds_note(runs: pd.Series) -> str:
+    """Where a cell of a table has fewer than three runs: a sentence that its inference is conditional on the seeds."""
+    runs = sorted({int(r) for r in pd.Series(runs).dropna()})
+    if not runs or runs[0] >= 3:
+        return ""
+    counts = f"{runs[0]}" if len(runs) == 1 else f"{runs[0]} to {runs[-1]}"
+    return (f" Each network cell has {counts} trained run{'s' if runs[-1] > 1 else ''} (seeds), fewer than three: the "
+            "runs are averaged and the tests vary only the compositions, so the inference is conditional on these "
+            "seeds and does not say how networks trained from other seeds would compare.")
+
+
+def order_text(row) -> str:
+    """One cell of the orders table (a row of orders.csv): the order with its interval, or where the ladder ends."""
+    top = int(row.top_order)
+    if row.position == "above the top":  # past the top rung only by the corrected test
+        text = f"> {top}" if row.p_top_holm < ALPHA else f"\u2265 {top} (n.s.)"
+    elif row.position == "below the ladder":
+        text = "< 0"
+    else:
+        text = f"{row.effective_order:.2f} [{row.order_lo:.2f}, {row.order_hi:.2f}]"
+    return text if row.ladder_monotone else f"{text} {NOT_MONOTONE}"
+
+
+def orders_table(orders: pd.DataFrame) -> pd.DataFrame:
+    """Effective order per network (rows) and (task, noise) (columns), from orders.csv (:func:`order_text`)."""
+    if not len(orders):
+        return pd.DataFrame()
+    df = orders.assign(network=[network_label(a, h) for a, h in zip(orders["model"], orders["hidden"])],
+                       text=[order_text(r) for r in orders.itertuples()], sigma=orders["noise"].map("{:g}".format))
+    df["order"] = [(ARCHS.index(a), h) for a, h in zip(df["model"], df["hidden"])]
+    wide = df.sort_values("order").pivot_table(index="network", columns=["task", "sigma"], values="text",
+                                               aggfunc="first", sort=False)
+    return wide.reindex(columns=sorted(wide.columns, key=lambda c: (TASKS.index(c[0]), float(c[1])))).fillna("-")
+
+
+def ladder_note(orders: pd.DataFrame) -> str:
+    """The ladders that are not monotone on the test mean (a higher order worse than a lower one), named."""
+    bad = []
+    for (task, noise), rows in orders[~orders["ladder_monotone"].astype(bool)].groupby(["task", "noise"], sort=True):
+        rungs = [rows[f"order{k}_bce"].iloc[0] for k in range(int(rows["top_order"].iloc[0]) + 1)]
+        worse = [f"order {k} scores worse than order {min(range(k), key=lambda j: rungs[j])}"
+                 for k in range(1, len(rungs)) if rungs[k] > min(rungs[:k])]
+        bad.append(f"{TASK_NAMES.get(task, task)} at sigma {noise:g} ({', '.join(worse)})")
+    if not bad:
+        return ""
+    return (f" {NOT_MONOTONE} The ladder is not monotone on the test compositions for {'; '.join(bad)}: there the "
+            "effective order is read through the ladder's running minimum, so it never places a network at a rung "
+            "that a lower one beats.")
+
+
+def orders_section(orders: pd.DataFrame, order0: str) -> str:
+    """The text above the orders table (``order0``: the name of the observer of order 0, spelled out)."""
+    top = int(orders["top_order"].max()) if len(orders) else 3
+    return (f"<p>Where each network's mean test BCE falls between the observers of order 0 ({html.escape(order0)}, "
+            f"the current input alone) and {top}, linearly interpolated; higher is better. In brackets the "
+            f"{LEVEL:.0%} bootstrap interval over the test compositions ({BOOTSTRAP:,} resamples, the observers "
+            f"resampled with the network). \u201c> {top}\u201d: the network beats the top observer, two-sided "
+            f"Wilcoxon signed-rank test across compositions, Holm-corrected p < {ALPHA:g}; \u201c\u2265 {top} "
+            "(n.s.)\u201d: its mean BCE is lower than the top observer's, but the test does not separate them."
+            + family_note(orders, "orders.csv", "p_top") + seeds_note(orders["runs"] if len(orders) else []) + ladder_note(orders)
+            + " Every value, the ladder's BCEs and the tests are in results/evaluation/orders.csv.</p>")
