@@ -6,14 +6,42 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from bayesbach.core.config import ConfigError, check_config
-from bayesbach.core.layout import (COMPOSER_DATASET_DIR, COMPOSER_SOURCE_DIR, DATASET_DIR, EVALUATION_DIR,
-                                   FIGURES, FIGURES_DIR, GENERALISATION_DIR, LOGS_DIR, MODEL_FILES,
-                                   NETWORK_EVALUATION_FILES, NOISE_PATTERN, REFERENCE_DIR, SUMMARY, SUMMARY_TEXT,
-                                   TRAINED_FILES, WEB_REPORT, collect_evaluation_inputs, collect_generalisation_inputs,
-                                   composer_folders, example_model_dirs, figure_inputs, files_in, generalise_inputs,
-                                   listen_inputs, listen_outputs, network_evaluation_dir, pack_dirs, reference_files,
-                                   source_dir, source_files, source_manifests, study_figures, study_targets,
-                                   summary_inputs)
+from bayesbach.core.layout import (
+    COMPOSER_DATASET_DIR,
+    COMPOSER_SOURCE_DIR,
+    DATASET_DIR,
+    EVALUATION_DIR,
+    FIGURES,
+    FIGURES_DIR,
+    GENERALISATION_DIR,
+    LOGS_DIR,
+    MODEL_FILES,
+    NETWORK_EVALUATION_FILES,
+    NOISE_PATTERN,
+    REFERENCE_DIR,
+    SUMMARY,
+    SUMMARY_TEXT,
+    TRAINED_FILES,
+    WEB_REPORT,
+    collect_evaluation_inputs,
+    collect_generalisation_inputs,
+    composer_folders,
+    example_model_dirs,
+    figure_inputs,
+    files_in,
+    generalise_inputs,
+    listen_inputs,
+    listen_outputs,
+    network_evaluation_dir,
+    pack_dirs,
+    reference_files,
+    source_dir,
+    source_files,
+    source_manifests,
+    study_figures,
+    study_targets,
+    summary_inputs,
+)
 from bayesbach.core.provenance import source_digest
 from bayesbach.core.registry import ARCHS, ENCODINGS, REFERENCES, reference_names
 from bayesbach.core.packing import packs
@@ -88,9 +116,17 @@ def reference_train_params():
 def _job_size(arch, hidden, batches, attempt, pack=1):
     train = config["train"]
     return train_job(
-        arch, int(hidden), units=ENCODINGS[train["encoding"]], batch_size=train["batch_size"],
-        chunk_length=train["chunk_length"], batches=batches, device=planned_device(),
-        layers=train["layers"], threads=train["threads"], attempt=attempt, pack=pack,
+        arch,
+        int(hidden),
+        units=ENCODINGS[train["encoding"]],
+        batch_size=train["batch_size"],
+        chunk_length=train["chunk_length"],
+        batches=batches,
+        device=planned_device(),
+        layers=train["layers"],
+        threads=train["threads"],
+        attempt=attempt,
+        pack=pack,
     )
 
 

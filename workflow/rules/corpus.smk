@@ -5,14 +5,14 @@ from bayesbach.corpus.crawl.settings import RESULT_KEYS as CRAWL_RESULT_KEYS
 rule export_bundled:
     output:
         **source_files(source_dir("bundled")),
-    params:
-        max_works=config["corpus"]["max_works"],
-        code=code("corpus.bundled"),
-    threads: config["workers"]  # capped to --cores when run locally
     log:
         f"{LOGS_DIR}/corpus/export_bundled.log",
     conda:
         "../envs/bayesbach.yaml"
+    threads: config["workers"]  # capped to --cores when run locally
+    params:
+        max_works=config["corpus"]["max_works"],
+        code=code("corpus.bundled"),
     script:
         "../scripts/export_bundled.py"
 
@@ -22,16 +22,16 @@ rule import_folder:
     # compositions (BWV number, works.csv, stem). The folders were checked when the config was loaded.
     output:
         **source_files(source_dir("folder")),
+    log:
+        f"{LOGS_DIR}/corpus/import_folder.log",
+    conda:
+        "../envs/bayesbach.yaml"
     params:
         paths=config["corpus"]["folder"]["paths"],
         contents=lambda wildcards: folder_digest(config["corpus"]["folder"]["paths"]),  # reruns when a file changes
         bwv_numbers=True,
         max_files=None,
         code=code("corpus.folder"),
-    log:
-        f"{LOGS_DIR}/corpus/import_folder.log",
-    conda:
-        "../envs/bayesbach.yaml"
     script:
         "../scripts/import_folder.py"
 
@@ -46,14 +46,14 @@ rule crawl_web:
     output:
         **source_files(source_dir("web")),
         report=WEB_REPORT,
+    log:
+        f"{LOGS_DIR}/corpus/crawl_web.log",
+    localrule: True
+    conda:
+        "../envs/bayesbach.yaml"
     params:
         # only what decides the files kept: changing the pauses or retries must not redo the study
         web={k: v for k, v in config["corpus"]["web"].items() if k in CRAWL_RESULT_KEYS},
         code=code("corpus.crawl"),
-    localrule: True
-    log:
-        f"{LOGS_DIR}/corpus/crawl_web.log",
-    conda:
-        "../envs/bayesbach.yaml"
     script:
         "../scripts/crawl_web.py"

@@ -7,13 +7,13 @@ rule convert:
     output:
         events=f"{DATASET_DIR}/events.parquet",
         rejects=f"{DATASET_DIR}/rejects.parquet",
-    params:
-        code=code("dataset.midi"),
-    threads: config["workers"]  # capped to --cores when run locally
     log:
         f"{LOGS_DIR}/dataset/convert.log",
     conda:
         "../envs/bayesbach.yaml"
+    threads: config["workers"]  # capped to --cores when run locally
+    params:
+        code=code("dataset.midi"),
     script:
         "../scripts/convert.py"
 
@@ -26,14 +26,14 @@ rule file_keys:
         manifests=source_manifests(config),
     output:
         file_keys=f"{DATASET_DIR}/file_keys.parquet",
-    params:
-        code=code("dataset.keys"),
-    threads: config["workers"]  # capped to --cores when run locally
-    priority: 1  # the evaluation waits for it (split: the longest chain)
     log:
         f"{LOGS_DIR}/dataset/file_keys.log",
+    priority: 1  # the evaluation waits for it (split: the longest chain)
     conda:
         "../envs/bayesbach.yaml"
+    threads: config["workers"]  # capped to --cores when run locally
+    params:
+        code=code("dataset.keys"),
     script:
         "../scripts/file_keys.py"
 
@@ -43,15 +43,15 @@ rule split:
         events=f"{DATASET_DIR}/events.parquet",
     output:
         pieces=f"{DATASET_DIR}/pieces.parquet",
+    log:
+        f"{LOGS_DIR}/dataset/split.log",
+    priority: 1  # the study's longest chain (split, training, evaluation) goes before the side branches
+    conda:
+        "../envs/bayesbach.yaml"
     params:
         seed=config["seed"],
         ratios=config["dataset"]["split"],
         families=config["dataset"]["families"],
         code=code("dataset.split"),
-    priority: 1  # the study's longest chain (split, training, evaluation) goes before the side branches
-    log:
-        f"{LOGS_DIR}/dataset/split.log",
-    conda:
-        "../envs/bayesbach.yaml"
     script:
         "../scripts/split.py"

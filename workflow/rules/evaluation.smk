@@ -17,66 +17,66 @@ for _pack in evaluation_packs():
         output:
             # evaluation.evaluation_job: errors, encoding and (evaluation.key_decoding) key decoding of each network
             files_in(pack_dirs(_pack, network_evaluation_dir), NETWORK_EVALUATION_FILES),
+        log:
+            f"{LOGS_DIR}/evaluation/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
+        priority: 1  # the longest chain (dataset.smk, split)
+        conda:
+            "../envs/bayesbach.yaml"
+        threads: 1
         params:
             models=pack_dirs(_pack),
             outs=pack_dirs(_pack, network_evaluation_dir),
             seed=config["seed"],
             code=code("evaluation.evaluation_job"),
-        threads: 1
-        priority: 1  # the longest chain (dataset.smk, split)
-        log:
-            f"{LOGS_DIR}/evaluation/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
-        conda:
-            "../envs/bayesbach.yaml"
         script:
             "../scripts/evaluate_networks.py"
 
 
 rule collect_evaluation:
-    localrule: True  # seconds of work: not worth a cluster queue
     input:
         **collect_evaluation_inputs(config),
     output:
         errors=f"{EVALUATION_DIR}/errors.parquet",
         encoding=f"{EVALUATION_DIR}/encoding.parquet",
         key_decoding=f"{EVALUATION_DIR}/keys.parquet",
-    params:
-        code=code("evaluation.collect"),
     log:
         f"{LOGS_DIR}/evaluation/collect.log",
+    localrule: True  # seconds of work: not worth a cluster queue
     conda:
         "../envs/bayesbach.yaml"
+    params:
+        code=code("evaluation.collect"),
     script:
         "../scripts/collect_evaluation.py"
 
 
 rule stats:
-    localrule: True  # seconds of work: not worth a cluster queue
     input:
         errors=f"{EVALUATION_DIR}/errors.parquet",
     output:
         stats=f"{EVALUATION_DIR}/stats.csv",
-    params:
-        code=code("evaluation.stats"),
     log:
         f"{LOGS_DIR}/evaluation/stats.log",
+    localrule: True  # seconds of work: not worth a cluster queue
     conda:
         "../envs/bayesbach.yaml"
+    params:
+        code=code("evaluation.stats"),
     script:
         "../scripts/stats.py"
 
 
 rule orders:
-    localrule: True  # seconds of work: not worth a cluster queue
     input:
         errors=f"{EVALUATION_DIR}/errors.parquet",
     output:
         orders=f"{EVALUATION_DIR}/orders.csv",
-    params:
-        code=code("evaluation.effective_order"),
     log:
         f"{LOGS_DIR}/evaluation/orders.log",
+    localrule: True  # seconds of work: not worth a cluster queue
     conda:
         "../envs/bayesbach.yaml"
+    params:
+        code=code("evaluation.effective_order"),
     script:
         "../scripts/orders.py"

@@ -15,6 +15,16 @@ for _pack in network_packs():
             pieces=f"{DATASET_DIR}/pieces.parquet",
         output:
             files_in(pack_dirs(_pack), MODEL_FILES),
+        log:
+            f"{LOGS_DIR}/models/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
+        priority: 1  # the longest chain (dataset.smk, split)
+        conda:
+            "../envs/bayesbach.yaml"
+        threads: config["train"]["threads"]
+        resources:
+            gpu=0 if config["device"] == "cpu" else 1,
+            runtime=pack_resource(_pack, "runtime"),
+            mem_mb=pack_resource(_pack, "mem_mb"),
         params:
             arch=_pack.arch,
             hidden=_pack.hidden,
@@ -25,15 +35,5 @@ for _pack in network_packs():
             device=config["device"],
             train=train_params(),
             code=code("networks.training_job"),
-        threads: config["train"]["threads"]
-        priority: 1  # the longest chain (dataset.smk, split)
-        resources:
-            gpu=0 if config["device"] == "cpu" else 1,
-            runtime=pack_resource(_pack, "runtime"),
-            mem_mb=pack_resource(_pack, "mem_mb"),
-        log:
-            f"{LOGS_DIR}/models/{_pack.arch}/h{_pack.hidden}/p{_pack.index}.log",
-        conda:
-            "../envs/bayesbach.yaml"
         script:
             "../scripts/train.py"

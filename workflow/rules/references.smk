@@ -8,47 +8,45 @@
 
 
 rule reference_counted:
-    wildcard_constraints:
-        name=reference_pattern("counted", sigma_free=False),
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
     output:
         errors=f"{REFERENCE_DIR}/errors.parquet",
         meta=f"{REFERENCE_DIR}/meta.json",
+    log:
+        f"{LOGS_DIR}/references/s{{noise}}/{{name}}.log",
+    wildcard_constraints:
+        name=reference_pattern("counted", sigma_free=False),
+    conda:
+        "../envs/bayesbach.yaml"
+    threads: 1
+    resources:
+        runtime=lambda wildcards, attempt: counted_minutes(attempt),  # a retry resumes an observer's search
     params:
         noises=lambda wildcards: [float(wildcards.noise)],
         seed=config["seed"],
         encoding=config["train"]["encoding"],
         code=code("references.counted"),
-    threads: 1
-    resources:
-        runtime=lambda wildcards, attempt: counted_minutes(attempt),  # a retry resumes an observer's search
-    log:
-        f"{LOGS_DIR}/references/s{{noise}}/{{name}}.log",
-    conda:
-        "../envs/bayesbach.yaml"
     script:
         "../scripts/reference_counted.py"
 
 
 use rule reference_counted as reference_counted_sigma_free with:
-    wildcard_constraints:
-        name=reference_pattern("counted", sigma_free=True),
     output:
         errors=sigma_free_reference_files("errors.parquet"),
         meta=sigma_free_reference_files("meta.json"),
-    params:
-        noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_counted's
     log:
         f"{LOGS_DIR}/references/{{name}}.log",
+    wildcard_constraints:
+        name=reference_pattern("counted", sigma_free=True),
+    params:
+        noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_counted's
 
 
 # Trained with the networks' trainer; like them they want a GPU when device is not cpu.
 # checkpoint.pt beside the (first) outputs is deliberately not an output (a failed job resumes from it).
 rule reference_network:
-    wildcard_constraints:
-        name=reference_pattern("trained", sigma_free=False),
     input:
         events=f"{DATASET_DIR}/events.parquet",
         pieces=f"{DATASET_DIR}/pieces.parquet",
@@ -57,6 +55,17 @@ rule reference_network:
         history=f"{REFERENCE_DIR}/history.parquet",
         errors=f"{REFERENCE_DIR}/errors.parquet",
         meta=f"{REFERENCE_DIR}/meta.json",
+    log:
+        f"{LOGS_DIR}/references/s{{noise}}/{{name}}.log",
+    wildcard_constraints:
+        name=reference_pattern("trained", sigma_free=False),
+    conda:
+        "../envs/bayesbach.yaml"
+    threads: config["references"]["threads"]
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+        runtime=lambda wildcards, attempt: reference_job(wildcards, attempt)["runtime"],
+        mem_mb=lambda wildcards, attempt: reference_job(wildcards, attempt)["mem_mb"],
     params:
         noises=lambda wildcards: [float(wildcards.noise)],
         seed=config["seed"],
@@ -65,28 +74,19 @@ rule reference_network:
         refs=reference_params,
         train=reference_train_params(),
         code=code("references.trained"),
-    threads: config["references"]["threads"]
-    resources:
-        gpu=0 if config["device"] == "cpu" else 1,
-        runtime=lambda wildcards, attempt: reference_job(wildcards, attempt)["runtime"],
-        mem_mb=lambda wildcards, attempt: reference_job(wildcards, attempt)["mem_mb"],
-    log:
-        f"{LOGS_DIR}/references/s{{noise}}/{{name}}.log",
-    conda:
-        "../envs/bayesbach.yaml"
     script:
         "../scripts/reference_network.py"
 
 
 use rule reference_network as reference_network_sigma_free with:
-    wildcard_constraints:
-        name=reference_pattern("trained", sigma_free=True),
     output:
         model=sigma_free_reference_files("model.pt"),
         history=sigma_free_reference_files("history.parquet"),
         errors=sigma_free_reference_files("errors.parquet"),
         meta=sigma_free_reference_files("meta.json"),
-    params:
-        noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_network's
     log:
         f"{LOGS_DIR}/references/{{name}}.log",
+    wildcard_constraints:
+        name=reference_pattern("trained", sigma_free=True),
+    params:
+        noises=[float(s) for s in config["sweep"]["noise"]],  # the other params as reference_network's
