@@ -1,5 +1,5 @@
 """A toy architecture and two toy references, added the way docs/architecture.md ("How to add") says: registry
-entries, plus a reference's definition in the module of its kind. tests/test_extending.py adds them in-process
+entries, plus a reference's definition in the module of its kind. the unit tests (networks, references, report, core) add them in-process
 (monkeypatched), tests/workflow/test_extension_workflow.py to a copy of the workflow's files (:func:`add_to`).
 
 - ``elman_relu``: PyTorch's RNN with ReLU instead of tanh, ranked as no primary architecture.

@@ -4,7 +4,7 @@ Layout of ``data/raw/web/``::
 
     <site>/bwvNNNN-<name>.mid   the MIDI files kept (the BWV number leads the name,
                                 so every later stage reads the composition from it)
-    manifest.parquet            written when a crawl finished and did not fail (DESIGN.md contract)
+    manifest.parquet            written when a crawl finished and did not fail (the contract of docs/architecture.md)
     rejects.parquet             the files not kept, with the reason
     report.parquet, report.txt  what each start URL gave (report.py), written on every run
     .crawl/ledger.jsonl         one line per URL whose content was handled, across runs
