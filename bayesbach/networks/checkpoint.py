@@ -47,6 +47,7 @@ class RunState:
     stage_best: list[dict | None] = field(default_factory=list)  # per network: best state of the stage in progress
     stage_best_val: list[float] = field(default_factory=list)
     optimiser: dict | None = None  # the optimiser's state, only when resuming inside a stage
+    average: dict | None = None  # the running average of the weights (training.update_average), likewise
 
     @classmethod
     def fresh(cls, pack: int, device: torch.device) -> RunState:
@@ -82,12 +83,14 @@ class RunState:
             load_member(model, k, state)
             self.best[k][name], self.best_val[k][name] = state, self.stage_best_val[k]
         pack = len(self.stage_best)
-        self.stage, self.batch, self.optimiser = self.stage + 1, 0, None
+        self.stage, self.batch, self.optimiser, self.average = self.stage + 1, 0, None, None
         self.stage_best, self.stage_best_val = [None] * pack, [math.inf] * pack
 
-    def save(self, path: Path, fingerprint: str, model, optimiser, generators: list[torch.Generator], sampler) -> None:
-        """Write the checkpoint atomically (complete or absent)."""
+    def save(self, path: Path, fingerprint: str, model, optimiser, generators: list[torch.Generator], sampler,
+             average=None) -> None:
+        """Write the checkpoint atomically (complete or absent); ``average``: the averaged model, if any."""
         self.optimiser = optimiser.state_dict()
+        self.average = None if average is None else cpu_copy(average.state_dict())
         state = {**vars(self), "loss_sum": self.loss_sum.cpu()}
         write_torch(path, {**state, "fingerprint": fingerprint, "model": cpu_copy(model.state_dict()),
                            "rng": [g.get_state() for g in generators], "lanes": sampler.state_dict()})

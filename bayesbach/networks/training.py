@@ -12,10 +12,18 @@ The loop (:func:`fit`), per batch:
 1. a chunk of the training split, cut on the device (:mod:`bayesbach.networks.batches`),
    with fresh Gaussian noise drawn on the device;
 2. an Adam step on the stage's loss (BCE from logits, mean over units and the scored
-   steps: silent gap steps and targets past a file's end carry no loss);
-3. every ``val_every`` batches (and at the stage's end) the whole validation split
-   is scored with its fixed CRN noise (:func:`validate`) and the best state is kept;
-4. every ``checkpoint_every`` batches the run's state is saved
+   steps: silent gap steps and targets past a file's end carry no loss), at the learning
+   rate of the stage's schedule (:func:`learning_rate`: constant, or a cosine from ``lr``
+   down to ``final_lr_fraction * lr`` at the stage's last batch);
+3. the running average of the weights is updated (``average``: an exponential moving
+   average with that decay, a plain mean over a stage's first batches; 0 = none). SGD
+   noise makes single iterates fluctuate around the optimum, most at high noise, where one
+   state can score lucky on the validation split and badly on the test; the average of the
+   iterates is the estimate that converges (Polyak averaging);
+4. every ``val_every`` batches (and at the stage's end) the whole validation split
+   is scored with its fixed CRN noise (:func:`validate`), with the averaged weights when
+   there are any, and the best state is kept;
+5. every ``checkpoint_every`` batches the run's state is saved
    (:mod:`bayesbach.networks.checkpoint`); given the checkpoint of the same job,
    :func:`fit` continues from it, bit-identically on CPU.
 
@@ -24,6 +32,7 @@ One job around the loop (data, model, outputs) is :mod:`bayesbach.networks.train
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -72,13 +81,41 @@ class Settings:
     checkpoint_every: int = 500
     gap: int = 20
     log_seconds: float = 10.0  # cadence of progress lines in the log
+    schedule: str = "constant"  # the learning rate over a stage: "constant" or "cosine" (learning_rate)
+    final_lr_fraction: float = 1.0  # cosine: the last batch's rate as a fraction of lr
+    average: float = 0.0  # decay of the weights' running average (0: none; step)
 
     @classmethod
     def from_config(cls, train: dict, sigma: float, gap: int) -> Settings:
         """The settings of one job from the ``train:`` section of the config (the only place they are read)."""
         return cls(sigma=float(sigma), lr=train["lr"], batch_size=train["batch_size"],
                    chunk_length=train["chunk_length"], val_every=train["val_every"],
-                   checkpoint_every=train["checkpoint_every"], gap=gap, log_seconds=train.get("log_seconds", 10.0))
+                   checkpoint_every=train["checkpoint_every"], gap=gap, log_seconds=train.get("log_seconds", 10.0),
+                   schedule=train.get("schedule", "constant"), final_lr_fraction=train.get("final_lr_fraction", 1.0),
+                   average=train.get("average", 0.0))
+
+
+def learning_rate(settings: Settings, batch: int, batches: int) -> float:
+    """The learning rate of batch ``batch`` (1-based) of a stage of ``batches``: ``lr``, or on the cosine schedule
+    from ``lr`` at the first batch to ``final_lr_fraction * lr`` at the last."""
+    if settings.schedule == "constant":
+        return settings.lr
+    if settings.schedule != "cosine":
+        raise ValueError(f"unknown learning-rate schedule {settings.schedule!r}; expected constant or cosine")
+    f = (batch - 1) / max(batches - 1, 1)
+    floor = settings.final_lr_fraction
+    return settings.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * f)))
+
+
+@torch.no_grad()
+def update_average(average, model, decay: float, batch: int) -> None:
+    """The running average of the trainable weights after batch ``batch`` (1-based) of a stage: the mean of the
+    iterates while 1 - 1/batch < decay, then an exponential average with that decay (elementwise, so a packed
+    network's average is its own and the zero blocks stay zero)."""
+    keep = min(decay, 1.0 - 1.0 / batch)
+    for a, p in zip(average.parameters(), model.parameters()):
+        if p.requires_grad:
+            a.lerp_(p, 1.0 - keep)
 
 
 @dataclass
@@ -159,21 +196,29 @@ def fit_pack(model, stages: list[Stage], train: dict[str, list[np.ndarray]], val
         optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=common.lr)
         if run.optimiser is not None:
             optimiser.load_state_dict(run.optimiser)
+        average = copy.deepcopy(model) if common.average else None  # what is validated and kept, when averaging
+        if average is not None and run.average is not None:
+            average.load_state_dict(run.average)
         model.train()
         t_stage, first, val_seconds = time.perf_counter(), run.batch + 1, 0.0
         bar.start_stage()
         for b in range(first, stage.batches + 1):
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(common, b, stage.batches)
             x, target, weight = batch_inputs(sampler.next_chunk(), stage, sigmas, gens)
             run.add_loss(optimise(model, optimiser, x, target, weight, stage.head))
+            if average is not None:
+                update_average(average, model, common.average, b)
             if b % common.val_every == 0 or b == stage.batches:
                 tv = time.perf_counter()
-                v = validate(model, val, stage, sigmas)
+                scored = model if average is None else average
+                v = validate(scored, val, stage, sigmas)
                 val_seconds += time.perf_counter() - tv
-                run.validated(stage.name, b, v, model, keep=val is None and b == stage.batches)
+                run.validated(stage.name, b, v, scored, keep=val is None and b == stage.batches)
             bar.batch_done(stage, b, run)
             run.batch = b
             if checkpoint is not None and b % common.checkpoint_every == 0 and b < stage.batches:
-                run.save(checkpoint, key, model, optimiser, gens, sampler)
+                run.save(checkpoint, key, model, optimiser, gens, sampler, average)
         seconds, batches = time.perf_counter() - t_stage, stage.batches + 1 - first
         timings[stage.name] = {"seconds": round(seconds, 3), "batches": batches,
                                "batches_per_s": round(batches / seconds, 3) if batches else None,

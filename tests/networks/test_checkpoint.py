@@ -23,7 +23,8 @@ from bayesbach.networks.training import Settings, network_stages
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = {"lr": 0.02, "batch_size": 8, "chunk_length": 16, "decode_batches": 30, "probe_batches": 20, "val_every": 10,
-         "checkpoint_every": 10, "log_seconds": 0.0, "encoding": "pc12", "layers": 1}
+         "checkpoint_every": 10, "log_seconds": 0.0, "encoding": "pc12", "layers": 1,
+         "schedule": "cosine", "final_lr_fraction": 0.1, "average": 0.9}  # resumes carry the schedule and average
 
 
 def test_the_fingerprint_changes_with_what_the_results_depend_on_only():

@@ -10,7 +10,8 @@ import torch
 from bayesbach.core.exceptions import StudyError
 from bayesbach.dev.synthetic import periodic_pieces
 from bayesbach.networks.models import FeedForward, RecurrentNet, build, build_pack, recurrent_spec
-from bayesbach.networks.training import Settings, Stage, fit, fit_pack, network_stages
+from bayesbach.networks.training import (Settings, Stage, fit, fit_pack, learning_rate, network_stages,
+                                         update_average)
 
 torch.set_num_threads(1)
 
@@ -33,6 +34,41 @@ def test_settings_read_the_train_section_of_the_config():
     s = Settings.from_config(train, 1, gap=4)
     assert s == Settings(sigma=1.0, lr=0.01, batch_size=5, chunk_length=7, val_every=3, checkpoint_every=9, gap=4)
     assert isinstance(s.sigma, float)
+    tuned = Settings.from_config({**train, "schedule": "cosine", "final_lr_fraction": 0.1, "average": 0.99}, 1, gap=4)
+    assert (tuned.schedule, tuned.final_lr_fraction, tuned.average) == ("cosine", 0.1, 0.99)
+
+
+def test_the_cosine_schedule_falls_from_lr_to_its_floor():
+    s = Settings(sigma=1.0, lr=0.04, schedule="cosine", final_lr_fraction=0.25)
+    rates = [learning_rate(s, b, 101) for b in range(1, 102)]
+    assert rates[0] == pytest.approx(0.04) and rates[-1] == pytest.approx(0.01)
+    assert rates[50] == pytest.approx(0.025)  # half way: the mean of the two ends
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert learning_rate(s, 1, 1) == pytest.approx(0.04)  # a one-batch stage runs at lr
+    assert {learning_rate(Settings(sigma=1.0, lr=0.04), b, 101) for b in (1, 50, 101)} == {0.04}
+    with pytest.raises(ValueError, match="schedule 'step'"):
+        learning_rate(Settings(sigma=1.0, schedule="step"), 1, 10)
+
+
+def test_the_running_average_is_the_mean_of_the_first_iterates_then_exponential():
+    torch.manual_seed(0)
+    model, iterates = torch.nn.Linear(3, 2), []
+    frozen = model.bias.detach().clone()
+    model.bias.requires_grad_(False)
+    average = None
+    for b in range(1, 9):
+        with torch.no_grad():
+            model.weight.copy_(torch.randn(2, 3))
+        iterates.append(model.weight.detach().clone())
+        if average is None:
+            average = torch.nn.Linear(3, 2)
+            average.load_state_dict(model.state_dict())
+        update_average(average, model, decay=0.75, batch=b)
+    expected = torch.stack(iterates[:4]).mean(0)  # 1 - 1/b < 0.75 for b < 4: the plain mean
+    for w in iterates[4:]:
+        expected = 0.75 * expected + 0.25 * w
+    torch.testing.assert_close(average.weight, expected)
+    assert torch.equal(average.bias, frozen)  # what a stage does not train is not averaged
 
 
 def test_each_stage_trains_exactly_its_parameters():
@@ -131,7 +167,8 @@ def test_packed_and_solo_training_give_the_same_networks():
     train, val = periodic_pieces(8, rng), periodic_pieces(3, rng, prefix="v")
     spec, stages = recurrent_spec("gru", 12, 6), network_stages(160, 80)
     cells = [(0.2, ("network", "gru", 6, 0.2, 0)), (1.0, ("network", "gru", 6, 1.0, 0)), (0.5, ("network", "gru", 6, 0.5, 1))]
-    settings = [Settings(sigma=s, batch_size=8, chunk_length=16, val_every=10, gap=2) for s, _ in cells]
+    settings = [Settings(sigma=s, batch_size=8, chunk_length=16, val_every=10, gap=2, schedule="cosine",
+                         final_lr_fraction=0.1, average=0.9) for s, _ in cells]  # each network averaged on its own
     packed = fit_pack(build_pack(spec, [1, 2, 3]), stages, train, val, settings, [i for _, i in cells], seed=0)
 
     def best_batch(result, stage):

@@ -86,7 +86,8 @@ def evaluation_packs():
 def train_params():
     """The config values a training job's results depend on (a changed budget reruns training, not the
     dataset; checkpoint and log cadence change no result, so the script reads them from the config)."""
-    keys = ("lr", "batch_size", "chunk_length", "decode_batches", "probe_batches", "val_every", "encoding", "layers")
+    keys = ("lr", "schedule", "final_lr_fraction", "average", "batch_size", "chunk_length", "decode_batches",
+            "probe_batches", "val_every", "encoding", "layers")
     return {k: config["train"][k] for k in keys}
 
 
@@ -109,7 +110,7 @@ def reference_params(wildcards):
 def reference_train_params():
     """The train: keys the trained references share with the networks (not the networks' budgets;
     checkpoint and log cadence change no result, so the script reads them from the config)."""
-    keys = ("lr", "batch_size", "chunk_length", "val_every", "encoding")
+    keys = ("lr", "schedule", "final_lr_fraction", "average", "batch_size", "chunk_length", "val_every", "encoding")
     return {k: config["train"][k] for k in keys}
 
 
