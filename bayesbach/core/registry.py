@@ -137,6 +137,8 @@ REFERENCES = {  # in the order a study lists them by default (references.models)
                             **FEED_FORWARD),
     "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73",  # never beside decoder_ff
                           sized_label="{arch} trained to predict ({hidden} units)", **RECURRENT),
+    "bayes_memoryless": Reference("counted", ("decode", "predict"), "Ideal memoryless observer (current input alone)",
+                                  "#B8A200"),  # the palette's yellow, darkened to show on white
     "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 1st order", "#000000"),
     "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F",
                                 sigma_free=True),
@@ -147,17 +149,19 @@ REFERENCES = {  # in the order a study lists them by default (references.models)
 }
 # The references each network is compared with in stats.csv, per task, in the order of its rows.
 COMPARED = {
-    "predict": ("markov_high", "global", "markov_low", "markov_counts", "bayes", "bayes2", "bayes3", "rnn_pred"),
-    "decode": ("decoder_ff", "bayes", "bayes2", "bayes3"),
+    "predict": ("markov_high", "bayes_memoryless", "global", "markov_low", "markov_counts", "bayes", "bayes2", "bayes3",
+                "rnn_pred"),
+    "decode": ("decoder_ff", "bayes_memoryless", "bayes", "bayes2", "bayes3"),
 }
 # The comparisons the results page shows as its key tables, one per task (task, reference).
-HEADLINE_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes"), ("predict", "bayes3"), ("predict", "rnn_pred"),
-                   ("decode", "decoder_ff"), ("decode", "bayes"), ("decode", "bayes3"))
+HEADLINE_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes_memoryless"), ("predict", "bayes"),
+                        ("predict", "bayes3"), ("predict", "rnn_pred"), ("decode", "decoder_ff"),
+                        ("decode", "bayes_memoryless"), ("decode", "bayes"), ("decode", "bayes3"))
 # The ladder of ideal observers: position k is the model of order k (bayesbach.evaluation.effective_order).
 OBSERVER_ORDERS = ("bayes_memoryless", "bayes", "bayes2", "bayes3")
 # The prediction ladder of the figures, roughly worst to best.
-LADDER_FIGURE_MODELS = ("global", "markov_high", "markov_low", "markov_counts", "bayes", "markov_counts2", "bayes2", "markov_counts3",
-          "bayes3", "rnn_pred")
+LADDER_FIGURE_MODELS = ("global", "markov_high", "bayes_memoryless", "markov_low", "markov_counts", "bayes",
+                        "markov_counts2", "bayes2", "markov_counts3", "bayes3", "rnn_pred")
 
 
 def reference_names(kind: str, sigma_free: bool | None = None) -> tuple[str, ...]:

@@ -92,6 +92,14 @@ class Automaton:
         last = np.arange(len(matrix)) if last is None else np.asarray(last)
         return cls(last, sp.csr_matrix(matrix), np.asarray(initial, np.float64))
 
+    @classmethod
+    def independent(cls, q: np.ndarray) -> Automaton:
+        """States drawn afresh from ``q`` every step, whatever came before (every row is q; state s emits level-1
+        state s): the chain of an observer without memory, ``bayes_memoryless``."""
+        n = len(q)
+        return cls(np.arange(n), sp.csr_matrix((n, n)), np.asarray(q, np.float64), np.full(n, -1), np.ones(n),
+                   np.asarray(q, np.float64))
+
     @property
     def n_states(self) -> int:
         return len(self.last)

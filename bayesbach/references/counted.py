@@ -1,5 +1,5 @@
 """The counted references of the ladder: ``global``, ``markov_counts``/``2``/``3`` and the ideal observers
-``bayes``/``2``/``3``.
+``bayes_memoryless`` and ``bayes``/``2``/``3``.
 
 Each is fitted on the clean training split and scored on every test piece, each
 file of a piece on its own (docs/science.md, "Evaluation"), in the long format of
@@ -16,6 +16,12 @@ networks see. Their names and tasks are in :data:`bayesbach.core.registry.REFERE
 - ``bayesK``: the forward filter of the same model of order K with the true sigma
   (:mod:`bayesbach.references.observer`), its smoothing chosen at that sigma on
   the noisy validation split (:mod:`bayesbach.references.smoothing`) (decode and predict).
+- ``bayes_memoryless``: order 0 of the observers, the posterior of the current chord
+  given x_t alone (prior: the unigram of the order-1 model, over the same alphabet and
+  rest groups) pushed through that model's first-order transitions for prediction
+  (:class:`~bayesbach.references.observer.MemorylessObserver`), its smoothing chosen like
+  ``bayes``'s on its own noisy validation BCE: the exact bound of ``decoder_ff`` and
+  ``markov_high`` (decode and predict).
 
 ``global`` and ``markov_countsK`` never see the noise (``registry.SIGMA_FREE``): one job
 fits and scores each once and writes its result for every noise level
@@ -41,7 +47,7 @@ from bayesbach.dataset.noise import crn_inputs
 from bayesbach.references import check_noise_levels
 from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import ContextModel, count_contexts
-from bayesbach.references.observer import Observer
+from bayesbach.references.observer import observer_of
 from bayesbach.references.smoothing import select_clean, select_observer
 
 log = logging.getLogger(__name__)
@@ -123,25 +129,27 @@ class MarkovCounts:
 
 
 class Bayes:
-    """``bayesK``: the ideal observer of the same model at the true sigma, its smoothing chosen at that sigma."""
+    """``bayesK``: the ideal observer of the same model at the true sigma, its smoothing chosen at that sigma;
+    with ``memoryless``, ``bayes_memoryless``: the order-1 model's observer of each step's input alone."""
 
-    def __init__(self, train: dict, validation: dict, how: Fitting, order: int = 1):
+    def __init__(self, train: dict, validation: dict, how: Fitting, order: int = 1, memoryless: bool = False):
         self.meta: dict = {}
+        self.memoryless = memoryless
         self.model, start = _context_model(train, validation, order, how, self.meta)
-        self.prune = 0.0 if self.model.n_states <= EXACT_STATES else PRUNE
+        self.prune = 0.0 if memoryless or self.model.n_states <= EXACT_STATES else PRUNE
         t0 = time.perf_counter()
         if how.smoothing is None:
             noisy = files_of(crn_inputs(validation, how.sigma, how.seed))
             self.smoothing, record = select_observer(self.model, files_of(validation), noisy, how.sigma, start,
-                                                     self.prune, how.progress)
+                                                     self.prune, how.progress, memoryless)
         else:
             self.smoothing, record = _given(how.smoothing)
         self.meta.update(smoothing=self.smoothing, observer_smoothing=record, exact=self.prune == 0,
-                         select_seconds=round(time.perf_counter() - t0, 3))
+                         memoryless=memoryless, select_seconds=round(time.perf_counter() - t0, 3))
 
     def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
         t0 = time.perf_counter()
-        observer = Observer(self.model.alphabet, self.model.automaton(self.smoothing), sigma, self.prune)
+        observer = observer_of(self.model, self.smoothing, sigma, self.prune, self.memoryless)
         yield from observer.run(crn_inputs(test, sigma, seed))
         self.meta["filter_seconds"] = round(time.perf_counter() - t0, 3)
         if self.prune:
@@ -155,6 +163,7 @@ MODELS = {
     "markov_counts": partial(MarkovCounts, order=1),
     "markov_counts2": partial(MarkovCounts, order=2),
     "markov_counts3": partial(MarkovCounts, order=3),
+    "bayes_memoryless": partial(Bayes, order=1, memoryless=True),
     "bayes": partial(Bayes, order=1),
     "bayes2": partial(Bayes, order=2),
     "bayes3": partial(Bayes, order=3),

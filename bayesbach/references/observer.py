@@ -1,4 +1,5 @@
-"""The ideal Bayesian observer (``bayes``, ``bayes2``, ``bayes3``): a forward filter over an automaton's states.
+"""The ideal Bayesian observers: ``bayes``, ``bayes2``, ``bayes3``, a forward filter over an automaton's states,
+and ``bayes_memoryless`` (:class:`MemorylessObserver`), the same posterior from each step's input alone.
 
 Hidden state: a state of an :class:`~bayesbach.references.contexts.Automaton`
 (for the counted model of order K, the longest seen context of the last K
@@ -173,6 +174,48 @@ class Observer:
                 size += n
         for piece, xs in inputs.items():
             yield piece, [results[piece, k][0] for k in range(len(xs))], [results[piece, k][1] for k in range(len(xs))]
+
+
+class MemorylessObserver(Observer):
+    """``bayes_memoryless``: each step on its own. Decoding: the posterior of the current level-1 state given x_t
+    alone, the prior ``q`` (the unigram over the level-1 states) times the emission likelihood; that is the filter
+    of :meth:`Automaton.independent` (``q`` every step). Prediction: that posterior pushed through ``then``, the
+    per-unit next-chord probabilities from each level-1 state (the first-order counted transitions), so it knows
+    the transitions but not the past inputs."""
+
+    ROWS = 2**22  # steps x level-1 states scored at once: bounds the memory at any alphabet size
+
+    def __init__(self, alphabet: Alphabet, q: np.ndarray, then: np.ndarray, sigma: float):
+        super().__init__(alphabet, Automaton.independent(q), sigma)
+        self._prior = np.r_[q, 0.0]  # the extra column of _emission emits nothing
+        self._then = np.asarray(then, np.float64)  # (level-1 states, units)
+
+    def filter(self, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if not xs:
+            return []
+        flat = np.concatenate(xs).astype(np.float64)
+        decode, predict = np.empty_like(flat), np.empty_like(flat)
+        block = max(1, self.ROWS // len(self._prior))
+        for lo in range(0, len(flat), block):
+            x = flat[lo:lo + block]
+            log_lik, terms = self._emission(x)
+            shift = np.where(self._prior > 0, log_lik, -np.inf).max(1)
+            post = self._prior * np.exp(log_lik - shift[:, None])
+            post /= post.sum(1, keepdims=True)
+            decode[lo:lo + block] = self._decode(x, post, terms)
+            predict[lo:lo + block] = post[:, :-1] @ self._then
+        ends = np.cumsum([len(x) for x in xs])
+        return [(decode[e - len(x):e], predict[e - len(x):e - 1]) for x, e in zip(xs, ends)]
+
+
+def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memoryless: bool = False) -> Observer:
+    """The observer of a counted :class:`~bayesbach.references.contexts.ContextModel` with these strengths: its
+    filter (``bayesK``), or with ``memoryless`` the :class:`MemorylessObserver` of its unigram and first-order
+    transitions (``bayes_memoryless``; exact, ``prune`` unused)."""
+    if memoryless:
+        level1 = np.arange(model.alphabet.size)  # the seen chords, then the rest groups: order-1 states
+        return MemorylessObserver(model.alphabet, model.q(smoothing), model.predict_units(level1, smoothing), sigma)
+    return Observer(model.alphabet, model.automaton(smoothing), sigma, prune)
 
 
 class _Dense:

@@ -19,7 +19,7 @@ would gain about a tenth of that at most; otherwise the range is too narrow
   ``GRID_STEP`` decades, strength by strength: the order-1 strengths on the
   order-1 model, then ``a2`` on the order-2 model, ..., then one more round of
   every strength on the order-K model.
-- ``bayesK`` (:func:`select_observer`): per noise level, the noisy validation
+- ``bayesK`` and ``bayes_memoryless`` (:func:`select_observer`): per noise level, the noisy validation
   decoding plus prediction BCE of the observer itself, one filter pass per
   point: a line search per strength (bracket by steps of ``STEP`` decades from
   the start, then golden-section to ``TOL`` decades), lowest level first,
@@ -50,7 +50,7 @@ import numpy as np
 
 from bayesbach.references.alphabet import EPS, pooled_bce
 from bayesbach.references.contexts import ContextModel
-from bayesbach.references.observer import Observer
+from bayesbach.references.observer import observer_of
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +168,13 @@ def _line_search(f: Callable[[float], float], x0: float) -> float:
 
 
 def observer_objective(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
-                       prune: float = 0.0) -> Callable[[dict], float]:
-    """The validation decoding plus prediction BCE of the order-K observer with given strengths."""
+                       prune: float = 0.0, memoryless: bool = False) -> Callable[[dict], float]:
+    """The validation decoding plus prediction BCE of the order-K observer (or the memoryless one) with given
+    strengths."""
     targets = [y[1:] for y in clean]
 
     def objective(smoothing: dict) -> float:
-        out = Observer(model.alphabet, model.automaton(smoothing), sigma, prune).filter(noisy)
+        out = observer_of(model, smoothing, sigma, prune, memoryless).filter(noisy)
         return pooled_bce([d for d, _ in out], clean) + pooled_bce([p for _, p in out], targets)
 
     return objective
@@ -220,11 +221,11 @@ def _record(line: str) -> dict | None:
 
 
 def search_fingerprint(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
-                       start: dict, prune: float) -> str:
+                       start: dict, prune: float, memoryless: bool = False) -> str:
     """SHA-256 of what the observer search's objective depends on, the code that computes it included."""
     from bayesbach.core.provenance import source_digest
 
-    h = hashlib.sha256(repr((model.order, float(sigma), float(prune), sorted(start.items()),
+    h = hashlib.sha256(repr((model.order, float(sigma), float(prune), sorted(start.items()), memoryless,
                              source_digest("references.counted"))).encode())
     for a in (model.counts.data, model.counts.indices, model.counts.indptr, model.alphabet.chords, *clean, *noisy):
         a = np.ascontiguousarray(a)
@@ -233,18 +234,22 @@ def search_fingerprint(model: ContextModel, clean: list[np.ndarray], noisy: list
 
 
 def select_observer(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
-                    start: dict, prune: float = 0.0, progress: Path | None = None) -> tuple[dict, dict]:
-    """``bayesK``'s strengths at noise ``sigma`` on its own noisy validation BCE (module text): (smoothing, record).
-    ``progress``: the file that keeps the evaluations (:class:`SearchProgress`)."""
+                    start: dict, prune: float = 0.0, progress: Path | None = None,
+                    memoryless: bool = False) -> tuple[dict, dict]:
+    """``bayesK``'s strengths (with ``memoryless``: ``bayes_memoryless``'s) at noise ``sigma`` on its own noisy
+    validation BCE (module text): (smoothing, record). ``progress``: the file that keeps the evaluations
+    (:class:`SearchProgress`)."""
     smoothing = dict(start)
+    who = "bayes_memoryless" if memoryless else f"bayes{model.order}"
     record = {"objective": "noisy validation decoding + prediction BCE of the observer",
               "method": f"line search per strength (steps of {STEP} decade, golden section to {TOL}), from the clean choice",
               "range_log10": list(LOG10_RANGE), "start": dict(start)}
     if not any(len(y) for y in clean):
         log.warning("no validation steps: the observer keeps the clean choice of smoothing")
         return smoothing, {**record, "method": "none (no validation steps)", "chosen": smoothing, "bce": None}
-    objective = observer_objective(model, clean, noisy, sigma, prune)
-    kept = SearchProgress(progress, search_fingerprint(model, clean, noisy, sigma, start, prune) if progress else "")
+    objective = observer_objective(model, clean, noisy, sigma, prune, memoryless)
+    kept = SearchProgress(progress, search_fingerprint(model, clean, noisy, sigma, start, prune, memoryless)
+                          if progress else "")
     trace: list = []
     cache: dict = {}
 
@@ -267,7 +272,7 @@ def select_observer(model: ContextModel, clean: list[np.ndarray], noisy: list[np
         if not flat:
             smoothing[name] = float(10.0**x)
         found[name] = {"flat": flat, "edge": None if flat else _edge(f, x)}
-    _report(record, found, smoothing, min(t["bce"] for t in trace), f"bayes{model.order} sigma={sigma!r}")
+    _report(record, found, smoothing, min(t["bce"] for t in trace), f"{who} sigma={sigma!r}")
     record["evaluations"] = len(trace)
     record["trace"] = trace
     return smoothing, record

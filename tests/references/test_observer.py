@@ -10,7 +10,7 @@ from bayesbach.dev.synthetic import known_chain, sample_chain
 from bayesbach.references.alphabet import Alphabet, all_chords, count_alphabet
 from bayesbach.references.contexts import Automaton, count_contexts
 from bayesbach.references import observer as observer_module
-from bayesbach.references.observer import Observer
+from bayesbach.references.observer import Observer, observer_of
 from ngram_by_hand import ByHand, brute_force
 
 
@@ -122,3 +122,49 @@ def test_noiseless_observer_is_the_counted_model(units, classes, order):
     (dec, pred), = Observer(alphabet, model.automaton(smoothing), 0.0).filter([y])
     np.testing.assert_array_equal(dec, y)
     np.testing.assert_allclose(pred, model.predict_units(model.states(y)[:-1], smoothing), rtol=1e-10)
+
+
+@pytest.mark.parametrize("units,seen,classes,sigma", [(3, 5, None, 0.7), (2, 4, None, 0.4), (4, 6, 2, 0.6),
+                                                      (3, 5, None, 0.05)])
+def test_the_memoryless_observer_equals_enumeration_over_every_chord(units, seen, classes, sigma):
+    """Decode: the posterior over all 2^units chords given x_t alone under the by-hand unigram; predict: that
+    posterior through the by-hand first-order transitions (an unseen chord's: its rest group's)."""
+    rng = np.random.default_rng(units * 10 + seen)
+    vocab = all_chords(units)[rng.choice(2**units, seen, replace=False)]
+    train = {f"p{i}": [vocab[rng.integers(0, seen, n)].astype(np.float32) for n in (14, 9)] for i in range(2)}
+    alphabet = count_alphabet(train, classes)
+    model = count_contexts(train, alphabet, 1)
+    smoothing = {"beta": 0.8, "a_class": 0.6, "a1": 0.5}
+    by_hand = ByHand(train, 1, smoothing, alphabet.marginal, classes)
+    chords, prior = by_hand.chords, by_hand.dist(())
+    then = np.array([by_hand.dist((c,)) @ chords for c in range(len(chords))])  # P(next units | chord c)
+    ys = [all_chords(units)[rng.integers(0, 2**units, n)] for n in (6, 1)]
+    xs = [y + sigma * rng.standard_normal(y.shape) for y in ys]
+    for x, (dec, pred) in zip(xs, observer_of(model, smoothing, sigma, memoryless=True).filter(xs)):
+        lik = np.exp(-((x[:, None, :] - chords[None]) ** 2).sum(-1) / (2 * sigma**2))  # (steps, chords)
+        post = prior * lik / (prior * lik).sum(1, keepdims=True)
+        np.testing.assert_allclose(dec, post @ chords, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(pred, (post @ then)[:-1], rtol=1e-9, atol=1e-12)
+        assert dec.shape == x.shape and pred.shape == (len(x) - 1, units)
+
+
+def test_the_memoryless_observer_decodes_as_bayes_with_every_transition_the_unigram():
+    """Its decoding is the forward filter of the chain whose every row is the unigram (Automaton.independent),
+    whose prediction is the unigram's constant; its own prediction knows the transitions."""
+    rng = np.random.default_rng(6)
+    matrix, initial = known_chain(rng, units=6, vocab=12, successors=2)
+    train = sample_chain(rng, matrix, initial, [300, 200], "a")
+    model = count_contexts(train, count_alphabet(train), 2)
+    smoothing = {"beta": 1.5, "a1": 0.4, "a2": 0.3}
+    xs = [y + 0.5 * rng.standard_normal(y.shape) for f in sample_chain(rng, matrix, initial, [40, 25], "b").values()
+          for y in f]
+    q = model.q(smoothing)
+    unigram = Observer(model.alphabet, Automaton.independent(q), 0.5).filter(xs)
+    memoryless = observer_of(model, smoothing, 0.5, memoryless=True).filter(xs)
+    for (d0, p0), (d1, p1), x in zip(unigram, memoryless, xs):
+        np.testing.assert_allclose(d1, d0, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(p0, np.broadcast_to(q[:model.alphabet.size] @ model.alphabet.unit_vectors(),
+                                                       p0.shape), rtol=1e-10)
+        assert np.abs(p1 - p0).max() > 0.05  # the transitions move its prediction off the unigram's
+    bayes = observer_of(model, smoothing, 0.5).filter(xs)
+    assert all(np.abs(d - d1).max() > 0.01 for (d, _), (d1, _) in zip(bayes, memoryless))  # memory changes decoding

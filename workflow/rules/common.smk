@@ -86,8 +86,19 @@ def evaluation_packs():
 def train_params():
     """The config values a training job's results depend on (a changed budget reruns training, not the
     dataset; checkpoint and log cadence change no result, so the script reads them from the config)."""
-    keys = ("lr", "schedule", "final_lr_fraction", "average", "batch_size", "chunk_length", "decode_batches",
-            "probe_batches", "val_every", "encoding", "layers")
+    keys = (
+        "lr",
+        "schedule",
+        "final_lr_fraction",
+        "average",
+        "batch_size",
+        "chunk_length",
+        "decode_batches",
+        "probe_batches",
+        "val_every",
+        "encoding",
+        "layers",
+    )
     return {k: config["train"][k] for k in keys}
 
 
