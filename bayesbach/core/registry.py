@@ -123,7 +123,7 @@ class Reference:
 
 # The two shapes of trained reference (bayesbach.references.trained.spec): their config keys and job sizes. A
 # feed-forward one's job is sized as the recurrent net of the config, an upper bound.
-FEED_FORWARD = {"config": ("batches", "ff_hidden"), "job": JobSize(estimated=False)}
+FEED_FORWARD = {"config": ("batches", "ff_hidden", "ff_lr"), "job": JobSize(estimated=False)}
 RECURRENT = {"config": ("batches", "rnn_arch", "rnn_hidden"), "job": JobSize()}
 
 REFERENCES = {  # in the order a study lists them by default (references.models)
@@ -137,8 +137,8 @@ REFERENCES = {  # in the order a study lists them by default (references.models)
                             **FEED_FORWARD),
     "rnn_pred": Reference("trained", ("predict",), "Recurrent net trained to predict", "#009E73",  # never beside decoder_ff
                           sized_label="{arch} trained to predict ({hidden} units)", **RECURRENT),
-    "bayes_memoryless": Reference("counted", ("decode", "predict"), "Ideal memoryless observer (current input alone)",
-                                  "#B8A200"),  # the palette's yellow, darkened to show on white
+    # its colour: the palette's yellow, darkened to show on white
+    "bayes_memoryless": Reference("counted", ("decode", "predict"), "Ideal memoryless observer", "#B8A200"),
     "bayes": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 1st order", "#000000"),
     "markov_counts2": Reference("counted", ("predict",), "2nd-order Markov, counted (clean input)", "#A1427F",
                                 sigma_free=True),
@@ -154,9 +154,10 @@ COMPARED = {
     "decode": ("decoder_ff", "bayes_memoryless", "bayes", "bayes2", "bayes3"),
 }
 # The comparisons the results page shows as its key tables, one per task (task, reference).
+# (Four per task fit the page's width; the whole ladder is in the orders table.)
 HEADLINE_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes_memoryless"), ("predict", "bayes"),
-                        ("predict", "bayes3"), ("predict", "rnn_pred"), ("decode", "decoder_ff"),
-                        ("decode", "bayes_memoryless"), ("decode", "bayes"), ("decode", "bayes3"))
+                        ("predict", "rnn_pred"), ("decode", "decoder_ff"), ("decode", "bayes_memoryless"),
+                        ("decode", "bayes"), ("decode", "bayes3"))
 # The ladder of ideal observers: position k is the model of order k (bayesbach.evaluation.effective_order).
 OBSERVER_ORDERS = ("bayes_memoryless", "bayes", "bayes2", "bayes3")
 # The prediction ladder of the figures, roughly worst to best.

@@ -29,7 +29,8 @@ def tiny_splits(seed=3):
 
 
 def test_specs_and_stages_follow_the_table():
-    assert trained.spec("markov_low", 12, REFS) == {"kind": "feedforward", "units": 12, "hidden": [8], "heads": ["predict"]}
+    assert trained.spec("markov_low", 12, REFS) == {"kind": "feedforward", "units": 12, "hidden": [8, 8],
+                                                    "heads": ["predict"]}
     assert trained.spec("decoder_ff", 12, REFS) == {"kind": "feedforward", "units": 12, "hidden": [8, 8, 8],
                                                     "heads": ["observe"]}
     assert trained.spec("rnn_pred", 12, REFS) == {"kind": "recurrent", "arch": "lstm", "units": 12, "hidden": 5, "layers": 1}
@@ -82,6 +83,17 @@ def test_the_network_job_writes_its_model_history_errors_and_meta(tmp_path):
     model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
     assert json.loads((out / "meta.json").read_text())["best_val"] == meta["best_val"]
     assert not (out / "checkpoint.pt").exists()
+
+
+def test_the_feed_forward_references_take_their_own_learning_rate(tmp_path):
+    data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 1})
+    train = {"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 3, "checkpoint_every": 2, "encoding": "pc12"}
+    refs = {**REFS, "batches": 3, "ff_lr": 0.005}
+    job = {"noises": [0.5], "seed": 1, "refs": refs, "train": train, "device": "cpu"}
+    [ff] = trained.network_reference(data, [tmp_path / "ff"], name="decoder_ff", **job)
+    [rnn] = trained.network_reference(data, [tmp_path / "rnn"], name="rnn_pred", **job)
+    [same] = trained.network_reference(data, [tmp_path / "same"], name="decoder_ff", **{**job, "refs": {**refs, "ff_lr": None}})
+    assert (ff["settings"]["lr"], rnn["settings"]["lr"], same["settings"]["lr"]) == (0.005, 0.02, 0.02)
 
 
 def test_one_network_job_trains_a_sigma_free_reference_once_for_every_noise_level(tmp_path):
