@@ -35,8 +35,8 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.labels import arch_label, model_label, network_label
-from bayesbach.report.stat_tables import (family_note, key_comparisons, orders_section, orders_table, seeds_note,
-                                          shown_comparisons)
+from bayesbach.report.stat_tables import (family_note, key_comparisons, memoryless_note, orders_section,
+                                          orders_table, seeds_note, shown_comparisons)
 from bayesbach.core.layout import composer_folders, noise_label
 from bayesbach.core.registry import (ARCHITECTURES, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX,
                                      REFERENCES, SPLITS, TASKS)
@@ -290,6 +290,8 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         parts += [f"<h4>{'Prediction (probed networks)' if task == 'predict' else 'Decoding'}</h4>",
                   f"<p>{family_note(shown_comparisons(stats, task), 'stats.csv').strip()}</p>",
                   key_comparisons(stats, task, errors).to_html()]
+        if task == "predict" and (note := memoryless_note(errors, stats)):
+            parts.append(f"<p>{note}</p>")
     if generalisation is not None:
         parts += _generalisation(config, generalisation, generalisation_stats, composer_pieces or {})
     parts.append("<h2>Figures</h2>")

@@ -117,3 +117,54 @@ def orders_section(orders: pd.DataFrame, order0: str) -> str:
             "(n.s.)\u201d: its mean BCE is lower than the top observer's, but the test does not separate them."
             + family_note(orders, "orders.csv", "p_top") + seeds_note(orders["runs"] if len(orders) else []) + ladder_note(orders)
             + " Every value, the ladder's BCEs and the tests are in results/evaluation/orders.csv.</p>")
+
+
+def _mean_per_cell(errors: pd.DataFrame) -> pd.Series:
+    """Mean test BCE per (task, noise, hidden, arch) of the networks, runs averaged per composition first."""
+    nets = errors[errors["model"].isin(ARCHS)]
+    per_piece = nets.groupby(["task", "noise", "hidden", "model", "piece"])["bce"].mean()
+    return per_piece.groupby(level=["task", "noise", "hidden", "model"]).mean()
+
+
+def _span(values: pd.Series) -> str:
+    lo, hi = values.min(), values.max()
+    return f"{lo:+.4f}" if abs(hi - lo) < 5e-5 else f"{lo:+.4f} to {hi:+.4f}"
+
+
+def memoryless_note(errors: pd.DataFrame, stats: pd.DataFrame, bound: str = "bayes_memoryless") -> str:
+    """Where probed networks predict worse than the ideal memoryless observer: by how much per size of state, with
+    the corrected tests of stats.csv, how well the same networks decode, and what the trend with size says."""
+    if bound not in set(errors["model"]) or not errors["model"].isin(ARCHS).any():
+        return ""
+    cells, ref = _mean_per_cell(errors), errors[errors["model"] == bound].groupby(["task", "noise"])["bce"].mean()
+    label, out = html.escape(model_label(bound)), []
+    label = label[0].lower() + label[1:]  # mid-sentence
+    for noise in sorted(set(cells.loc["predict"].index.get_level_values("noise"))):
+        gap = cells.loc["predict", noise] - ref["predict", noise]  # index: (hidden, arch)
+        if (gap <= 0).all():
+            out.append(f"At sigma {noise:g} every probed network predicts at least as well as the {label} "
+                       f"({_span(gap)} BCE).")
+            continue
+        rows = stats[(stats["task"] == "predict") & (stats["versus"] == bound) & (stats["noise"] == noise)]
+        worse = int(((rows["mean_diff"] > 0) & (rows["p_holm"] < ALPHA)).sum())
+        by_size = gap.groupby(level="hidden")
+        sizes = "; ".join(f"{int(h)} units {_span(g)}" for h, g in by_size)
+        text = (f"At sigma {noise:g}, {worse} of {len(rows)} probed network cells predict significantly worse than "
+                f"the {label} (test BCE {ref['predict', noise]:.4f}; Holm p < {ALPHA:g}): network minus observer "
+                f"{sizes}.")
+        if ("decode", noise) in ref.index and "decode" in cells.index.get_level_values("task"):
+            dec = cells.loc["decode", noise] - ref["decode", noise]
+            text += (f" The same networks decode the current chord at {_span(dec)} BCE from the observer's "
+                     f"{ref['decode', noise]:.4f}, so their state holds the current chord; what the probe, a linear "
+                     "sigmoid read-out of that state, lacks is the chord's first-order transitions, which the "
+                     "observer takes from its counts.")
+        means = by_size.mean()
+        if len(means) > 1:
+            # shrinking: falling with every size, and by a tenth at least over the sweep (not within noise)
+            shrinks = bool((means.diff().dropna() < 0).all() and means.iloc[-1] < 0.9 * means.iloc[0])
+            text += (f" The mean shortfall {'shrinks' if shrinks else 'does not shrink'} with the state's size "
+                     f"({', '.join(f'{v:+.4f} at {int(h)}' for h, v in means.items())} units)"
+                     + (", as a limit of the state's capacity under a linear read-out would."
+                        if shrinks else ": the state's size alone does not explain it."))
+        out.append(text)
+    return " ".join(out)

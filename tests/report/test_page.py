@@ -160,3 +160,33 @@ def test_the_headline_printed_after_a_run_says_when_it_was_written(tmp_path, cap
     out = capsys.readouterr().out
     assert f"{text} (written " in out and "Mean test BCE\nbayes 0.5\n" in out
     assert datetime.fromtimestamp(1_700_000_000).strftime("%Y-%m-%d %H:%M") in out
+
+
+def shortfall_errors(gaps: dict[int, float], decode_gap: float = 0.001) -> pd.DataFrame:
+    """Two GRU sizes, two runs each, and the memoryless observer, over 8 compositions; each network's probe worse
+    than the observer by its size's gap (plus noise), its decoding by ``decode_gap``."""
+    rng = np.random.default_rng(1)
+    base = {"predict": rng.uniform(0.40, 0.45, 8), "decode": rng.uniform(0.005, 0.01, 8)}
+    rows = [{"model": "bayes_memoryless", "arch": None, "hidden": None, "noise": 0.2, "run": None, "task": task,
+             "piece": f"bwv{i}", "bce": b} for task, v in base.items() for i, b in enumerate(v)]
+    for hidden, gap in gaps.items():
+        for run in (0, 1):
+            for task, v in base.items():
+                shift = gap if task == "predict" else decode_gap
+                rows += [{"model": "gru", "arch": "gru", "hidden": hidden, "noise": 0.2, "run": run, "task": task,
+                          "piece": f"bwv{i}", "bce": b + shift + rng.normal(0, 1e-4)} for i, b in enumerate(v)]
+    return pd.DataFrame(rows)
+
+
+def test_the_page_says_by_how_much_probes_fall_short_of_the_memoryless_observer_and_the_trend_with_size():
+    err = shortfall_errors({16: 0.04, 32: 0.02})
+    note = page.memoryless_note(err, comparisons(err))
+    assert "At sigma 0.2, 2 of 2 probed network cells predict significantly worse" in note
+    assert "16 units +0.040" in note and "32 units +0.020" in note
+    assert "decode the current chord at +0.0010 BCE" in note
+    assert "shrinks with the state's size" in note and "does not shrink" not in note
+    flat = page.memoryless_note(shortfall_errors({16: 0.03, 32: 0.03}), comparisons(shortfall_errors({16: 0.03, 32: 0.03})))
+    assert "does not shrink" in flat and "size alone does not explain it" in flat
+    better = shortfall_errors({16: -0.01, 32: -0.02})
+    assert "at least as well as the ideal memoryless observer" in page.memoryless_note(better, comparisons(better))
+    assert page.memoryless_note(err[err["model"] != "bayes_memoryless"], comparisons(err)) == ""
