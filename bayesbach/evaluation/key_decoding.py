@@ -37,7 +37,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 from scipy.optimize import minimize
-from scipy.signal import lfilter
 
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import KEY_DECODERS, KEY_NAMES
@@ -78,8 +77,11 @@ def running_average(x: np.ndarray, lam: float) -> np.ndarray:
     """a_t = sum_{j<=t} lam^{t-j} x_j / sum_{j<=t} lam^{t-j} over the steps (rows) of ``x``, in float64:
     ``x`` itself for lam = 0, the mean so far for lam = 1."""
     x = np.asarray(x, np.float64)
-    num = lfilter([1.0], [1.0, -lam], x, axis=0)
-    den = lfilter([1.0], [1.0, -lam], np.ones(len(x)))
+    num, acc, den, weight = np.empty_like(x), np.zeros(x.shape[1:]), np.empty(len(x)), 0.0
+    for t in range(len(x)):  # the first-order recursion, step by step (scipy.signal's import costs more than this)
+        acc = lam * acc + x[t]
+        weight = lam * weight + 1.0
+        num[t], den[t] = acc, weight
     return num / den[:, None]
 
 
