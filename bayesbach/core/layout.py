@@ -35,6 +35,7 @@ FIGURES_DIR = f"{RESULTS}/figures"  # {name}.png and {name}.pdf
 SUMMARY = f"{RESULTS}/summary.html"  # the results page
 SUMMARY_TEXT = f"{RESULTS}/summary.txt"  # its headline table, printed when a run ends
 LOGS_DIR = f"{RESULTS}/logs"  # one log per job, a folder per stage
+CONVERGENCE = f"{EVALUATION_DIR}/convergence.csv"  # did each trained stage converge (evaluation.convergence)
 
 MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")  # what a training job writes per network
 TRAINED_FILES = ("decoder.pt", "probe.pt", "meta.json")  # what a trained network is loaded from
@@ -194,9 +195,24 @@ def collect_evaluation_inputs(config: dict, results=RESULTS) -> dict[str, list[s
 
 
 def evaluation_targets(results=RESULTS) -> list[str]:
-    """The evaluation stage's tables (collect_evaluation, stats, orders)."""
+    """The evaluation stage's tables (collect_evaluation, stats, orders, convergence)."""
     names = ("errors.parquet", "encoding.parquet", "stats.csv", "orders.csv", "keys.parquet")
-    return under(files_in([EVALUATION_DIR], names), results)
+    return under([*files_in([EVALUATION_DIR], names), CONVERGENCE], results)
+
+
+def convergence_dirs(config: dict) -> dict[str, list[str]]:
+    """The folders convergence.csv judges: every network of the sweep and every trained reference of the study at
+    every noise level, a sigma-free one once (the same history is in the folder of every level: the first's)."""
+    noises = config["sweep"]["noise"]
+    free = set(reference_names("trained", sigma_free=True))
+    names = [n for n in config["references"]["models"] if n in reference_names("trained")]
+    return {"networks": network_dirs(config["sweep"]),
+            "references": [reference_dir(n, s) for s in noises for n in names if n not in free or s == noises[0]]}
+
+
+def convergence_inputs(config: dict, results=RESULTS) -> dict[str, list[str]]:
+    """convergence's inputs: HISTORY_FILES of every folder of :func:`convergence_dirs`."""
+    return under({kind: files_in(dirs, HISTORY_FILES) for kind, dirs in convergence_dirs(config).items()}, results)
 
 
 def generalise_inputs(config: dict, composer: str, noise: float, results=RESULTS) -> dict[str, list[str] | str]:
@@ -279,6 +295,7 @@ def summary_inputs(config: dict, results=RESULTS) -> dict[str, str | list[str]]:
         "errors": f"{EVALUATION_DIR}/errors.parquet",
         "stats": f"{EVALUATION_DIR}/stats.csv",
         "orders": f"{EVALUATION_DIR}/orders.csv",
+        "convergence": CONVERGENCE,
         "key_decoding": f"{EVALUATION_DIR}/keys.parquet",
         "file_keys": f"{DATASET_DIR}/file_keys.parquet",
         "crawl": [WEB_REPORT] if "web" in config["corpus"]["sources"] else [],  # the per-site table, when it crawls

@@ -90,6 +90,17 @@ def test_the_files_an_evaluation_and_a_generalisation_read(config):
     assert source_manifests(config) == ["data/raw/bundled/manifest.parquet"]
 
 
+def test_the_convergence_table_reads_every_trained_history(config):
+    # global is counted (no history); markov_low is sigma-free: its first noise level's folder alone
+    two = merged(config, {"sweep": {"noise": [0.5, 1.0]}})
+    assert layout.convergence_inputs(two) == {
+        "networks": [f"{NET}/history.parquet", f"{NET}/meta.json", "results/models/gru/h4/s1.0/r0/history.parquet",
+                     "results/models/gru/h4/s1.0/r0/meta.json"],
+        "references": ["results/references/s0.5/markov_low/history.parquet", "results/references/s0.5/markov_low/meta.json"],
+    }
+    assert layout.CONVERGENCE in layout.evaluation_targets() and summary_inputs(config)["convergence"] == layout.CONVERGENCE
+
+
 def test_the_files_of_the_report(config):
     midi = [f"results/listen/s0.5/{kind}.mid" for kind in ("clean", "noisy", "decoded", "predicted")]
     assert listen_inputs(config)["models"] == [f"{NET}/decoder.pt", f"{NET}/probe.pt", f"{NET}/meta.json"]
