@@ -1,14 +1,15 @@
 """Stage 4 by hand: one network's evaluation (rules evaluate_{arch}_h{hidden}_p{i}), the long tables
-(collect_evaluation) and what is computed from them (stats, orders)."""
+(collect_evaluation), what is computed from them (stats, orders) and whether each trained stage converged
+(convergence)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bayesbach.cli.common import (MissingInput, command, dataset_of, flat, found, joining_args, path, require,
-                                  results_arg, scoring_args, study_config)
-from bayesbach.core.layout import (EVALUATION_DIR, NETWORK_EVALUATION_DIR, REFERENCE_DIR, collect_evaluation_inputs,
-                                   network_evaluation_dir)
+from bayesbach.cli.common import (MissingInput, command, config_args, dataset_of, flat, found, joining_args, path,
+                                  require, results_arg, scoring_args, study_config)
+from bayesbach.core.layout import (CONVERGENCE, EVALUATION_DIR, NETWORK_EVALUATION_DIR, REFERENCE_DIR,
+                                   collect_evaluation_inputs, convergence_inputs, network_evaluation_dir)
 
 
 def cmd_evaluate(args) -> int:
@@ -81,6 +82,18 @@ def cmd_orders(args) -> int:
     return 0
 
 
+def cmd_convergence(args) -> int:
+    from bayesbach.evaluation.convergence import write_convergence
+
+    inputs = convergence_inputs(study_config(args), args.results)  # exactly the workflow rule's
+    require(*flat(inputs), hint="bayesbach train and reference write them")
+    dirs = {kind: list(dict.fromkeys(p.parent for p in flat(files))) for kind, files in inputs.items()}
+    out = args.out or path(args.results, CONVERGENCE)
+    table = write_convergence(dirs["networks"], dirs["references"], out)
+    print(f"{int(table['converged'].sum())} of {len(table)} trained stages converged; written to {out}")
+    return 0
+
+
 def register(sub) -> None:
     c = command(sub, "evaluate", cmd_evaluate,
                 "score one trained network on the test split (errors, encoding and key-decoding tables)")
@@ -100,3 +113,9 @@ def register(sub) -> None:
         c.add_argument("--errors", type=Path, default=None, help="default: RESULTS/evaluation/errors.parquet")
         c.add_argument("--out", type=Path, default=None, help=f"default: RESULTS/evaluation/{filename}")
         results_arg(c)
+
+    c = command(sub, "convergence", cmd_convergence, "whether each trained stage of the sweep's networks and the "
+                                                     "trained references converged (convergence.csv)")
+    c.add_argument("--out", type=Path, default=None, help="default: RESULTS/evaluation/convergence.csv")
+    results_arg(c)
+    config_args(c, "sweep:, references.models")

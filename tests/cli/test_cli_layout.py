@@ -43,6 +43,13 @@ def test_collect_evaluation_with_sweep_reads_the_rules_inputs(study, capsys):
     assert first_of(files) in missing(capsys, "collect_evaluation", "--sweep", "--results", str(results))
 
 
+def test_convergence_reads_the_rules_inputs(study, capsys):
+    config, results = study
+    files = [p for group in layout.convergence_inputs(config, results).values() for p in group]
+    assert files[0] == str(results / "models/elman/h3/s0.5/r0/history.parquet")
+    assert first_of(files) in missing(capsys, "convergence", "--results", str(results))
+
+
 def test_collect_generalisation_with_sweep_reads_the_rules_inputs(study, capsys):
     config, results = study
     files = layout.collect_generalisation_inputs(config, results)

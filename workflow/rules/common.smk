@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from bayesbach.core.config import ConfigError, check_config
 from bayesbach.core.layout import (
     COMPOSER_DATASET_DIR,
+    CONVERGENCE,
     COMPOSER_SOURCE_DIR,
     DATASET_DIR,
     EVALUATION_DIR,
@@ -26,6 +27,7 @@ from bayesbach.core.layout import (
     collect_evaluation_inputs,
     collect_generalisation_inputs,
     composer_folders,
+    convergence_inputs,
     example_model_dirs,
     figure_inputs,
     files_in,

@@ -1,7 +1,8 @@
 # Evaluation (docs/science.md, "Evaluation", "Prediction-error coding" and "Key context"): one job
 # per pack of networks (the cells a CPU training job would hold under train.pack: each job's start-up costs
 # about as much as scoring a small network), each network writing its own folder under
-# results/evaluation/networks/; then the long tables and the statistics.
+# results/evaluation/networks/; then the long tables and the statistics, and whether each trained stage
+# (networks and trained references) converged within its budget (convergence.csv).
 
 
 for _pack in evaluation_packs():
@@ -80,3 +81,19 @@ rule orders:
         code=code("evaluation.effective_order"),
     script:
         "../scripts/orders.py"
+
+
+rule convergence:
+    input:
+        **convergence_inputs(config),
+    output:
+        convergence=CONVERGENCE,
+    log:
+        f"{LOGS_DIR}/evaluation/convergence.log",
+    localrule: True  # seconds of work: not worth a cluster queue
+    conda:
+        "../envs/bayesbach.yaml"
+    params:
+        code=code("evaluation.convergence"),
+    script:
+        "../scripts/convergence.py"
