@@ -51,9 +51,9 @@ def cmd_summary(args) -> int:
     inputs = summary_inputs(config, args.results)
     figures = list(map(Path, inputs["figures"]))
     captions = args.captions or workflow_file(CAPTIONS)
-    require(*(inputs[k] for k in ("pieces", "errors", "stats", "orders", "key_decoding", "file_keys")), *figures,
-            *inputs["listen"], hint="the earlier stages (bayesbach split, file_keys, collect_evaluation, stats, orders, "
-                                    "figures, listen) write it")
+    require(*(inputs[k] for k in ("pieces", "errors", "stats", "orders", "convergence", "key_decoding", "file_keys")),
+            *figures, *inputs["listen"], hint="the earlier stages (bayesbach split, file_keys, collect_evaluation, "
+                                              "stats, orders, convergence, figures, listen) write it")
     require(*(captions / f"{p.stem}.rst" for p in figures), hint="captions come from the workflow's report folder")
     require(*inputs["crawl"], hint="bayesbach crawl_web writes it")
     require(*inputs["generalisation"], *inputs["composer_pieces"],
@@ -72,7 +72,7 @@ def cmd_summary(args) -> int:
                          listen=Path(inputs["listen"][0]).parent, out_html=out, out_text=out.with_suffix(".txt"),
                          crawl=crawl, keys=inputs["key_decoding"], file_keys=inputs["file_keys"],
                          generalisation=others[0], generalisation_stats=others[1],
-                         composer_pieces=inputs["composer_pieces"])
+                         composer_pieces=inputs["composer_pieces"], convergence=inputs["convergence"])
     print("\n" + text, end="")
     return 0
 

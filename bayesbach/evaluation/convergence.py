@@ -33,9 +33,9 @@ COLUMNS = CELL_COLUMNS + STAGE_COLUMNS
 
 def criterion_text() -> str:
     """The criterion in one sentence, from the constants above (for the page and summary.txt)."""
-    return (f"a stage converged when the best validation loss by {FRACTION:.0%} of its budget is within "
-            f"{RELATIVE:.0%} + {ABSOLUTE:g} of its best over the whole budget, judged with at least {MIN_VALIDATIONS} "
-            "validations")
+    return (f"a stage converged when its best validation loss by {FRACTION:.0%} of its budget exceeds its best over "
+            f"the whole budget by less than {RELATIVE:.0%} of that best plus {ABSOLUTE:g}, judged only with at least "
+            f"{MIN_VALIDATIONS} validations")
 
 
 def judge(rows: pd.DataFrame) -> dict:

@@ -12,7 +12,9 @@ network from ``keys.parquet``; the key comparisons from ``stats.csv``, one table
 per task; the other composers' corpora, mean errors and comparisons with their own
 references when the study names some; the tables of tests and their notes are
 :mod:`bayesbach.report.stat_tables`) and every figure with
-its caption. Captions are the ``workflow/report/*.rst`` files that
+its caption; above the tables, the convergence section (every trained stage that did not
+converge within its budget, from ``convergence.csv``; :mod:`bayesbach.report.convergence_section`, which also
+writes its lines of ``summary.txt``). Captions are the ``workflow/report/*.rst`` files that
 ``snakemake --report`` uses too, so each is written once. Nothing on the page
 depends on the time or the machine: two runs of a study give the same page.
 """
@@ -34,6 +36,7 @@ import yaml
 from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
+from bayesbach.report.convergence_section import convergence_html, convergence_text, read_convergence
 from bayesbach.report.labels import arch_label, model_label, network_label
 from bayesbach.report.stat_tables import (family_note, key_comparisons, memoryless_note, orders_section,
                                           orders_table, seeds_note, shown_comparisons)
@@ -162,11 +165,12 @@ def _generalisation(config: dict, generalisation: pd.DataFrame, stats: pd.DataFr
     return parts
 
 
-def headline_text(errors: pd.DataFrame, page: Path) -> str:
-    """The short table the terminal shows when a run finishes."""
+def headline_text(errors: pd.DataFrame, page: Path, convergence: pd.DataFrame | None = None) -> str:
+    """The short table the terminal shows when a run finishes, and the stages that did not converge."""
     table = mean_table(errors)
     lines = ["Mean test BCE (nats per pitch class and step; lower is better)", table.to_string(float_format="{:.4f}".format,
                                                                                              na_rep="-"),
+             *(["", convergence_text(convergence, errors).rstrip("\n")] if convergence is not None else []),
              "", f"Results page: {Path(page).resolve()}"]
     return "\n".join(lines) + "\n"
 
@@ -246,11 +250,13 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
                  figures: list[tuple[str, Path, str]], listening: list[tuple[str, Path]], example_piece: str | None,
                  crawl: str = "", keys: pd.DataFrame | None = None, file_keys: pd.DataFrame | None = None,
                  generalisation: pd.DataFrame | None = None, generalisation_stats: pd.DataFrame | None = None,
-                 composer_pieces: dict[str, pd.DataFrame] | None = None) -> str:
+                 composer_pieces: dict[str, pd.DataFrame] | None = None,
+                 convergence: pd.DataFrame | None = None) -> str:
     """The page; ``figures`` = (name, PNG path, caption rst), ``listening`` = (label, MIDI path), ``crawl`` the
     per-site crawl table as HTML (empty when the study crawled nothing), ``keys`` / ``file_keys`` the key-decoding
     and key-label tables (their sections left out when None), ``generalisation`` / ``generalisation_stats`` /
-    ``composer_pieces`` (composer -> its pieces.parquet) the other composers' (their section left out when None)."""
+    ``composer_pieces`` (composer -> its pieces.parquet) the other composers' (their section left out when None),
+    ``convergence`` the table of convergence.csv (its section left out when None)."""
     sweep = config["sweep"]
     h = html.escape
     parts = [
@@ -271,6 +277,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h3>Software</h3>", pd.Series(versions(), name="version").to_frame().to_html(),
         "<details><summary>Configuration</summary><pre>", h(yaml.safe_dump(config, sort_keys=True)), "</pre></details>",
         *_controls(config, pieces),
+        *([convergence_html(convergence, errors)] if convergence is not None else []),
         "<h2>Headline tables</h2>",
         "<h3>Mean test BCE per model and noise level</h3><p>Lower is better; for networks, per-composition "
         "errors are averaged over runs first.</p>",
@@ -311,10 +318,12 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
 def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, orders: Path, figures: list[Path],
                   captions: Path, listen: Path, out_html: Path, out_text: Path, crawl: str = "", keys: Path | None = None,
                   file_keys: Path | None = None, generalisation: Path | None = None,
-                  generalisation_stats: Path | None = None, composer_pieces: list[Path] = ()) -> str:
+                  generalisation_stats: Path | None = None, composer_pieces: list[Path] = (),
+                  convergence: Path | None = None) -> str:
     """The report stage: write the page and the terminal table; returns the table. ``composer_pieces``: each
-    other composer's pieces.parquet (results/dataset/composers/NAME/)."""
+    other composer's pieces.parquet (results/dataset/composers/NAME/); ``convergence``: convergence.csv."""
     err = pd.read_parquet(errors)
+    converged = None if convergence is None else read_convergence(convergence)
     figs = [(Path(p).stem, Path(p), (Path(captions) / f"{Path(p).stem}.rst").read_text()) for p in figures]
     example = pd.read_parquet(Path(listen) / "example.parquet", columns=["piece"])
     listening = [(f"sigma = {s:g}: {kind}", Path(listen) / f"s{noise_label(s)}" / f"{kind}.mid")
@@ -326,9 +335,9 @@ def write_summary(config: dict, *, pieces: Path, errors: Path, stats: Path, orde
                         None if file_keys is None else pd.read_parquet(file_keys),
                         None if generalisation is None else pd.read_parquet(generalisation),
                         None if generalisation_stats is None else pd.read_csv(generalisation_stats),
-                        {Path(p).parent.name: pd.read_parquet(p) for p in composer_pieces})
+                        {Path(p).parent.name: pd.read_parquet(p) for p in composer_pieces}, converged)
     write_atomic(Path(out_html), page.encode())
-    text = headline_text(err, out_html)
+    text = headline_text(err, out_html, converged)
     write_atomic(Path(out_text), text.encode())
     return text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from datetime import datetime
 
@@ -190,3 +191,45 @@ def test_the_page_says_by_how_much_probes_fall_short_of_the_memoryless_observer_
     better = shortfall_errors({16: -0.01, 32: -0.02})
     assert "at least as well as the ideal memoryless observer" in page.memoryless_note(better, comparisons(better))
     assert page.memoryless_note(err[err["model"] != "bayes_memoryless"], comparisons(err)) == ""
+
+
+def convergence_rows(tmp_path, **failing) -> pd.DataFrame:
+    """convergence.csv of one network's two stages and a sigma-free reference's one, written and read back; the
+    stages named in ``failing`` fail with that reason."""
+    from bayesbach.evaluation.convergence import COLUMNS
+    from bayesbach.report.convergence_section import read_convergence
+
+    rows = [{"model": "gru", "kind": "network", "arch": "gru", "hidden": 8, "noise": 0.2, "run": 1, "stage": s}
+            for s in ("decode", "probe")] + [{"model": "markov_low", "kind": "reference", "stage": "markov_low"}]
+    for row in rows:
+        row |= {"validations": 12, "budget": 120, "best": 0.4, "best_at_0_75": 0.4, "gap": 0.0, "tolerance": 0.0045,
+                "converged": row["stage"] not in failing, "reason": failing.get(row["stage"], "")}
+    path = tmp_path / "convergence.csv"
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    return read_convergence(path)
+
+
+def test_the_page_and_summary_flag_each_stage_that_did_not_converge(tmp_path):
+    why = "still improving: gap 0.0123 >= tolerance 0.0045"
+    table = convergence_rows(tmp_path, probe=why, markov_low="too few validations (3 < 10)")
+    section = page.convergence_html(table)
+    assert "<h2>Convergence</h2>" in section
+    assert "1 of 3 trained stages met the convergence criterion; 2 did not (listed below)." in section
+    assert "75% of its budget" in section and "at least 10 validations" in section  # the criterion, in one sentence
+    assert section.count("</tr>") == 3  # the header and the two failing stages
+    assert f"<td>GRU, 8 units</td>\n      <td>sigma 0.2, run 1</td>\n      <td>probe</td>\n      <td>{html.escape(why)}</td>" in section
+    assert f"<td>{model_label('markov_low')}</td>\n      <td>every sigma</td>" in section
+    text = page.headline_text(errors(), tmp_path / "summary.html", table)
+    assert "Convergence\n1 of 3 trained stages met the convergence criterion" in text
+    assert f"  GRU, 8 units (sigma 0.2, run 1), probe: {why}\n" in text
+    assert f"  {model_label('markov_low')} (every sigma), markov_low: too few validations (3 < 10)\n" in text
+    assert text.rstrip().endswith(f"Results page: {(tmp_path / 'summary.html').resolve()}")
+
+
+def test_when_every_stage_converged_one_sentence_says_so(tmp_path):
+    table = convergence_rows(tmp_path)
+    section = page.convergence_html(table)
+    assert "All 3 trained stages met the convergence criterion." in section and "<table" not in section
+    text = page.headline_text(errors(), tmp_path / "summary.html", table)
+    assert "Convergence\nAll 3 trained stages met the convergence criterion. The criterion: " in text
+    assert "(sigma" not in text  # no stage listed

@@ -16,5 +16,5 @@ write_summary(
     listen=Path(snakemake.input.listen[0]).parent, out_html=snakemake.output.html, out_text=snakemake.output.text, crawl=crawl,
     generalisation=generalisation[0] if generalisation else None,
     generalisation_stats=generalisation[1] if generalisation else None,
-    composer_pieces=list(snakemake.input.composer_pieces),
+    composer_pieces=list(snakemake.input.composer_pieces), convergence=snakemake.input.convergence,
 )
