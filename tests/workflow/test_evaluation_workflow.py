@@ -15,6 +15,7 @@ import pytest
 from bayesbach.core import schemas
 from bayesbach.core.registry import COMPARED, KEY_DECODERS, REFERENCES
 from bayesbach.dataset.loader import load_split
+from bayesbach.evaluation import convergence
 from bayesbach.evaluation.stats import COLUMNS
 from conftest import copy_workflow, planned_jobs, snakemake
 
@@ -78,6 +79,17 @@ def test_stats_compare_the_network_with_the_ladder_and_the_decoders(study: Path)
     assert orders["effective_order"].between(0, 3).all()
 
 
+def test_every_trained_stage_is_judged_and_the_page_flags_those_that_did_not_converge(study: Path):
+    table = pd.read_csv(study / "results/evaluation/convergence.csv")
+    assert list(table.columns) == convergence.COLUMNS
+    trained = [name for name, ref in REFERENCES.items() if ref.kind == "trained"]
+    assert list(table["stage"]) == ["decode", "probe", *trained] and list(table["model"]) == ["gru", "gru", *trained]
+    assert not table["converged"].any()  # the tiny budgets: 2 validations a stage
+    assert set(table["reason"]) == {f"too few validations (2 < {convergence.MIN_VALIDATIONS})"}
+    flag = f"0 of {len(table)} trained stages met the convergence criterion; {len(table)} did not (listed below)."
+    assert flag in (study / "results/summary.html").read_text() and flag in (study / "results/summary.txt").read_text()
+
+
 def test_adding_a_run_trains_and_evaluates_its_pack_alone(study: Path):
     # one network per job: the new run trains and is evaluated alone (the old run's job is the same pack of one)
     (study / "runs.yaml").write_text("sweep: {runs: 2}\ntrain: {pack: 1}\n")
@@ -131,7 +143,8 @@ def test_the_commands_on_the_studys_files_write_the_rules_tables_and_figures(stu
     assert main(["collect_evaluation", "--sweep", *config, "--out", str(tmp_path)]) == 0
     assert main(["stats", "--errors", str(tmp_path / "errors.parquet"), "--out", str(tmp_path / "stats.csv")]) == 0
     assert main(["figures", *config, "--out", str(tmp_path / "figures")]) == 0
-    for name in ("errors.parquet", "encoding.parquet", "keys.parquet", "stats.csv"):
+    assert main(["convergence", *config, "--out", str(tmp_path / "convergence.csv")]) == 0
+    for name in ("errors.parquet", "encoding.parquet", "keys.parquet", "stats.csv", "convergence.csv"):
         assert (tmp_path / name).read_bytes() == (study / "results/evaluation" / name).read_bytes(), name
     for png in (study / "results/figures").glob("*.png"):
         assert (tmp_path / "figures" / png.name).read_bytes() == png.read_bytes(), png.name
