@@ -54,6 +54,7 @@ def study(tmp_path_factory) -> Path:
         ok("collect_generalisation", "--sweep", "--config", config, "--config", gen)
         ok("generalisation_stats")
         ok("figures", "--config", config, "--config", gen)
+        ok("convergence", "--config", config, "--config", gen)  # gen.yaml names the references trained here
         ok("summary", "--config", config, "--config", gen)
     return root
 
@@ -111,6 +112,9 @@ def test_listen_figures_and_summary_write_the_report(study: Path):
     page = (study / "results/summary.html").read_text()
     assert all(f"<figure id='{name}'>" in page for name in FIGURES) and "Listening" in page
     assert "Mean test BCE" in (study / "results/summary.txt").read_text()
+    # two networks' two stages and markov_low's one, 2 validations each: none judged
+    flag = "0 of 5 trained stages met the convergence criterion"
+    assert flag in page and flag in (study / "results/summary.txt").read_text()
 
 
 def test_the_other_composer_is_exported_converted_split_and_scored_by_every_model(study: Path):

@@ -96,9 +96,11 @@ def test_the_convergence_table_reads_every_trained_history(config):
     assert layout.convergence_inputs(two) == {
         "networks": [f"{NET}/history.parquet", f"{NET}/meta.json", "results/models/gru/h4/s1.0/r0/history.parquet",
                      "results/models/gru/h4/s1.0/r0/meta.json"],
-        "references": ["results/references/s0.5/markov_low/history.parquet", "results/references/s0.5/markov_low/meta.json"],
+        "references": ["results/references/s0.5/markov_low/history.parquet",
+                       "results/references/s0.5/markov_low/meta.json"],
     }
-    assert layout.CONVERGENCE in layout.evaluation_targets() and summary_inputs(config)["convergence"] == layout.CONVERGENCE
+    assert layout.CONVERGENCE in layout.evaluation_targets()
+    assert summary_inputs(config)["convergence"] == layout.CONVERGENCE
 
 
 def test_the_files_of_the_report(config):
