@@ -1,4 +1,4 @@
-"""Did each trained stage converge within its budget? (``convergence.csv``.)
+"""Did each trained stage converge within its budget? (``convergence.csv``; docs/science.md, "Training".)
 
 The criterion: with ``best(f)`` the lowest validation loss at batches <= f * the stage's budget (its last batch in
 ``history.parquet``), a stage converged when ``best(0.75) - best(1.0) < 0.01 * best(1.0) + 0.0005``: its last
