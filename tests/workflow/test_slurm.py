@@ -94,7 +94,7 @@ def test_slurm_study_runs_as_slurm_jobs_and_matches_a_local_run(local, tmp_path)
     # Every queued job's own log says which Slurm job ran it; the light local rules
     # (collecting tables, statistics, figures, the page) ran beside Snakemake.
     logs = sorted((cluster / "results" / "logs").rglob("*.log"))
-    light = {"collect.log", "stats.log", "orders.log"}
+    light = {"collect.log", "stats.log", "orders.log", "convergence.log"}
     queued = [p for p in logs if "report" not in p.parts and p.name not in light]
     # export, convert, file_keys, split, 3 references (global's sigma-free job writes its one noise level), train,
     # evaluate
