@@ -53,8 +53,11 @@ def cmd_bench_evaluate(args) -> int:
 
 
 def cmd_bench_gpu(args) -> int:
+    from bayesbach.core.exceptions import StudyError
     from bayesbach.dev.gpu_bench import Plan, constants_text, run
 
+    if args.out.suffix.lower() == ".md":
+        raise StudyError(f"--out {args.out} names the JSON; the Markdown table is written beside it (.md)")
     plan = Plan(hidden=args.hidden, packs=args.packs, max_width=args.max_width, arch=args.arch,
                 batch_size=args.batch_size, chunk_length=args.chunk_length, batches=args.batches,
                 repeats=args.repeats, device=args.device, threads=args.threads, tf32_hidden=args.tf32_hidden,

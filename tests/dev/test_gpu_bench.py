@@ -64,6 +64,13 @@ def test_a_tiny_run_on_the_cpu_writes_the_json_the_table_and_the_constants(tmp_p
     assert "CUDA tests: skipped" in table and "Observers: skipped" in table and 'FLOPS["cpu"]' in table
 
 
+def test_the_json_is_never_the_markdown_file(tmp_path, capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "gpu", "--out", str(tmp_path / "gpu.md"), *TINY]) == 1
+    assert "names the JSON" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
 def test_a_budget_too_small_for_any_cell_leaves_a_valid_json_flagged_as_cut_short(tmp_path, capsys):
     from bayesbach.cli import main
 
