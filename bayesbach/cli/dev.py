@@ -4,6 +4,7 @@ each)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from bayesbach.core.registry import ARCHS, ENCODINGS
@@ -51,6 +52,26 @@ def cmd_bench_evaluate(args) -> int:
     return 0
 
 
+def cmd_bench_gpu(args) -> int:
+    from bayesbach.core.exceptions import StudyError
+    from bayesbach.dev.gpu_bench import Plan, constants_text, run
+
+    if args.out.suffix.lower() == ".md":
+        raise StudyError(f"--out {args.out} names the JSON; the Markdown table is written beside it (.md)")
+    plan = Plan(hidden=args.hidden, packs=args.packs, max_width=args.max_width, arch=args.arch,
+                batch_size=args.batch_size, chunk_length=args.chunk_length, batches=args.batches,
+                repeats=args.repeats, device=args.device, threads=args.threads, tf32_hidden=args.tf32_hidden,
+                budget_s=args.budget_minutes * 60, tests=not args.no_tests, tests_timeout_s=args.tests_timeout)
+    result = run(plan, args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(constants_text(result))
+    print(json.dumps({"bench": "gpu", "out": str(args.out), "markdown": str(args.out.with_suffix(".md")),
+                      "device": result["device_name"], "cells": len(result["cells"]),
+                      "left_out": len(result["left_out"]), "cut_short": result["cut_short"],
+                      "cuda_tests": result["cuda_tests"]["status"],
+                      "elapsed_s": result["elapsed_s"]}))
+    return 0
+
+
 def register(sub) -> None:
     bench = sub.add_parser("bench", help="performance measurements (one JSON line each)")
     bsub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
@@ -82,6 +103,25 @@ def register(sub) -> None:
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_bench_evaluate)
+    c = bsub.add_parser("gpu", help="a lent GPU's minutes at once: CUDA tests, bench train solo and packed at the "
+                                    "paper's geometry, TF32 on/off, the cost model's constants (JSON + Markdown)")
+    c.add_argument("--out", type=Path, required=True, help="the JSON written (and the Markdown table beside it, .md)")
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    c.add_argument("--hidden", type=int, nargs="+", default=[8, 32, 128, 256], help="GRU sizes measured")
+    c.add_argument("--packs", type=int, nargs="+", default=[2, 4, 8, 16, 32], help="pack sizes K measured per size")
+    c.add_argument("--max-width", type=int, default=512, help="largest packed width K x hidden measured")
+    c.add_argument("--arch", choices=ARCHS, default="gru")
+    c.add_argument("--batch-size", type=int, default=512, help="default: presets/paper.yaml")
+    c.add_argument("--chunk-length", type=int, default=512, help="default: presets/paper.yaml")
+    c.add_argument("--batches", type=int, default=10, help="batches per timed run of each cell")
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--tf32-hidden", type=int, default=None,
+                   help="the size measured with TF32 on (default: the largest)")
+    c.add_argument("--budget-minutes", type=float, default=8.0, help="the whole run's time budget")
+    c.add_argument("--tests-timeout", type=float, default=180.0, help="seconds the CUDA tests may take at most")
+    c.add_argument("--no-tests", action="store_true", help="skip the CUDA tests")
+    c.set_defaults(func=cmd_bench_gpu)
     c = bsub.add_parser("train", help="training step speed: real vs bare step, and validation cost")
     c.add_argument("--arch", choices=ARCHS, default="gru")
     c.add_argument("--hidden", type=int, default=64)

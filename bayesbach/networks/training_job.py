@@ -45,16 +45,17 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def start(device: str, threads: int | None) -> torch.device:
+def start(device: str, threads: int | None, tf32: bool = False) -> torch.device:
     """The job's device, with its CPU threads set first; on a GPU, float32 arithmetic in IEEE float32 as on
     the CPU (cuDNN would run the recurrent cores in TF32 by default, and the study's losses must not depend
-    on the device's shortcuts; small latency-bound networks lose nothing by it)."""
+    on the device's shortcuts; small latency-bound networks lose nothing by it). ``tf32`` (benchmarks only:
+    ``bayesbach bench gpu`` measures what the shortcut would save) lets cuDNN and cuBLAS use TF32."""
     if threads:
         torch.set_num_threads(threads)
     dev = resolve_device(device)
     if dev.type == "cuda":
-        torch.backends.cudnn.rnn.fp32_precision = "ieee"
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.rnn.fp32_precision = "tf32" if tf32 else "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "tf32" if tf32 else "ieee"
     return dev
 
 

@@ -337,6 +337,11 @@ def test_retries_back_off_doubling_and_honour_retry_after(monkeypatch):
     ("http://www.jsbach.net/midi/midi_solo_cello.html", "http://www.jsbach.net/midi/", True),  # below a folder start
     ("http://www.jsbach.net/midi/sankey/index.html", "http://www.jsbach.net/midi/", True),
     ("http://www.jsbach.net/midi/login.html", "http://www.jsbach.net/midi/", False),  # deny wins, even there
+    ("http://www.jsbach.net/midi/midi_solo_cello.html", "http://www.jsbach.net/midi/index.html", True),  # its index page
+    ("http://www.jsbach.net/midi/sankey/index.html", "http://www.jsbach.net/midi/default.asp", True),
+    ("http://www.jsbach.net/bcs/index.html", "http://www.jsbach.net/midi/index.html", False),
+    ("http://www.jsbach.net/midi/login.html", "http://www.jsbach.net/midi/INDEX.HTM", False),
+    ("http://piano-midi.de/mozart.htm", "http://piano-midi.de/index.htm", True),  # the site's own index: all of it
     ("https://sound.jp/bach-ken/en/midi-list2.html", "https://sound.jp/bach-ken/en/midi-list.html", True),
     ("https://sound.jp/other/en/index.html", "https://sound.jp/bach-ken/en/midi-list.html", False),
     ("https://www.metronimo.com/fr/midi/index.php?page=Bach&p=2", "https://www.metronimo.com/fr/midi/index.php?page=Bach",
@@ -353,6 +358,37 @@ def test_follow_and_deny_see_the_path_and_query_never_the_host(url, start, follo
 
     options = CrawlOptions()
     assert Scope(options.follow, options.deny).follows(url, start) is followed
+
+
+@pytest.mark.parametrize("start,folder", [
+    ("http://www.jsbach.net/midi/", "/midi/"),
+    ("http://www.jsbach.net/midi/index.html", "/midi/"),
+    ("http://example.org/bach/index.php", "/bach/"),
+    ("http://example.org/default.aspx", "/"),
+    ("http://piano-midi.de/bach.htm", None),  # a named page among the other composers' pages
+    ("http://www.dardel.info/musique/Bach.html", None),
+    ("https://www.metronimo.com/fr/midi/index.php?page=Bach", None),  # the query picks what it lists
+    ("http://example.org/midi/index.zip", None),  # a file, not a page
+    ("http://example.org/midi/index", None),  # no extension: not known to be a page
+])
+def test_a_start_url_stands_for_its_folder_when_it_is_the_folder_or_its_index_page(start, folder):
+    from bayesbach.corpus.crawl.spider import start_folder
+
+    assert start_folder(start) == folder
+
+
+def test_a_crawl_started_at_the_folders_index_page_keeps_what_the_folder_keeps(server, tmp_path):
+    folder = server.base_url + ARCHIVES["jsbach.net"]
+    kept, pages = {}, {}
+    for name, url in (("folder", folder), ("index", folder + "index.html")):
+        before = len(server.requests)
+        proc = run_crawl(tmp_path / name, url)
+        assert proc.returncode == 0, proc.stderr
+        kept[name] = manifest(tmp_path / name, server.base_url)
+        pages[name] = {r for r in server.requests[before:] if not r.endswith(FILE_REQUEST)} - {"/robots.txt"}
+        assert report(tmp_path / name, server.base_url)[url.removeprefix(server.base_url)][:4] == ("ok", None, 4, 25)
+    assert kept["index"] == kept["folder"] == JSBACH
+    assert pages["index"] - {ARCHIVES["jsbach.net"] + "index.html"} == pages["folder"] - {ARCHIVES["jsbach.net"]}
 
 
 def parsed(body: str, url: str = "http://archive.example/bach/list.html") -> list:

@@ -37,6 +37,10 @@ NETWORK_ERRORS = (CannotResolveHostError, DownloadConnectionRefusedError, Downlo
 HEADING = ("(ancestor::table[1]/caption | preceding::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 "
            "or self::h6][1])[last()]")
 
+# The names a web server gives a folder's own page (Apache's index.html, IIS's default.asp): a start URL
+# ``/midi/index.html`` stands for ``/midi/``.
+INDEX_PAGES = ("index", "default")
+
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +62,8 @@ class Scope:
 
     Patterns are searched in the link's path and query, never its host (``bach`` must not match every
     page of jsbach.net): a page is followed when one of ``follow`` matches or it lies below a start URL
-    that is a folder (``/midi/`` lists what is under it), and never when one of ``deny`` matches.
+    that is a folder (``/midi/`` lists what is under it, and so does ``/midi/index.html``:
+    :func:`start_folder`), and never when one of ``deny`` matches.
     Scrapy's LinkExtractor matches its allow and deny patterns against the whole URL, host included.
     """
 
@@ -67,12 +72,31 @@ class Scope:
         self.deny = [re.compile(p, re.IGNORECASE) for p in deny]
 
     def follows(self, url: str, start_url: str) -> bool:
-        parts, folder = urlsplit(url), urlsplit(start_url).path
+        parts, folder = urlsplit(url), start_folder(start_url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         if any(p.search(target) for p in self.deny):
             return False
-        below = folder.endswith("/") and parts.path.startswith(folder)
+        below = folder is not None and parts.path.startswith(folder)
         return below or any(p.search(target) for p in self.follow)
+
+
+def start_folder(start_url: str) -> str | None:
+    """The folder a start URL stands for (its path ending in ``/``), or None when it is one page among others.
+
+    A folder (``/midi/``) stands for itself, and so does its index page (``/midi/index.html``,
+    ``index.php``, ``default.asp``: a name of :data:`INDEX_PAGES` with a page's extension, not a file's),
+    which is how many archives name the folder's listing. A named page (``/bach.htm``,
+    ``/musique/Bach.html``) is one page in a folder of other composers' pages, and a query
+    (``index.php?page=Bach``) picks what the page lists: both leave the scope to ``follow``.
+    """
+    parts = urlsplit(start_url)
+    if parts.path.endswith("/"):
+        return parts.path
+    folder, _, name = parts.path.rpartition("/")
+    stem, dot, extension = name.rpartition(".")
+    if parts.query or not dot or not stem or f".{extension}".lower() in FILE_SUFFIXES:
+        return None
+    return folder + "/" if stem.lower() in INDEX_PAGES else None
 
 
 class BachSpider(scrapy.Spider):
