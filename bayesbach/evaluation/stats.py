@@ -13,6 +13,11 @@ pieces (the same CRN noise) and reports
   step-down method** within the test's family, ``family_size`` its tests with a p
   (:func:`holm`; it controls the family-wise error as Bonferroni does, under any
   dependence between the tests, and rejects at least as much),
+- ``underpowered``: True when no outcome on these pieces could be significant after the correction: the
+  smallest two-sided Wilcoxon p of n paired pieces is 2 / 2^n (every difference of one sign), and the
+  smallest Holm-corrected p of a family of m tests is m times its smallest p, so the test is
+  underpowered when m 2^(1 - n) >= ``ALPHA`` (:func:`underpowered`). The report shows such a test as
+  "underpowered", not as a result,
 - ``cohens_d`` = mean_diff / pooled standard deviation, sqrt((s_a^2 + s_b^2) / 2)
   with ddof = 1 (equal group sizes): the effect between two groups of pieces,
 - ``d_z`` = mean_diff / the standard deviation of the paired differences (ddof 1):
@@ -50,7 +55,7 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.core.registry import ARCHS, COMPARED, OWN_MODELS, OWN_PREFIX
 
 COLUMNS = ["task", "kind", "model", "hidden", "noise", "versus", "runs", "n_pieces", "mean_model", "mean_versus",
-           "mean_diff", "wilcoxon_w", "p", "family", "family_size", "p_holm", "cohens_d", "d_z"]
+           "mean_diff", "wilcoxon_w", "p", "family", "family_size", "p_holm", "underpowered", "cohens_d", "d_z"]
 GENERALISATION_COLUMNS = ["corpus", *COLUMNS]  # generalisation.csv
 ALPHA = 0.05  # the corrected p below which the report calls a test significant
 
@@ -94,6 +99,13 @@ def correct(table: pd.DataFrame, family: pd.Series | str, p: str = "p") -> pd.Da
     out["family_size"] = groups.transform(lambda v: v.notna().sum()).astype(int) if len(out) else 0
     out[f"{p}_holm"] = groups.transform(holm) if len(out) else np.nan
     return out
+
+
+def underpowered(n_pieces, family_size, alpha: float = ALPHA):
+    """Whether a two-sided Wilcoxon signed-rank test of ``n_pieces`` pairs, Holm-corrected in a family of
+    ``family_size`` tests, can never reach ``alpha`` (the module text); elementwise on arrays."""
+    n, m = np.asarray(n_pieces, float), np.asarray(family_size, float)
+    return m * np.exp2(1.0 - n) >= alpha
 
 
 def signed_rank(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -160,9 +172,11 @@ def comparisons(errors: pd.DataFrame, compared: dict[str, tuple[str, ...]] = COM
                     rows.append({"task": task, "kind": "architecture", "model": arch, "hidden": hidden, "noise": noise,
                                  "versus": other, "runs": int(runs[net]),
                                  **compare(*_pair(table, net, (other, hidden, noise, task)))})
-    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("family", "family_size", "p_holm")])
+    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("family", "family_size", "p_holm",
+                                                                      "underpowered")])
     # One family per task and kind: the page's key tables and the figures each show a part of one.
     out = correct(out, prefix + out["task"] + "/" + out["kind"])
+    out["underpowered"] = underpowered(out["n_pieces"], out["family_size"]).astype(bool)
     out["hidden"] = out["hidden"].astype(int)
     return out[COLUMNS]
 

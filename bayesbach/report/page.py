@@ -39,7 +39,8 @@ from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.convergence_section import convergence_html, convergence_text, read_convergence
 from bayesbach.report.labels import arch_label, model_label, network_label
 from bayesbach.report.stat_tables import (family_note, key_comparisons, memoryless_note, orders_section,
-                                          orders_table, seeds_note, shown_comparisons)
+                                          orders_table, seeds_note, shown_comparisons, transfer_table,
+                                          underpowered_note)
 from bayesbach.core.layout import composer_folders, noise_label
 from bayesbach.core.registry import (ARCHITECTURES, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX,
                                      REFERENCES, SPLITS, TASKS)
@@ -133,9 +134,9 @@ def composers_table(config: dict, composer_pieces: dict[str, pd.DataFrame]) -> p
 
 
 def _generalisation(config: dict, generalisation: pd.DataFrame, stats: pd.DataFrame,
-                    composer_pieces: dict[str, pd.DataFrame]) -> list[str]:
-    """The other composers' section: their corpora, each one's mean test BCE per model, and the Bach-trained
-    networks against the composer's own references."""
+                    composer_pieces: dict[str, pd.DataFrame], errors: pd.DataFrame) -> list[str]:
+    """The other composers' section: their corpora, each one's mean test BCE per model, the Bach-trained
+    networks against the composer's own references, and their transfer cost against its own observer."""
     h = html.escape
     split = config["generalisation"]["split"]
     own = [OWN_PREFIX + m for m in config["generalisation"]["own_models"]]
@@ -143,8 +144,8 @@ def _generalisation(config: dict, generalisation: pd.DataFrame, stats: pd.DataFr
         "<h2>Other composers</h2><p>Every network and reference of the study was trained or fitted on Bach alone. "
         "Here each is scored, with the same protocol (every file on its own, one fixed noise draw per file), on the "
         "test compositions of composers it never met; the counted references keep the smoothing chosen on Bach. "
-        "Each composer's own predictability comes from "
-        f"{', '.join(h(model_label(m)) for m in own)}, fitted on a split of the composer's own works "
+        "Each composer's own predictability comes from its own references ("
+        f"{'; '.join(h(model_label(m)) for m in own)}), fitted on a split of the composer's own works "
         f"({split['train']:.0%} training, {split['validation']:.0%} validation, {split['test']:.0%} test, by "
         "family). Every value is in results/evaluation/generalisation.parquet, every comparison in "
         "results/evaluation/generalisation.csv.</p>",
@@ -160,8 +161,17 @@ def _generalisation(config: dict, generalisation: pd.DataFrame, stats: pd.DataFr
                   "network predicts this composer better than its own statistics do), the paired effect size d_z "
                   "and the two-sided Wilcoxon signed-rank p."
                   + family_note(shown_comparisons(comparisons, "predict", tuple(own)), "generalisation.csv")
+                  + underpowered_note(shown_comparisons(comparisons, "predict", tuple(own)))
                   + seeds_note(comparisons["runs"]) + "</p>",
                   key_comparisons(comparisons, "predict", rows, tuple(own)).to_html()]
+        transfer = transfer_table(errors, rows)
+        if len(transfer):
+            parts += [f"<h4>Transfer cost against {h(corpus)}'s own observer</h4><p>Each network's mean prediction "
+                      f"BCE minus that of {h(model_label(OWN_PREFIX + 'bayes'))} (the first-order ideal observer "
+                      f"fitted on {h(corpus)}'s own training works, seeing the same noise), beside the same gap on "
+                      "Bach to the Bach-fitted observer; the transfer cost is the difference. Positive: the network "
+                      "is further from an ideal observer of this composer than it is on Bach.</p>",
+                      transfer.to_html()]
     return parts
 
 
@@ -300,7 +310,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         if task == "predict" and (note := memoryless_note(errors, stats)):
             parts.append(f"<p>{note}</p>")
     if generalisation is not None:
-        parts += _generalisation(config, generalisation, generalisation_stats, composer_pieces or {})
+        parts += _generalisation(config, generalisation, generalisation_stats, composer_pieces or {}, errors)
     parts.append("<h2>Figures</h2>")
     for name, png, caption in figures:
         parts.append(f"<figure id='{h(name)}'><img alt='{h(name)} figure' src='{_data_uri(png, 'image/png')}'>"

@@ -21,10 +21,13 @@ NOT_MONOTONE = "\u2020"  # marks a cell whose ladder is read through its running
 def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None = None,
                     versus: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The comparisons that carry the argument for one task, one row per network cell, one column per
-    reference (``versus``, by default those of ``HEADLINE_COMPARISONS``): "mean BCE difference (d_z, Holm p)"."""
+    reference (``versus``, by default those of ``HEADLINE_COMPARISONS``): "mean BCE difference (d_z, Holm p)", or
+    "underpowered" in place of the p of a test that could not be significant on its pieces (``stats.underpowered``)."""
     versus = tuple(v for t, v in HEADLINE_COMPARISONS if t == task) if versus is None else versus
     s = shown_comparisons(stats, task, versus)
-    cell = [f"{diff:+.4f} (d_z {d:+.2f}, p {p:.1g})" for diff, d, p in zip(s["mean_diff"], s["d_z"], s["p_holm"])]
+    weak = s["underpowered"] if "underpowered" in s else [False] * len(s)
+    cell = [f"{diff:+.4f} (d_z {d:+.2f}, {'underpowered' if w else f'p {p:.1g}'})"
+            for diff, d, p, w in zip(s["mean_diff"], s["d_z"], s["p_holm"], weak)]
     table = pd.DataFrame({
         "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
         "sigma": s["noise"].map("{:g}".format),
@@ -124,6 +127,42 @@ def _mean_per_cell(errors: pd.DataFrame) -> pd.Series:
     nets = errors[errors["model"].isin(ARCHS)]
     per_piece = nets.groupby(["task", "noise", "hidden", "model", "piece"])["bce"].mean()
     return per_piece.groupby(level=["task", "noise", "hidden", "model"]).mean()
+
+
+def transfer_table(errors: pd.DataFrame, composer: pd.DataFrame, task: str = "predict", own: str = "own_bayes",
+                   bach: str = "bayes") -> pd.DataFrame:
+    """Per network cell: its gap (mean test BCE minus the observer's) to the composer's own observer ``own`` on the
+    composer's test compositions, beside its gap to the Bach-fitted observer ``bach`` on Bach's, and the difference
+    (the transfer cost: how much further from an ideal observer of the music the network is off Bach). Empty
+    without both observers."""
+    def observer(table: pd.DataFrame, name: str) -> pd.Series:
+        rows = table[(table["model"] == name) & (table["task"] == task)]
+        return rows.groupby("noise")["bce"].mean()
+
+    theirs, ours = observer(composer, own), observer(errors, bach)
+    if theirs.empty or ours.empty:
+        return pd.DataFrame()
+    there, here = _mean_per_cell(composer).loc[task], _mean_per_cell(errors).loc[task]
+    rows = []
+    for (noise, hidden, arch), value in there.items():
+        if noise in theirs.index and noise in ours.index and (noise, hidden, arch) in here.index:
+            gap, home = value - theirs[noise], here[noise, hidden, arch] - ours[noise]
+            rows.append({"network": network_label(arch, hidden), "sigma": f"{noise:g}",
+                         "gap to its own observer": f"{gap:+.4f}", "gap on Bach": f"{home:+.4f}",
+                         "transfer cost": f"{gap - home:+.4f}", "_order": (ARCHS.index(arch), hidden, noise)})
+    table = pd.DataFrame(rows)
+    return table.sort_values("_order").drop(columns="_order").set_index(["network", "sigma"]) if rows else table
+
+
+def underpowered_note(comparisons: pd.DataFrame) -> str:
+    """How many of a table's tests could never be significant on their pieces after the correction, and why."""
+    if "underpowered" not in comparisons or not comparisons["underpowered"].any():
+        return ""
+    weak = comparisons[comparisons["underpowered"]]
+    n, m = int(weak["n_pieces"].max()), int(weak["family_size"].max())
+    return (f" {len(weak)} of these {len(comparisons)} tests are marked underpowered: with {n} compositions the "
+            f"smallest two-sided Wilcoxon p is 2/2^{n} = {2.0 ** (1 - n):.2g}, and Holm's correction over {m} tests "
+            f"cannot bring it below {ALPHA:g}, so whatever the networks do there is no result.")
 
 
 def _span(values: pd.Series) -> str:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bayesbach.evaluation.stats import (COLUMNS, cohens_d, compare, comparisons, holm, paired_d, signed_rank, to_csv,
-                                        write_stats)
+from bayesbach.evaluation.stats import (ALPHA, COLUMNS, cohens_d, compare, comparisons, holm, paired_d, signed_rank,
+                                        to_csv, underpowered, write_stats)
 
 
 def test_cohens_d_by_hand():
@@ -94,6 +94,16 @@ def synthetic_errors(rng) -> pd.DataFrame:
     return df
 
 
+@pytest.mark.parametrize("n,m", [(5, 1), (6, 1), (5, 12), (12, 132), (13, 132), (13, 144), (14, 300)])
+def test_underpowered_exactly_when_the_most_extreme_outcome_cannot_pass_holm(n, m):
+    # the most extreme outcome: n differences of one sign, distinct sizes; SciPy's exact p is the smallest possible
+    best = sps.wilcoxon(np.arange(1.0, n + 1), np.zeros(n)).pvalue
+    assert best == pytest.approx(2.0 ** (1 - n))
+    # the best a test can do in a family of m: it has that p, all the others p = 1
+    corrected = holm(np.array([best] + [1.0] * (m - 1)))[0]
+    assert bool(underpowered(n, m)) == (corrected >= ALPHA)
+
+
 def test_comparisons_average_runs_then_pair_pieces_and_correct_within_task_and_kind():
     errors = synthetic_errors(np.random.default_rng(1))
     table = comparisons(errors)
@@ -129,6 +139,8 @@ def test_comparisons_average_runs_then_pair_pieces_and_correct_within_task_and_k
     # lstm vs gru at each (hidden, noise) cell, both tasks; corrected over the two cells they share
     assert len(arch) == 4 and set(zip(arch["model"], arch["versus"])) == {("lstm", "gru")}
     assert (arch["family_size"] == 2).all() and (arch["n_pieces"] == 12).all()
+    assert table["underpowered"].to_list() == list(underpowered(table["n_pieces"], table["family_size"]))
+    assert not arch["underpowered"].any()  # 2 / 2^12 in a family of 2 could pass
 
 
 def test_a_corrected_p_never_exceeds_one_and_the_csv_is_a_pure_function_of_the_errors(tmp_path):

@@ -41,7 +41,11 @@ def test_key_comparisons_are_one_narrow_table_per_task():
     assert set(decode.columns) == {model_label("decoder_ff"), model_label("bayes")}
     assert predict.index.names == ["network", "sigma"] and len(predict) == len(decode) == 1
     row = stats.query("task == 'predict' and versus == 'markov_high'").iloc[0]
-    assert predict.iloc[0][model_label("markov_high")] == (f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, "
+    # 6 compositions: the smallest p, 2 / 2^6 corrected over the family, cannot pass 0.05
+    assert row["underpowered"]
+    assert predict.iloc[0][model_label("markov_high")] == f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, underpowered)"
+    powered = page.key_comparisons(stats.assign(underpowered=False), "predict", err)
+    assert powered.iloc[0][model_label("markov_high")] == (f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, "
                                                            f"p {row['p_holm']:.1g})")
     assert {t for t, _ in HEADLINE_COMPARISONS} == {"predict", "decode"}
 
@@ -135,20 +139,32 @@ def test_the_other_composers_section_shows_each_corpus_and_its_comparisons_with_
     err = errors()
     own = err[err["model"].isin(["markov_high", "bayes"])].assign(model=lambda d: d["model"].map(
         {"markov_high": "own_markov_counts", "bayes": "own_global"}))
-    gen = pd.concat([pd.concat([err, own]).assign(corpus=c) for c in ("mine", "palestrina")], ignore_index=True)
+    own_bayes = err[err["model"] == "bayes"].assign(model="own_bayes", bce=lambda d: d["bce"] - 0.01)
+    gen = pd.concat([pd.concat([err, own, own_bayes]).assign(corpus=c) for c in ("mine", "palestrina")],
+                    ignore_index=True)
     config = {"generalisation": {"composers": ["palestrina", {"name": "mine", "paths": ["my/midi"]}],
                                  "split": {"train": 0.5, "validation": 0.2, "test": 0.3},
-                                 "own_models": ["global", "markov_counts"]}}
+                                 "own_models": ["global", "markov_counts", "bayes"]}}
     pieces = pd.DataFrame({"piece": ["a", "b", "c"], "split": ["train", "validation", "test"], "n_files": [1, 2, 1],
                            "n_events": [10, 20, 30]})
     html = "\n".join(page._generalisation(config, gen, generalisation_comparisons(gen),
-                                          {"palestrina": pieces, "mine": pieces}))
+                                          {"palestrina": pieces, "mine": pieces}, err))
     corpora = page.composers_table(config, {"palestrina": pieces, "mine": pieces})
     assert list(corpora["source"]) == ["music21", "my/midi"] and list(corpora["chord events"]) == [60, 60]
     assert list(corpora["test compositions"]) == [1, 1]
     assert html.index("<h3>palestrina</h3>") < html.index("<h3>mine</h3>")  # the config's order
     assert "50% training, 20% validation, 30% test" in html
     assert model_label("own_markov_counts") in html and "the Bach-trained networks against mine's own references" in html
+    # 6 compositions: every test underpowered, and the page says so instead of reporting a p
+    assert "underpowered" in html and "2/2^6 = 0.031" in html
+    # the transfer cost: the gap to the composer's own observer (0.01 better than bayes here) minus the gap on Bach
+    transfer = page.transfer_table(err, gen[gen["corpus"] == "mine"])
+    net = err[(err["model"] == "gru") & (err["task"] == "predict")].groupby("piece")["bce"].mean().mean()
+    bayes = err[(err["model"] == "bayes") & (err["task"] == "predict")]["bce"].mean()
+    cell = transfer.loc[("GRU, 8 units", "0.2")]
+    assert cell["gap on Bach"] == f"{net - bayes:+.4f}" and cell["gap to its own observer"] == f"{net - bayes + 0.01:+.4f}"
+    assert cell["transfer cost"] == "+0.0100"
+    assert "Transfer cost against mine's own observer" in html
 
 
 def test_the_headline_printed_after_a_run_says_when_it_was_written(tmp_path, capsys):
