@@ -27,13 +27,16 @@ mse_input is the fraction of what the input leaves unexplained that the state ad
 
 That control does not hold alone: p_t is a read-out of the previous state h_t, so
 [x_{t+1}, h_t] already recovers most of e_t, and a state that merely keeps its memory
-beside the new input passes it. The history control: the regression from [x_{t+1}, h_t]
-(``mse_history``, ``gain_history``) and from [x_{t+1}, h_t, h_{t+1}] (``mse_full``,
-``gain_full``); ``gain_over_history`` = 1 - mse_full / mse_history is what the new state
-adds to the input and the previous state, and only that is called prediction-error coding
-(tested across pieces in :func:`bayesbach.evaluation.stats.encoding_comparisons`).
+beside the new input passes it. The history control, with h_t the network's whole
+recurrent state before x_{t+1} (every layer's hidden state and an LSTM's cell state, all
+that h_{t+1} depends on besides x_{t+1}; :func:`bayesbach.evaluation.states.recurrent_memory`):
+the regression from [x_{t+1}, h_t] (``mse_history``, ``gain_history``) and from
+[x_{t+1}, h_t, h_{t+1}] (``mse_full``, ``gain_full``); ``gain_over_history`` =
+1 - mse_full / mse_history is what the new state adds to the input and the previous state,
+and only that is called prediction-error coding (tested across pieces in
+:func:`bayesbach.evaluation.stats.encoding_comparisons`).
 
-Public interface: ``Trace`` (aligned h_{t+1}, dh, x_{t+1}, e of one piece; h_t = h_{t+1} - dh),
+Public interface: ``Trace`` (aligned h_{t+1}, dh, x_{t+1}, e and the whole state before x_{t+1} of one piece),
 ``traces`` (from a model and pieces, with the study's CRN noise), ``fit_maps``, ``partial_corr``,
 ``measures``, ``error_coding_rows``.
 """
@@ -59,11 +62,14 @@ class Trace:
     change: np.ndarray  # (S, n) h_{t+1} - h_t
     input: np.ndarray  # (S, U) x_{t+1}
     error: np.ndarray  # (S, U) e_t = x_{t+1} - p_t
+    # (S, m) the whole recurrent state before x_{t+1} (states.recurrent_memory: every layer's h_t, an LSTM's c_t);
+    # None: h_t = state - change, the whole state of a one-layer Elman RNN or GRU
+    memory: np.ndarray | None = None
 
     @property
     def previous(self) -> np.ndarray:
-        """h_t, the state before x_{t+1} (it cannot hold e_t's noise part)."""
-        return self.state - self.change
+        """The state before x_{t+1}, all the next step depends on besides it (it cannot hold e_t's noise part)."""
+        return self.state - self.change if self.memory is None else self.memory
 
     @property
     def joint(self) -> np.ndarray:
@@ -79,15 +85,15 @@ class Trace:
 
 
 def traces(model, pieces: dict[str, list[np.ndarray]], sigma: float, seed: int) -> dict[str, Trace]:
-    """Hidden states, inputs and prediction errors of every piece (each file on its own, with its CRN
-    noise, steps pooled over the files), in ``pieces``' order."""
+    """Hidden states, inputs, prediction errors and the whole recurrent state before each input of every piece
+    (each file on its own, with its CRN noise, steps pooled over the files), in ``pieces``' order."""
     out = {}
-    for name, files in file_states(model, pieces, sigma, seed, head="predict").items():
+    for name, files in file_states(model, pieces, sigma, seed, head="predict", memory=True).items():
         parts = []
         for f in files:
-            h, x, p = (a.astype(np.float64) for a in (f.state, f.input, f.output))
-            parts.append((h[1:], h[1:] - h[:-1], x[1:], x[1:] - p[:-1]))
-        out[name] = Trace(*(np.concatenate([f[k] for f in parts]) for k in range(4)))
+            h, x, p, m = (a.astype(np.float64) for a in (f.state, f.input, f.output, f.memory))
+            parts.append((h[1:], h[1:] - h[:-1], x[1:], x[1:] - p[:-1], m[:-1]))
+        out[name] = Trace(*(np.concatenate([f[k] for f in parts]) for k in range(5)))
     return out
 
 

@@ -10,6 +10,7 @@ import torch
 from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import periodic_pieces
 from bayesbach.evaluation.prediction_errors import Trace, fit_maps, measures, partial_corr, traces
+from bayesbach.evaluation.states import recurrent_memory
 from bayesbach.networks.models import build
 
 torch.set_num_threads(1)
@@ -171,14 +172,38 @@ def test_traces_align_states_with_the_prediction_error_of_each_file():
     out = traces(model, pieces, sigma=0.7, seed=9)
     assert list(out) == list(pieces)
     for piece, files in pieces.items():  # each file alone, from a zero state, no padding: the reference
-        ref = {"state": [], "change": [], "input": [], "error": []}
+        ref = {"state": [], "change": [], "input": [], "error": [], "previous": []}
         for k, y in enumerate(files):
             x = torch.from_numpy(crn_noisy(y, 0.7, 9, piece, k))[None]
             with torch.no_grad():
                 h = model.features(x)[0].double().numpy()
                 p = torch.sigmoid(model.logits(x, "predict"))[0].double().numpy()
+                # the history control's h_t: the LSTM's hidden and cell state before each x_{t+1}, one prefix at a time
+                cells = [model.core(x[:, :t + 1])[1][1][0, 0].double().numpy() for t in range(x.shape[1] - 1)]
             xs = x[0].double().numpy()
             ref["state"].append(h[1:]), ref["change"].append(h[1:] - h[:-1])
             ref["input"].append(xs[1:]), ref["error"].append(xs[1:] - p[:-1])
+            ref["previous"].append(np.hstack([h[:-1], np.array(cells).reshape(-1, 5)]))
         for kind, parts in ref.items():
             np.testing.assert_allclose(getattr(out[piece], kind), np.concatenate(parts), atol=1e-5)
+
+
+@pytest.mark.parametrize("arch,layers", [("gru", 1), ("elman", 2), ("lstm", 1), ("lstm", 2)])
+def test_the_whole_recurrent_state_is_what_the_next_step_depends_on(arch, layers):
+    model = build({"kind": "recurrent", "arch": arch, "units": 12, "hidden": 4, "layers": layers}, seed=2)
+    x = torch.rand(3, 9, 12)
+    with torch.no_grad():
+        memory, h = recurrent_memory(model, x), model.features(x)
+        assert memory.shape == (3, 9, 4 * layers * (2 if arch == "lstm" else 1))
+        for t in (0, 4, 8):  # the core's final state after t + 1 steps, layer by layer (then the cell states)
+            _, state = model.core(x[:, :t + 1])
+            parts = state if arch == "lstm" else (state,)
+            expected = torch.cat([part.transpose(0, 1).reshape(3, -1) for part in parts], dim=1)
+            torch.testing.assert_close(memory[:, t], expected, atol=1e-5, rtol=1e-5)
+        top = slice(4 * (layers - 1), 4 * layers)  # the last layer's h_t is the state the heads read
+        torch.testing.assert_close(memory[..., top], h, atol=1e-5, rtol=1e-5)
+        # continuing from it gives the same next state as the whole sequence does: nothing is missing
+        n = 4 * layers
+        hidden = memory[:, 4, :n].reshape(3, layers, 4).transpose(0, 1).contiguous()
+        start = (hidden, memory[:, 4, n:].reshape(3, layers, 4).transpose(0, 1).contiguous()) if arch == "lstm" else hidden
+        torch.testing.assert_close(model.core(x[:, 5:6], start)[0][:, 0], h[:, 5], atol=1e-5, rtol=1e-5)
