@@ -69,7 +69,13 @@ def from_errors(args, filename: str, write):
 def cmd_stats(args) -> int:
     from bayesbach.evaluation.stats import write_stats
 
-    table, out = from_errors(args, "stats.csv", write_stats)
+    encoding = args.encoding or path(args.results, EVALUATION_DIR) / "encoding.parquet"
+
+    def write(errors: Path, out: Path):  # the errors first, then the prediction-error coding it also tests
+        require(encoding, hint="bayesbach collect_evaluation writes it")
+        return write_stats(errors, out, encoding)
+
+    table, out = from_errors(args, "stats.csv", write)
     print(f"{len(table)} comparisons written to {out}")
     return 0
 
@@ -106,11 +112,14 @@ def register(sub) -> None:
     joining_args(c, "three tables", "sweep cells and references", "sweep:, references.models")
 
     for name, func, filename, text in (
-            ("stats", cmd_stats, "stats.csv", "the comparisons of stats.csv from errors.parquet"),
+            ("stats", cmd_stats, "stats.csv", "the comparisons of stats.csv from errors.parquet (and the "
+                                                "prediction-error coding tests from encoding.parquet)"),
             ("orders", cmd_orders, "orders.csv", "each network cell's effective order on the ladder of ideal observers "
                                                  "(orders.csv from errors.parquet)")):
         c = command(sub, name, func, text)
         c.add_argument("--errors", type=Path, default=None, help="default: RESULTS/evaluation/errors.parquet")
+        if name == "stats":  # its prediction-error coding tests
+            c.add_argument("--encoding", type=Path, default=None, help="default: RESULTS/evaluation/encoding.parquet")
         c.add_argument("--out", type=Path, default=None, help=f"default: RESULTS/evaluation/{filename}")
         results_arg(c)
 

@@ -35,12 +35,16 @@ ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": f
 # the Bach-fitted references, and the composer's own references ("own_" + the reference's name)
 GENERALISATION = pa.schema({"corpus": string, "model": string, "arch": string, "hidden": int32, "noise": float64,
                             "run": int32, "task": string, "piece": string, "bce": float64})
-# results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
+# results/evaluation/encoding.parquet: prediction-error encoding per network and test piece (evaluation.prediction_errors):
+# correlations of the error energy (raw, and partial given the input energy), read-outs of e_t and their gains; the
+# history control (e_t from [x_{t+1}, h_t], and what h_{t+1} adds: gain_over_history)
 ERROR_CODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
-                      "corr_state": float64, "corr_change": float64, "mse_state": float64, "mse_change": float64,
-                      "mse_input": float64, "mse_joint": float64, "mse_baseline": float64, "gain_state": float64,
-                      "gain_change": float64, "gain_input": float64, "gain_joint": float64,
-                      "gain_over_input": float64})
+                          "corr_state": float64, "corr_change": float64, "corr_input": float64, "pcorr_state": float64,
+                          "pcorr_change": float64, "mse_state": float64, "mse_change": float64, "mse_input": float64,
+                          "mse_joint": float64, "mse_history": float64, "mse_full": float64, "mse_baseline": float64,
+                          "gain_state": float64, "gain_change": float64, "gain_input": float64, "gain_joint": float64,
+                          "gain_history": float64, "gain_full": float64, "gain_over_input": float64,
+                          "gain_over_history": float64})
 # results/evaluation/keys.parquet: key decoding per network, decoder (registry.KEY_DECODERS), test piece and bin of
 # steps into the file [bin_start, bin_end) (bin_end null: to the file's end); memory = the network's effective memory
 KEY_DECODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "memory": float64,

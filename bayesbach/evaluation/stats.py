@@ -34,6 +34,14 @@ sweep against every reference), ``decode/reference``, ``predict/architecture`` a
 figure of the report shows tests of one family or a part of one, so no test is shown corrected
 over fewer tests than the table it is shown in.
 
+Prediction-error coding (``encoding.parquet``, :func:`encoding_comparisons`): per network cell, each piece's
+``gain_over_input`` and ``gain_over_history`` (runs averaged per piece first) tested against zero with the same
+two-sided signed-rank test (task ``encoding``, kind the measure, versus ``zero``: ``mean_model`` is the mean gain,
+``mean_versus`` 0, ``d_z`` the mean over the standard deviation of the per-piece gains, ``cohens_d`` NaN: there is no
+second group). The families are ``encoding/gain_over_input`` and ``encoding/gain_over_history``, every cell of the
+sweep in each; only a ``gain_over_history`` above zero after correction is called prediction-error coding (the input
+alone does not control for the memory of h_t that the prediction is read from; docs/science.md).
+
 On the other composers (``generalisation.parquet``, :func:`generalisation_comparisons`) the same
 comparisons are made per composer on its test compositions, each network also against the composer's
 own references (``own_global``, ...); the families are those of one composer
@@ -56,8 +64,12 @@ from bayesbach.core.registry import ARCHS, COMPARED, OWN_MODELS, OWN_PREFIX
 
 COLUMNS = ["task", "kind", "model", "hidden", "noise", "versus", "runs", "n_pieces", "mean_model", "mean_versus",
            "mean_diff", "wilcoxon_w", "p", "family", "family_size", "p_holm", "underpowered", "cohens_d", "d_z"]
+UNCORRECTED = [c for c in COLUMNS if c not in ("family", "family_size", "p_holm", "underpowered")]  # filled by correct_tests
 GENERALISATION_COLUMNS = ["corpus", *COLUMNS]  # generalisation.csv
 ALPHA = 0.05  # the corrected p below which the report calls a test significant
+ENCODING_TASK = "encoding"  # the task of the prediction-error coding tests in stats.csv
+ENCODING_TESTS = ("gain_over_input", "gain_over_history")  # their kinds: the measures of encoding.parquet tested
+ZERO = "zero"  # what they are tested against
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
@@ -98,6 +110,13 @@ def correct(table: pd.DataFrame, family: pd.Series | str, p: str = "p") -> pd.Da
     groups = out.groupby("family", sort=False)[p]
     out["family_size"] = groups.transform(lambda v: v.notna().sum()).astype(int) if len(out) else 0
     out[f"{p}_holm"] = groups.transform(holm) if len(out) else np.nan
+    return out
+
+
+def correct_tests(table: pd.DataFrame, family: pd.Series | str) -> pd.DataFrame:
+    """:func:`correct` on the comparisons' ``p``, and their ``underpowered`` flag."""
+    out = correct(table, family)
+    out["underpowered"] = underpowered(out["n_pieces"], out["family_size"]).astype(bool)
     return out
 
 
@@ -172,11 +191,36 @@ def comparisons(errors: pd.DataFrame, compared: dict[str, tuple[str, ...]] = COM
                     rows.append({"task": task, "kind": "architecture", "model": arch, "hidden": hidden, "noise": noise,
                                  "versus": other, "runs": int(runs[net]),
                                  **compare(*_pair(table, net, (other, hidden, noise, task)))})
-    out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("family", "family_size", "p_holm",
-                                                                      "underpowered")])
+    out = pd.DataFrame(rows, columns=UNCORRECTED)
     # One family per task and kind: the page's key tables and the figures each show a part of one.
-    out = correct(out, prefix + out["task"] + "/" + out["kind"])
-    out["underpowered"] = underpowered(out["n_pieces"], out["family_size"]).astype(bool)
+    out = correct_tests(out, prefix + out["task"] + "/" + out["kind"])
+    out["hidden"] = out["hidden"].astype(int)
+    return out[COLUMNS]
+
+
+def encoding_comparisons(encoding: pd.DataFrame) -> pd.DataFrame:
+    """One row per network cell and measure of ``ENCODING_TESTS`` (``COLUMNS``): the per-piece gains (runs averaged
+    per piece; a piece without steps left out) against zero, Holm-corrected within the measure's family (module
+    text). Cells in the study's order: architecture, hidden size, noise."""
+    cells = ["arch", "hidden", "noise"]
+    rows = []
+    if len(encoding):
+        encoding = encoding.sort_values([*cells, "piece", "run"])  # the input's row order changes no sum
+        for kind in ENCODING_TESTS:
+            per_piece = encoding.groupby([*cells, "piece"]).agg(gain=(kind, "mean"), runs=("run", "nunique"))
+            for (arch, hidden, noise), g in per_piece.groupby(level=cells):
+                gain = g["gain"].dropna().to_numpy()
+                res = compare(gain, np.zeros(len(gain)))
+                rows.append({"task": ENCODING_TASK, "kind": kind, "model": arch, "hidden": int(hidden),
+                             "noise": float(noise), "versus": ZERO, "runs": int(g["runs"].max()),
+                             **res, "cohens_d": math.nan})
+    out = pd.DataFrame(rows, columns=UNCORRECTED)
+    if len(out):
+        order = out["model"].map({a: i for i, a in enumerate(ARCHS)})
+        kinds = out["kind"].map({k: i for i, k in enumerate(ENCODING_TESTS)})
+        out = out.assign(_a=order, _k=kinds).sort_values(["_k", "_a", "hidden", "noise"], kind="stable") \
+            .drop(columns=["_a", "_k"]).reset_index(drop=True)
+    out = correct_tests(out, ENCODING_TASK + "/" + out["kind"])
     out["hidden"] = out["hidden"].astype(int)
     return out[COLUMNS]
 
@@ -208,9 +252,12 @@ def write_generalisation_stats(generalisation_path: Path, out: Path) -> pd.DataF
     return table
 
 
-def write_stats(errors_path: Path, out: Path) -> pd.DataFrame:
-    """The statistics stage: ``errors.parquet`` -> ``stats.csv``."""
+def write_stats(errors_path: Path, out: Path, encoding_path: Path | None = None) -> pd.DataFrame:
+    """The statistics stage: ``errors.parquet`` (and ``encoding.parquet``, its tests after the others) -> ``stats.csv``."""
     table = comparisons(pd.read_parquet(errors_path))
+    coding = encoding_comparisons(pd.read_parquet(encoding_path)) if encoding_path is not None else None
+    if coding is not None and len(coding):
+        table = pd.concat([table, coding], ignore_index=True)
     write_atomic(Path(out), to_csv(table))
     return table
 

@@ -6,48 +6,74 @@ import numpy as np
 import pandas as pd
 
 from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, mean_sem,  # style
-                                       plain_log, plt, swept)
+                                       plain_log, plt, stars, swept)
 from bayesbach.core.registry import KEY_DECODERS, OWN_MODELS, OWN_PREFIX, primary_arch
 from bayesbach.evaluation.key_summary import CELL, piece_accuracy
+from bayesbach.evaluation.stats import ALPHA, encoding_comparisons
 from bayesbach.report.labels import arch_label, model_label, network_label
 
 
 # 6. -----------------------------------------------------------------------------------------------
+# The encoding figure's panels: (column, marker and line style, filled, what) per panel.
+CODING_PANELS = (
+    ("Linear read-out of the prediction error e_t", "Error variance explained (fraction)",
+     [("gain_state", "o-", True, "from the state h_{t+1}"),
+      ("gain_input", "v:", False, "from the input x_{t+1} alone (control)"),
+      ("gain_history", "s--", False, "from [x_{t+1}, h_t] (history control)")]),
+    ("What h_{t+1} adds to the controls", "Share of the control's error explained",
+     [("gain_over_input", "v:", False, "beyond x_{t+1}"),
+      ("gain_over_history", "D-", True, "beyond [x_{t+1}, h_t] (stars: > 0, corrected)")]),
+    ("Error energy ||e_t||^2 and the energies", "Pearson r with ||e_t||^2",
+     [("corr_input", "v:", False, "input ||x_{t+1}||^2 (baseline)"),
+      ("corr_state", "o--", False, "state ||h_{t+1}||^2"),
+      ("pcorr_state", "o-", True, "state, partial given the input energy"),
+      ("pcorr_change", "s-", True, "change ||h_{t+1} - h_t||^2, partial")]),
+)
+
+
 def error_coding(enc: pd.DataFrame):
-    """Prediction-error encoding over hidden size, per noise level: decodable fraction and correlations."""
+    """Prediction-error encoding over hidden size, per noise level (colours): the read-out of e from the state beside
+    the input-only and the history controls, what the state adds to each (stars: gain_over_history above zero after
+    correction, the tests of stats.csv), and the energy correlations, raw and partial given the input energy."""
     arch = primary_arch(swept(enc["arch"]))
     if arch is None:  # an empty table
         return empty("No prediction-error encoding to show.")
+    tests = encoding_comparisons(enc)  # the rows stats.csv holds for the same table
+    tests = tests[(tests["kind"] == "gain_over_history") & (tests["model"] == arch)]
     enc = enc[enc["arch"] == arch]
-    panels = [
-        [("gain_state", "o-", "from h (all)"), ("gain_input", ":", "from the input x alone (control)"),
-         ("gain_over_input", "D-", "h beyond x: prediction-error coding")],
-        [("corr_state", "o-", "state h"), ("corr_change", "s--", "state change dh")],
-    ]
-    cols = [c for panel in panels for c, _, _ in panel]
+    cols = [c for _, _, panel in CODING_PANELS for c, _, _, _ in panel]
     per_piece = enc.groupby(["hidden", "noise", "piece"], as_index=False)[cols].mean()  # runs first
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4), layout="constrained")
-    for k, sigma in enumerate(sorted(per_piece["noise"].unique())):
+    hiddens = sorted(per_piece["hidden"].unique())
+    fig, axes = plt.subplots(1, len(CODING_PANELS), figsize=(WIDTH, 3.9), layout="constrained")
+    noises = sorted(per_piece["noise"].unique())
+    for k, sigma in enumerate(noises):
         g = per_piece[per_piece["noise"] == sigma]
         colour = OKABE_ITO[k % 6]
-        for ax, panel in zip(axes, panels):
-            for col, style, what in panel:
+        for ax, (_, _, panel) in zip(axes, CODING_PANELS):
+            for col, style, filled, _ in panel:
                 pts = [(h, *mean_sem(gh[col])) for h, gh in g.groupby("hidden")]
                 h, m, e = map(np.array, zip(*pts))
-                ax.errorbar(h, m, yerr=e, fmt=style, color=colour, ms=4, capsize=2, lw=1.2,
-                            label=f"sigma = {sigma:g}, {what}")
-    for ax in axes:
+                ax.errorbar(h, m, yerr=e, fmt=style, color=colour, mfc=colour if filled else "white", ms=4, capsize=2,
+                            lw=1.1)
+                if col == "gain_over_history":  # the corrected test's verdict, above the point
+                    for hh, mm, ee in zip(h, m, e):
+                        row = tests[(tests["hidden"] == hh) & (tests["noise"] == sigma)]
+                        if len(row) and row["p_holm"].iloc[0] < ALPHA and row["mean_model"].iloc[0] > 0:
+                            ax.annotate(stars(row["p_holm"].iloc[0]), (hh, mm + ee), xytext=(0, 2),
+                                        textcoords="offset points", ha="center", va="bottom", color=colour, fontsize=8)
+    for ax, (title, ylabel, panel) in zip(axes, CODING_PANELS):
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(per_piece["hidden"].unique()), [str(int(h)) for h in sorted(per_piece["hidden"].unique())])
+        ax.set_xticks(hiddens, [str(int(h)) for h in hiddens])
         ax.minorticks_off()
         ax.set_xlabel(f"Hidden units ({arch_label(arch)}, log scale)")
         ax.axhline(0, color="#999999", lw=0.6)
-    axes[0].set_ylabel("Error variance explained (fraction)")
-    axes[0].set_title("Linear read-out of the prediction error e")
-    axes[1].set_ylabel("Pearson r of ||e||^2 with the energy")
-    axes[1].set_title("Error energy vs state energy")
-    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
-    fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center", ncol=2, frameon=False, fontsize=7)
+        ax.set_title(title, fontsize=8)
+        ax.set_ylabel(ylabel)
+        styles = [plt.Line2D([], [], color="#555555", marker=st[0], ls=st[1:], mfc="#555555" if filled else "white",
+                             ms=4, lw=1.1, label=what) for _, st, filled, what in panel]
+        ax.legend(handles=styles, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=6.5)
+    colours = [plt.Line2D([], [], color=OKABE_ITO[k % 6], lw=2, label=f"sigma = {s:g}") for k, s in enumerate(noises)]
+    fig.legend(handles=colours, loc="outside upper center", ncol=len(noises), frameon=False, fontsize=7)
     return fig
 
 

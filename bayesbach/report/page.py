@@ -8,8 +8,9 @@ how the comparison is kept fair (scoring, families, smoothing, the ladder of
 observers, the key decoding's and the encoding's controls), where the files' key
 labels come from, shows the headline tables (mean test BCE per model and noise
 level; each network's effective order from ``orders.csv``; key decoding per
-network from ``keys.parquet``; the key comparisons from ``stats.csv``, one table
-per task; the other composers' corpora, mean errors and comparisons with their own
+network from ``keys.parquet``; prediction-error coding per network, called so only where the
+state's gain over the history control survives correction (the encoding tests of ``stats.csv``); the key
+comparisons from ``stats.csv``, one table per task; the other composers' corpora, mean errors and comparisons with their own
 references when the study names some; the tables of tests and their notes are
 :mod:`bayesbach.report.stat_tables`) and every figure with
 its caption; above the tables, the convergence section (every trained stage that did not
@@ -38,8 +39,8 @@ from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.convergence_section import convergence_html, convergence_text, read_convergence
 from bayesbach.report.labels import arch_label, model_label, network_label
-from bayesbach.report.stat_tables import (family_note, key_comparisons, memoryless_note, orders_section,
-                                          orders_table, seeds_note, shown_comparisons, transfer_table,
+from bayesbach.report.stat_tables import (coding_note, coding_table, family_note, key_comparisons, memoryless_note,
+                                          orders_section, orders_table, seeds_note, shown_comparisons, transfer_table,
                                           underpowered_note)
 from bayesbach.core.layout import composer_folders, noise_label
 from bayesbach.core.registry import (ARCHITECTURES, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX,
@@ -116,6 +117,23 @@ def _keys(keys: pd.DataFrame) -> list[str]:
         "Bonferroni-corrected over the cells). Every value, per bin of steps into the file, is in "
         "results/evaluation/keys.parquet.</p>",
         key_decoding_table(keys).to_html(),
+    ]
+
+
+def _coding(stats: pd.DataFrame) -> list[str]:
+    """The prediction-error coding section of the headline tables (the encoding tests of stats.csv)."""
+    table = coding_table(stats)
+    if not len(table):
+        return []
+    return [
+        "<h3>Prediction-error coding</h3><p>What the state h<sub>t+1</sub> adds to a linear read-out of the prediction "
+        "error e<sub>t</sub> = x<sub>t+1</sub> - p<sub>t</sub>: the share of what the input x<sub>t+1</sub> alone, "
+        "and what the input with the previous state [x<sub>t+1</sub>, h<sub>t</sub>], leave unexplained on the test "
+        "compositions (read-outs fitted on the training compositions; per composition, runs averaged; mean over "
+        "compositions, with the Holm-corrected p of its test against zero). " + coding_note(stats) +
+        " Every value per composition, with the energy correlations raw and partial given the input energy, is in "
+        "results/evaluation/encoding.parquet.</p>",
+        table.to_html(),
     ]
 
 
@@ -250,9 +268,14 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
         "echo the last few inputs. The network's effective memory is measured by perturbing an input and following "
         "its influence on the state; the same key read-out from a running average of the input with that memory is "
         "the control, and only what the state decodes beyond it counts as the key held in context.</p>",
-        "<p><strong>Prediction-error coding, with a control.</strong> The network's state h<sub>t+1</sub> is computed "
-        "from the input x<sub>t+1</sub>, which holds the noise part of the prediction error. Only what h adds to a "
-        "read-out from x alone is called prediction-error coding (figure \u201cPrediction-error encoding\u201d).</p>",
+        "<p><strong>Prediction-error coding, with two controls.</strong> The prediction error is "
+        "e<sub>t</sub> = x<sub>t+1</sub> - p<sub>t</sub>. The network's state h<sub>t+1</sub> is computed from the "
+        "input x<sub>t+1</sub>, which holds the noise part of e<sub>t</sub>, and the prediction p<sub>t</sub> is read "
+        "from the previous state h<sub>t</sub>, so [x<sub>t+1</sub>, h<sub>t</sub>] already recovers most of "
+        "e<sub>t</sub> without any error coding. Only what h<sub>t+1</sub> adds to a linear read-out from "
+        "[x<sub>t+1</sub>, h<sub>t</sub>] (gain_over_history), where it is above zero after correction, is called "
+        "prediction-error coding; a gain over x<sub>t+1</sub> alone is shown beside it, as the memory it also "
+        "measures (table \u201cPrediction-error coding\u201d, figure \u201cPrediction-error encoding\u201d).</p>",
     ]
 
 
@@ -296,6 +319,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         orders_section(orders, model_label(OBSERVER_ORDERS[0], errors)),
         orders_table(orders).to_html(),
         *(_keys(keys) if keys is not None else []),
+        *_coding(stats),
         f"<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the "
         f"{stats['n_pieces'].max() if len(stats) else 0} test compositions (negative: the network is better), the "
         "paired effect size d_z (the mean difference over the standard deviation of the per-composition differences; "

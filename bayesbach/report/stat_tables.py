@@ -1,6 +1,7 @@
 """The results page's tables of tests (``stats.csv``, ``orders.csv``) and the sentences that say how to read them:
 which family each table's p-values were corrected in, whether the inference covers other seeds, where the ladder of
-observers is not monotone. Used by :mod:`bayesbach.report.page`.
+observers is not monotone, which networks' states code prediction errors beyond their memory (the encoding tests of
+stats.csv, :func:`coding_table`). Used by :mod:`bayesbach.report.page`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 
 from bayesbach.core.registry import ARCHS, HEADLINE_COMPARISONS, TASKS
 from bayesbach.evaluation.effective_order import BOOTSTRAP, LEVEL
-from bayesbach.evaluation.stats import ALPHA
+from bayesbach.evaluation.stats import ALPHA, ENCODING_TASK
 from bayesbach.report.labels import model_label, network_label
 
 TASK_NAMES = {"predict": "prediction", "decode": "decoding"}
@@ -207,3 +208,69 @@ def memoryless_note(errors: pd.DataFrame, stats: pd.DataFrame, bound: str = "bay
                         if shrinks else ": the state's size alone does not explain it."))
         out.append(text)
     return " ".join(out)
+
+
+CODING = "prediction-error coding"  # the verdict of a cell whose gain over the history control survives correction
+MEMORY = "explained by memory of the input"  # the verdict where it does not, but the gain over the input alone does
+NO_GAIN = "no gain over the input"  # where neither does
+
+
+def _coding_rows(stats: pd.DataFrame) -> pd.DataFrame:
+    """The encoding tests of stats.csv, one row per network cell: each gain's mean and Holm p, and the verdict."""
+    tests = stats[stats["task"] == ENCODING_TASK]
+    cells = ["model", "hidden", "noise"]
+    wide = tests.pivot_table(index=cells, columns="kind", values=["mean_model", "p_holm", "n_pieces", "runs"],
+                             aggfunc="first", sort=False)
+    out = pd.DataFrame(index=wide.index)
+    for kind in ("gain_over_input", "gain_over_history"):
+        out[f"{kind}_mean"] = wide["mean_model", kind] if ("mean_model", kind) in wide else float("nan")
+        out[f"{kind}_p"] = wide["p_holm", kind] if ("p_holm", kind) in wide else float("nan")
+    above = {k: (out[f"{k}_mean"] > 0) & (out[f"{k}_p"] < ALPHA) for k in ("gain_over_input", "gain_over_history")}
+    out["verdict"] = [CODING if h else MEMORY if i else NO_GAIN
+                      for h, i in zip(above["gain_over_history"], above["gain_over_input"])]
+    out = out.reset_index()
+    order = out["model"].map({a: i for i, a in enumerate(ARCHS)})
+    return out.assign(_o=order).sort_values(["_o", "hidden", "noise"]).drop(columns="_o").reset_index(drop=True)
+
+
+def coding_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """Per network cell: what the state h_{t+1} adds to the input alone and to the input with the previous state, as
+    "mean gain (Holm p)", and the verdict: prediction-error coding only where the gain over the history control is
+    above zero after correction."""
+    rows = _coding_rows(stats)
+    if not len(rows):
+        return pd.DataFrame()
+    cell = lambda m, p: "-" if m != m else f"{m:+.3f} (p {p:.1g})"  # noqa: E731
+    out = pd.DataFrame({
+        "network": [network_label(a, h) for a, h in zip(rows["model"], rows["hidden"])],
+        "sigma": rows["noise"].map("{:g}".format),
+        "h_{t+1} beyond x_{t+1}": [cell(m, p) for m, p in zip(rows["gain_over_input_mean"], rows["gain_over_input_p"])],
+        "h_{t+1} beyond [x_{t+1}, h_t]": [cell(m, p) for m, p in zip(rows["gain_over_history_mean"],
+                                                                      rows["gain_over_history_p"])],
+        "reading": rows["verdict"]})
+    return out.set_index(["network", "sigma"])
+
+
+def coding_note(stats: pd.DataFrame) -> str:
+    """The sentence under the coding table: in which cells the state codes the prediction error beyond its memory
+    (the corrected test), and what the gain over the input alone is elsewhere."""
+    rows = _coding_rows(stats)
+    if not len(rows):
+        return ""
+    tests = stats[(stats["task"] == ENCODING_TASK) & (stats["kind"] == "gain_over_history")]
+    coding = rows[rows["verdict"] == CODING]
+    names = [f"{html.escape(network_label(a, h))} at sigma {s:g}" for a, h, s in
+             zip(coding["model"], coding["hidden"], coding["noise"])]
+    text = (f"In {len(coding)} of {len(rows)} network cells the state adds to the input and the previous state "
+            f"(gain_over_history above zero, two-sided Wilcoxon signed-rank test over the "
+            f"{int(tests['n_pieces'].max()) if len(tests) else 0} test compositions, Holm-corrected p < {ALPHA:g})"
+            + (f": {'; '.join(names)}. Only there is the state said to code prediction errors." if names else
+               ": no network's state is shown to code its prediction error."))
+    memory = rows[rows["verdict"] == MEMORY]
+    if len(memory):
+        lo, hi = memory["gain_over_input_mean"].min(), memory["gain_over_input_mean"].max()
+        span = f"{lo:.3f}" if abs(hi - lo) < 5e-4 else f"{lo:.3f} to {hi:.3f}"
+        text += (f" In {len(memory)} cell{'s' if len(memory) > 1 else ''} the state adds to the input alone "
+                 f"(gain_over_input {span}, significant) but not to the input with the previous state: that gain is "
+                 "explained by memory of the input, which the prediction is read from, not by coding the error.")
+    return text + family_note(stats[stats["task"] == ENCODING_TASK], "stats.csv") + seeds_note(tests["runs"])

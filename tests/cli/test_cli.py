@@ -98,6 +98,9 @@ def test_collect_and_stats_write_the_evaluation_tables(study: Path):
     stats = pd.read_csv(study / "results/evaluation/stats.csv")
     assert list(stats.columns) == COLUMNS and len(stats)
     assert {"global", "markov_low"} <= set(stats["versus"])
+    coding = stats[stats["task"] == "encoding"]  # the prediction-error coding tests, from encoding.parquet
+    assert set(coding["family"]) == {"encoding/gain_over_input", "encoding/gain_over_history"}
+    assert set(coding["model"]) == {"elman", "gru"} and (coding["versus"] == "zero").all()
 
 
 def test_listen_figures_and_summary_write_the_report(study: Path):

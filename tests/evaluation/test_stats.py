@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bayesbach.evaluation.stats import (ALPHA, COLUMNS, cohens_d, compare, comparisons, holm, paired_d, signed_rank,
-                                        to_csv, underpowered, write_stats)
+from bayesbach.evaluation.stats import (ALPHA, COLUMNS, cohens_d, compare, comparisons, encoding_comparisons, holm,
+                                        paired_d, signed_rank, to_csv, underpowered, write_stats)
 
 
 def test_cohens_d_by_hand():
@@ -153,3 +153,58 @@ def test_a_corrected_p_never_exceeds_one_and_the_csv_is_a_pure_function_of_the_e
     write_stats(tmp_path / "errors.parquet", tmp_path / "stats.csv")
     back = pd.read_csv(tmp_path / "stats.csv")
     np.testing.assert_array_equal(back["p"].to_numpy(), table["p"].to_numpy())  # full precision survives
+
+
+def synthetic_encoding(rng, pieces: int = 10) -> pd.DataFrame:
+    """encoding.parquet's tested columns for 2 architectures x 2 sizes x 2 noise levels x 2 runs: gru with 8 units at
+    sigma 1 codes the error beyond its history (gains clearly above zero), every other cell scatters around zero;
+    gain_over_input is large everywhere (memory). One piece of one run has no steps (NaN)."""
+    rows = []
+    for arch in ("gru", "lstm"):
+        for hidden in (4, 8):
+            for noise in (0.2, 1.0):
+                shift = 0.05 if (arch, hidden, noise) == ("gru", 8, 1.0) else 0.0
+                for run in (0, 1):
+                    for k in range(pieces):
+                        rows.append({"arch": arch, "hidden": hidden, "noise": noise, "run": run, "piece": f"bwv{k:03d}",
+                                     "steps": 40, "gain_over_input": 0.8 + 0.05 * rng.standard_normal(),
+                                     "gain_over_history": shift + 0.01 * rng.standard_normal()})
+    out = pd.DataFrame(rows)
+    out.loc[(out["arch"] == "lstm") & (out["run"] == 1) & (out["piece"] == "bwv003"), "gain_over_history"] = np.nan
+    return out
+
+
+def test_encoding_gains_are_tested_against_zero_piece_by_piece_and_corrected_within_their_measure():
+    enc = synthetic_encoding(np.random.default_rng(4))
+    table = encoding_comparisons(enc)
+    assert list(table.columns) == COLUMNS and len(table) == 16
+    assert table.groupby("family").size().to_dict() == {"encoding/gain_over_history": 8, "encoding/gain_over_input": 8}
+    assert (table["task"] == "encoding").all() and (table["versus"] == "zero").all() and (table["runs"] == 2).all()
+    assert (table["family"] == "encoding/" + table["kind"]).all() and (table["family_size"] == 8).all()
+    for _, family in table.groupby("family"):
+        np.testing.assert_allclose(family["p_holm"], holm(family["p"].to_numpy()))
+    history = table[table["kind"] == "gain_over_history"]
+    for row in history.itertuples():
+        cell = enc[(enc["arch"] == row.model) & (enc["hidden"] == row.hidden) & (enc["noise"] == row.noise)]
+        gain = cell.groupby("piece")["gain_over_history"].mean().dropna()  # runs averaged first
+        expected = sps.wilcoxon(gain.to_numpy())  # SciPy's one-sample signed-rank test against zero
+        assert row.n_pieces == 10 and row.wilcoxon_w == pytest.approx(expected.statistic)
+        assert row.p == pytest.approx(expected.pvalue)
+        assert row.mean_model == pytest.approx(gain.mean()) and row.mean_versus == 0
+        assert row.d_z == pytest.approx(gain.mean() / gain.std(ddof=1)) and np.isnan(row.cohens_d)
+    coding = history[history["p_holm"] < 0.05]
+    assert list(zip(coding["model"], coding["hidden"], coding["noise"])) == [("gru", 8, 1.0)]
+    assert (coding["mean_model"] > 0).all()
+    assert (table.loc[table["kind"] == "gain_over_input", "p_holm"] < 0.05).all()  # what memory alone passes
+
+
+def test_the_stats_stage_appends_the_encoding_tests_as_a_pure_function_of_the_tables(tmp_path):
+    errors, enc = synthetic_errors(np.random.default_rng(2)), synthetic_encoding(np.random.default_rng(5))
+    errors.to_parquet(tmp_path / "errors.parquet")
+    enc.sample(frac=1, random_state=6).to_parquet(tmp_path / "encoding.parquet")  # row order does not matter
+    table = write_stats(tmp_path / "errors.parquet", tmp_path / "stats.csv", tmp_path / "encoding.parquet")
+    back = pd.read_csv(tmp_path / "stats.csv")
+    assert list(back.columns) == COLUMNS and len(back) == len(comparisons(errors)) + 16
+    assert to_csv(table) == to_csv(pd.concat([comparisons(errors), encoding_comparisons(enc)], ignore_index=True))
+    assert set(back.loc[back["task"] == "encoding", "family"]) == {"encoding/gain_over_input", "encoding/gain_over_history"}
+    assert encoding_comparisons(enc.iloc[:0]).columns.tolist() == COLUMNS and not len(encoding_comparisons(enc.iloc[:0]))

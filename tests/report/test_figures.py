@@ -38,8 +38,10 @@ def tables():
                           rng.uniform(0.01, 0.5)) for p in PIECES]
     errors = pd.DataFrame(rows, columns=["model", "arch", "hidden", "noise", "run", "task", "piece", "bce"])
     enc = pd.DataFrame([{"arch": a, "hidden": h, "noise": s, "run": r, "piece": p, "steps": 50,
-                         **{c: rng.uniform(-0.2, 0.8) for c in ("corr_state", "corr_change", "gain_state", "gain_change",
-                                                                "gain_input", "gain_joint", "gain_over_input")}}
+                         **{c: rng.uniform(-0.2, 0.8) for c in ("corr_state", "corr_change", "corr_input", "pcorr_state",
+                                                                "pcorr_change", "gain_state", "gain_change",
+                                                                "gain_input", "gain_joint", "gain_history", "gain_full",
+                                                                "gain_over_input", "gain_over_history")}}
                         for a in ARCHS for h in HIDDEN for s in NOISE for r in (0, 1) for p in PIECES])
     history = pd.DataFrame([{"stage": st, "batch": b, "train_loss": 0.7 - b / 1000, "val_loss": 0.6 - b / 900,
                              "arch": a, "hidden": h, "noise": s, "run": r}
@@ -119,6 +121,22 @@ def test_sweep_heat_maps_show_effect_sizes_and_marks_from_the_stats(tables):
     assert d[1, 1] == pytest.approx(row["d_z"])  # rows: hidden sizes, columns: noise levels; the paired effect size
     labels = [t.get_text() for t in heat[0].texts]
     assert f"{row['d_z']:.2f}\n{figures.stars(row['p_holm'])}" in labels
+
+
+def test_the_encoding_figure_shows_both_controls_beside_the_state_and_marks_only_corrected_coding(tables):
+    rng = np.random.default_rng(3)
+    enc = pd.concat([tables["encoding"].assign(piece=lambda d, k=k: d["piece"] + f"_{k}") for k in (0, 1)])  # 12 pieces
+    coding = (enc["arch"] == "gru") & (enc["hidden"] == 16) & (enc["noise"] == 1.0)  # beyond its history; others: memory
+    enc["gain_over_history"] = np.where(coding, 0.3, 0.0) + rng.uniform(-0.02, 0.02, len(enc))
+    fig = figures.error_coding(enc)
+    text = texts(fig)
+    for label in ("from the state h_{t+1}", "from the input x_{t+1} alone (control)", "from [x_{t+1}, h_t] (history control)",
+                  "beyond [x_{t+1}, h_t] (stars: > 0, corrected)", "state, partial given the input energy",
+                  "input ||x_{t+1}||^2 (baseline)"):
+        assert label in text, label
+    marks = [t for ax in fig.axes for t in ax.texts]
+    assert len(marks) == 1 and marks[0].get_text() == "**"  # GRU-16 at sigma 1: 12 pieces above zero, 8 tests
+    assert marks[0].xy[0] == 16 and marks[0].axes is fig.axes[1]
 
 
 def test_stars():

@@ -250,3 +250,45 @@ def test_when_every_stage_converged_one_sentence_says_so(tmp_path):
     text = page.headline_text(errors(), tmp_path / "summary.html", table)
     assert "Convergence\nAll 3 trained stages met the convergence criterion. The criterion: " in text
     assert "(sigma" not in text  # no stage listed
+
+
+def coding_stats(coding_cells: set, memory: bool = True, pieces: int = 12) -> pd.DataFrame:
+    """The encoding tests of stats.csv for GRU-8 and GRU-16 at sigma 0.2 and 1: the cells of ``coding_cells`` add
+    to the history control; every cell adds to the input alone where ``memory``."""
+    from bayesbach.evaluation.stats import encoding_comparisons
+
+    rng = np.random.default_rng(11)
+    rows = [{"arch": "gru", "hidden": h, "noise": s, "run": r, "piece": f"bwv{i}", "steps": 40,
+             "gain_over_input": (0.8 if memory else 0.0) + rng.uniform(-0.02, 0.02),
+             "gain_over_history": (0.1 if (h, s) in coding_cells else 0.0) + rng.uniform(-0.02, 0.02)}
+            for h in (8, 16) for s in (0.2, 1.0) for r in (0, 1) for i in range(pieces)]
+    return pd.concat([comparisons(errors()), encoding_comparisons(pd.DataFrame(rows))], ignore_index=True)
+
+
+def test_the_page_calls_coding_only_where_the_gain_over_the_history_survives_correction():
+    stats = coding_stats({(16, 1.0)})
+    table = page.coding_table(stats)
+    assert list(table.index) == [("GRU, 8 units", "0.2"), ("GRU, 8 units", "1"), ("GRU, 16 units", "0.2"),
+                                 ("GRU, 16 units", "1")]
+    assert list(table["reading"]) == ["explained by memory of the input"] * 3 + ["prediction-error coding"]
+    row = stats.query("task == 'encoding' and kind == 'gain_over_history' and hidden == 16 and noise == 1.0").iloc[0]
+    assert table.loc[("GRU, 16 units", "1"), "h_{t+1} beyond [x_{t+1}, h_t]"] == (f"{row['mean_model']:+.3f} "
+                                                                                  f"(p {row['p_holm']:.1g})")
+    assert row["p_holm"] < 0.05 and row["family_size"] == 4
+    section = "\n".join(page._coding(stats))
+    assert "<h3>Prediction-error coding</h3>" in section
+    assert "In 1 of 4 network cells the state adds to the input and the previous state" in section
+    assert "GRU, 16 units at sigma 1. Only there is the state said to code prediction errors." in section
+    assert "In 3 cells the state adds to the input alone" in section and "explained by memory of the input" in section
+    assert "family encoding/gain_over_history: 4 tests in stats.csv, all of them in this table" in section
+
+
+def test_without_a_corrected_gain_over_the_history_the_page_claims_no_coding():
+    section = "\n".join(page._coding(coding_stats(set())))
+    assert "In 0 of 4 network cells" in section and "no network's state is shown to code its prediction error" in section
+    assert "prediction-error coding</td>" not in section and section.count("explained by memory of the input</td>") == 4
+    # too few compositions for the corrected test: a real gain is still not called coding
+    few = page.coding_table(coding_stats({(16, 1.0)}, pieces=4))
+    assert "prediction-error coding" not in set(few["reading"])
+    assert set(page.coding_table(coding_stats(set(), memory=False))["reading"]) == {"no gain over the input"}
+    assert page._coding(comparisons(errors())) == [] and page.coding_note(comparisons(errors())) == ""

@@ -49,6 +49,7 @@ def test_errors_hold_every_network_and_reference_on_every_test_piece(study: Path
     assert set(net["hidden"]) == {4} and set(net["run"]) == {0}
     enc = pq.read_table(study / "results/evaluation/encoding.parquet").to_pandas()
     assert set(enc["piece"]) == test and (enc["mse_baseline"] > 0).all()
+    assert enc["gain_over_history"].notna().all() and enc["pcorr_state"].dropna().between(-1, 1).all()
 
 
 def test_every_file_has_a_key_and_every_network_its_key_decoding(study: Path):
@@ -70,8 +71,11 @@ def test_every_file_has_a_key_and_every_network_its_key_decoding(study: Path):
 def test_stats_compare_the_network_with_the_ladder_and_the_decoders(study: Path):
     stats = pd.read_csv(study / "results/evaluation/stats.csv")
     assert list(stats.columns) == COLUMNS
+    coding, stats = stats[stats["task"] == "encoding"], stats[stats["task"] != "encoding"]
     pairs = set(zip(stats["task"], stats["versus"]))
     assert pairs == {(task, r) for task, refs in COMPARED.items() for r in refs}
+    # the prediction-error coding tests of encoding.parquet: the sweep's network, each gain against zero
+    assert sorted(coding["kind"]) == ["gain_over_history", "gain_over_input"] and (coding["n_pieces"] == 2).all()
     assert {("predict", "bayes3"), ("decode", "bayes2")} <= pairs  # every order of the ladder of observers
     assert (stats["n_pieces"] == 2).all() and (stats["model"] == "gru").all()
     orders = pd.read_csv(study / "results/evaluation/orders.csv")

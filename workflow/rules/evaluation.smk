@@ -54,6 +54,7 @@ rule collect_evaluation:
 rule stats:
     input:
         errors=f"{EVALUATION_DIR}/errors.parquet",
+        encoding=f"{EVALUATION_DIR}/encoding.parquet",  # the prediction-error coding tests (evaluation.stats)
     output:
         stats=f"{EVALUATION_DIR}/stats.csv",
     log:
