@@ -16,8 +16,9 @@ REJECTS = pa.schema({"file": string, "reason": string})
 CRAWL_REPORT = pa.schema({"start_url": string, "site": string, "outcome": string, "reason": string, "pages": int32,
                           "files_kept": int32, "files_new": int32, "skipped": pa.map_(string, int32),
                           "errors": pa.list_(string)})
-# results/dataset/events.parquet: one row per chord event
-EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16()})
+# results/dataset/events.parquet: one row per chord event; onset and duration in seconds (the file's tempo map)
+EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16(),
+                    "onset": pa.float64(), "duration": pa.float64()})
 # results/dataset/file_keys.parquet: one row per file of events.parquet: its key label and the label's source
 # (registry.KEY_SOURCES), the score's, key signature's and Krumhansl-Schmuckler keys behind it (null where absent)
 FILE_KEYS = pa.schema({"file": string, "piece": string, "key": string, "key_source": string, "score_key": string,
