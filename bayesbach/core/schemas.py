@@ -28,9 +28,10 @@ PIECES = pa.schema({"piece": string, "bwv": int32, "n_files": int32, "n_events":
                     "split": string})
 # results/models/.../history.parquet: one row per validation point of a training run
 HISTORY = pa.schema({"stage": string, "batch": int32, "train_loss": float64, "val_loss": float64})
-# results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task, piece
+# results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task,
+# piece; bce in nats per unit and step, bits the mean information content of the actual chord (docs/science.md)
 ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": float64, "run": int32, "task": string,
-                    "piece": string, "bce": float64})
+                    "piece": string, "bce": float64, "bits": float64})
 # results/evaluation/generalisation.parquet (and each composer's part of it at one noise level): rows of errors.parquet
 # on the test compositions of another composer (corpus, a name of generalisation.composers): the Bach-trained networks,
 # the Bach-fitted references, and the composer's own references ("own_" + the reference's name)

@@ -41,7 +41,7 @@ import numpy as np
 
 from bayesbach.core.atomic import write_json, write_parquet
 from bayesbach.core.errors_table import errors_table
-from bayesbach.core.registry import REFERENCES, SPLITS
+from bayesbach.core.registry import ENCODINGS, REFERENCES, SPLITS
 from bayesbach.dataset.loader import files_of, load_splits, n_steps
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.references import check_noise_levels
@@ -232,7 +232,8 @@ def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
         meta = {"model": name, "noise": noise, "seed": seed, "encoding": encoding,
                 "pieces": {split: len(d) for split, d in data.items()}, "test_steps": n_steps(data["test"]),
                 "seconds": round(seconds, 3), **fitted}
-        write_parquet(out / "errors.parquet", errors_table(bce_by_task, name, None, None, noise, None))
+        table = errors_table(bce_by_task, name, None, None, noise, None, ENCODINGS[encoding])
+        write_parquet(out / "errors.parquet", table)
         write_json(out / "meta.json", meta)
         metas.append(meta)
     progress.unlink(missing_ok=True)  # the search is in meta.json now

@@ -58,8 +58,9 @@ def versions() -> dict[str, str]:
     return out
 
 
-def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
-    """Mean test BCE per model (rows; networks per arch and size, runs averaged per piece first) and (task, noise)."""
+def mean_table(errors: pd.DataFrame, column: str = "bce") -> pd.DataFrame:
+    """Mean test ``column`` (BCE, or bits per chord) per model (rows; networks per arch and size, runs averaged per
+    piece first) and (task, noise)."""
     df = errors.copy()
     archs = list(ARCHITECTURES)
     nets = df["model"].isin(archs)
@@ -68,13 +69,28 @@ def mean_table(errors: pd.DataFrame) -> pd.DataFrame:
     order = {m: i for i, m in enumerate(REFERENCES)}
     df["order"] = [(1, archs.index(m), h) if n else (0, order.get(m, 99), 0)
                    for m, h, n in zip(df["model"], df["hidden"], nets)]
-    per_piece = df.groupby(["order", "label", "task", "noise", "piece"])["bce"].mean()
+    per_piece = df.groupby(["order", "label", "task", "noise", "piece"])[column].mean()
     table = per_piece.groupby(level=["order", "label", "task", "noise"]).mean().unstack(["task", "noise"])
     table = table.droplevel("order").sort_index(axis=1)
     table.columns = table.columns.set_names(["task", "noise sigma"]).set_levels(
         [f"{s:g}" for s in table.columns.levels[1]], level=1)
     table.index.name = "model"
     return table
+
+
+BITS_NOTE = ("Information content of the actual chord (the current one for decoding, the next for prediction), "
+             "-log2 p under the model's distribution over the 4,096 pitch-class sets, averaged over steps and "
+             "compositions. For independent units (networks, trained and counted references) the joint is the "
+             "product of the units, so bits = 12 x BCE / ln 2; an observer's categorical joint is tighter than "
+             "its marginals.")
+
+
+def _bits_section(errors: pd.DataFrame) -> list[str]:
+    """The bits-per-chord table beside the BCE table (none for an errors table written before the column)."""
+    if "bits" not in errors.columns:
+        return []
+    return ["<h3>Bits per chord per model and noise level</h3>", f"<p>{BITS_NOTE}</p>",
+            mean_table(errors, "bits").to_html(float_format="{:.3f}".format, na_rep="-")]
 
 
 def key_sources_table(file_keys: pd.DataFrame) -> pd.DataFrame:
@@ -282,6 +298,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h3>Mean test BCE per model and noise level</h3><p>Lower is better; for networks, per-composition "
         "errors are averaged over runs first.</p>",
         mean_table(errors).to_html(float_format="{:.4f}".format, na_rep="-"),
+        *_bits_section(errors),
         "<h3>Effective order on the ladder of ideal observers</h3>",
         orders_section(orders, model_label(OBSERVER_ORDERS[0], errors)),
         orders_table(orders).to_html(),

@@ -8,7 +8,9 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from bayesbach.core.errors_table import errors_table
 from bayesbach.core.registry import HEADLINE_COMPARISONS, KEY_DECODERS
 from bayesbach.evaluation.stats import comparisons
 from bayesbach.report import page
@@ -234,3 +236,13 @@ def test_when_every_stage_converged_one_sentence_says_so(tmp_path):
     text = page.headline_text(errors(), tmp_path / "summary.html", table)
     assert "Convergence\nAll 3 trained stages met the convergence criterion. The criterion: " in text
     assert "(sigma" not in text  # no stage listed
+
+
+def test_the_bits_table_is_the_mean_table_of_the_bits_column():
+    mean_table, _bits_section, BITS_NOTE = page.mean_table, page._bits_section, page.BITS_NOTE
+    errors = errors_table({"decode": {"bwv0001": 0.1, "bwv0002": 0.3}}, "global", None, None, 0.5, None).to_pandas()
+    bits = mean_table(errors, "bits")
+    assert bits.equals(mean_table(errors.assign(bce=errors["bits"])))
+    assert bits.iloc[0, 0] == pytest.approx(12 * 0.2 / np.log(2))
+    html = "".join(_bits_section(errors))
+    assert "Bits per chord" in html and BITS_NOTE in html and _bits_section(errors.drop(columns="bits")) == []
