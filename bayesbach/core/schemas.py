@@ -36,7 +36,7 @@ ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": f
 # on the test compositions of another composer (corpus, a name of generalisation.composers): the Bach-trained networks,
 # the Bach-fitted references, and the composer's own references ("own_" + the reference's name)
 GENERALISATION = pa.schema({"corpus": string, "model": string, "arch": string, "hidden": int32, "noise": float64,
-                            "run": int32, "task": string, "piece": string, "bce": float64})
+                            "run": int32, "task": string, "piece": string, "bce": float64, "bits": float64})
 # results/evaluation/encoding.parquet: prediction-error encoding per network and test piece
 ERROR_CODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "piece": string, "steps": int64,
                       "corr_state": float64, "corr_change": float64, "mse_state": float64, "mse_change": float64,

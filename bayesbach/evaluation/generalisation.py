@@ -75,18 +75,19 @@ def bach_reference(folder: Path, bach: Splits, test: Splits, sigma: float, seed:
     if REFERENCES[name].kind == "counted":  # counted again, with the strengths its job chose
         how = counted.Fitting(sigma, seed, counted.CLASSES[encoding], smoothing=meta.get("smoothing"))
         fitted = counted.fit(name, bach("train", encoding), {}, how)
+        bce, bits = fitted.evaluate(test("test", encoding), sigma, seed)  # bits of its distribution over chords
     else:
         fitted = load_reference(folder)
-    return errors_table(fitted.scores(test("test", encoding), sigma, seed), name, *fitted.cell, sigma, None,
-                        ENCODINGS[encoding])
+        bce, bits = fitted.scores(test("test", encoding), sigma, seed), None  # independent units: factorised
+    return errors_table(bce, name, *fitted.cell, sigma, None, ENCODINGS[encoding], bits)
 
 
 def own_reference(name: str, own: Splits, sigma: float, seed: int, encoding: str) -> pa.Table:
     """The counted reference ``name`` fitted on the composer's own training split (smoothing chosen on its
     validation split), scored on its test split, as ``own_<name>``."""
     splits = [own(split, encoding) for split in SPLITS]
-    bce, _ = counted.score_counted(name, *splits, sigma, seed, encoding)
-    return errors_table(bce, OWN_PREFIX + name, None, None, sigma, None, ENCODINGS[encoding])
+    bce, bits, _ = counted.evaluate_counted(name, *splits, sigma, seed, encoding)
+    return errors_table(bce, OWN_PREFIX + name, None, None, sigma, None, ENCODINGS[encoding], bits)
 
 
 def generalise(dataset: Path, composer_dataset: Path, out: Path, *, corpus: str, noise: float, model_dirs: list[Path],
@@ -109,7 +110,6 @@ def generalise(dataset: Path, composer_dataset: Path, out: Path, *, corpus: str,
     tables += [bach_reference(folder, bach, own, sigma, seed) for folder in reference_dirs]
     tables += [own_reference(name, own, sigma, seed, encoding) for name in own_models]
     rows = pa.concat_tables(tables) if tables else schemas.ERRORS.empty_table()
-    rows = rows.drop_columns(["bits"])  # the other composers' table compares BCE only (bits: issue 23, not yet)
     table = rows.add_column(0, "corpus", pa.array([corpus] * rows.num_rows, pa.string())).cast(schemas.GENERALISATION)
     write_parquet(Path(out), table)
     predict = table.filter(pc.equal(table["task"], "predict")).group_by("model").aggregate([("bce", "mean")])
