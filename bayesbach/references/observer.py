@@ -17,7 +17,10 @@ step and scores nothing past its last.
 For every step t it gives the posterior over the current chord given x_1..t
 (decoding: per-unit probabilities = the posterior-weighted chord vectors, the
 posterior mean of the unseen members for a rest group) and the one-step
-predictive distribution of the next chord (prediction of y_{t+1}).
+predictive distribution of the next chord (prediction of y_{t+1}). Given the clean chords, also the
+information content of the actual chord under both, as distributions over every chord: a seen chord's
+level-1 state, an unseen one its rest group's mass times its share u(c) / u(group) (and, in the
+posterior, its own likelihood, not the group's mean one); docs/science.md, "Evaluation".
 
 Beliefs are columns, one per file (states x files; all files of a batch advance
 together, the longest first, so the active ones are a prefix); likelihoods are
