@@ -36,7 +36,8 @@ class Laplace:
     def probabilities(self, test: dict, sigma: float, seed: int):
         m = self.marginal
         for piece, ys in test.items():
-            yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
+            yield (piece, [np.broadcast_to(m, y.shape) for y in ys],
+                   [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys], None, None)  # bits: factorised
 
 
 def _insert(path: Path, opening: str, line: str) -> None:

@@ -16,8 +16,9 @@ REJECTS = pa.schema({"file": string, "reason": string})
 CRAWL_REPORT = pa.schema({"start_url": string, "site": string, "outcome": string, "reason": string, "pages": int32,
                           "files_kept": int32, "files_new": int32, "skipped": pa.map_(string, int32),
                           "errors": pa.list_(string)})
-# results/dataset/events.parquet: one row per chord event
-EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16()})
+# results/dataset/events.parquet: one row per chord event; onset and duration in seconds (the file's tempo map)
+EVENTS = pa.schema({"piece": string, "file": string, "step": int32, "pitches": pa.list_(pa.uint8()), "pcs": pa.uint16(),
+                    "onset": pa.float64(), "duration": pa.float64()})
 # results/dataset/file_keys.parquet: one row per file of events.parquet: its key label and the label's source
 # (registry.KEY_SOURCES), the score's, key signature's and Krumhansl-Schmuckler keys behind it (null where absent)
 FILE_KEYS = pa.schema({"file": string, "piece": string, "key": string, "key_source": string, "score_key": string,
@@ -27,14 +28,15 @@ PIECES = pa.schema({"piece": string, "bwv": int32, "n_files": int32, "n_events":
                     "split": string})
 # results/models/.../history.parquet: one row per validation point of a training run
 HISTORY = pa.schema({"stage": string, "batch": int32, "train_loss": float64, "val_loss": float64})
-# results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task, piece
+# results/evaluation/errors.parquet (and each network's or reference's part of it): one row per model, cell, task,
+# piece; bce in nats per unit and step, bits the mean information content of the actual chord (docs/science.md)
 ERRORS = pa.schema({"model": string, "arch": string, "hidden": int32, "noise": float64, "run": int32, "task": string,
-                    "piece": string, "bce": float64})
+                    "piece": string, "bce": float64, "bits": float64})
 # results/evaluation/generalisation.parquet (and each composer's part of it at one noise level): rows of errors.parquet
 # on the test compositions of another composer (corpus, a name of generalisation.composers): the Bach-trained networks,
 # the Bach-fitted references, and the composer's own references ("own_" + the reference's name)
 GENERALISATION = pa.schema({"corpus": string, "model": string, "arch": string, "hidden": int32, "noise": float64,
-                            "run": int32, "task": string, "piece": string, "bce": float64})
+                            "run": int32, "task": string, "piece": string, "bce": float64, "bits": float64})
 # results/evaluation/encoding.parquet: prediction-error encoding per network and test piece (evaluation.prediction_errors):
 # correlations of the error energy (raw, and partial given the input energy), read-outs of e_t and their gains; the
 # history control (e_t from [x_{t+1}, h_t], and what h_{t+1} adds: gain_over_history)

@@ -78,6 +78,15 @@ def read_midi(data: bytes) -> pretty_midi.PrettyMIDI:
 
 def chord_steps(pm: pretty_midi.PrettyMIDI) -> np.ndarray:
     """The chord sequence of a parsed file as a boolean matrix (steps x 128 MIDI pitches)."""
+    return chord_events(pm)[0]
+
+
+def chord_events(pm: pretty_midi.PrettyMIDI) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chord sequence (steps x 128 booleans), each step's onset and duration in seconds.
+
+    Times are pretty_midi's (the file's own tempo map). A silent segment is no step: the chord before a rest
+    lasts until the next chord's onset; the last chord lasts until its last note ends.
+    """
     notes = [(n.start, n.end, n.pitch) for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     if not notes:
         has_drums = any(inst.notes for inst in pm.instruments if inst.is_drum)
@@ -98,8 +107,11 @@ def chord_steps(pm: pretty_midi.PrettyMIDI) -> np.ndarray:
 
     changed = np.ones(len(sounding), bool)
     changed[1:] = (sounding[1:] != sounding[:-1]).any(axis=1)
-    steps = sounding[changed]
-    return steps[steps.any(axis=1)]
+    steps, onsets = sounding[changed], times[:-1][changed]
+    voiced = steps.any(axis=1)
+    steps, onsets = steps[voiced], onsets[voiced]
+    durations = np.diff(np.append(onsets, end.max()))
+    return steps, onsets.astype(np.float64), durations.astype(np.float64)
 
 
 def pitch_class_mask(steps: np.ndarray) -> np.ndarray:
@@ -118,15 +130,17 @@ class FileEvents:
     offsets: np.ndarray  # int32, steps + 1: row i's pitches are values[offsets[i]:offsets[i+1]]
     values: np.ndarray  # uint8 MIDI pitches
     pcs: np.ndarray  # uint16
+    onset: np.ndarray  # float64 seconds
+    duration: np.ndarray  # float64 seconds
 
 
 def events_from_bytes(name: str, data: bytes) -> FileEvents:
     """Convert one file's bytes; raises :class:`Rejected` with the reason."""
-    steps = chord_steps(read_midi(data))
+    steps, onset, duration = chord_events(read_midi(data))
     rows, cols = np.nonzero(steps)
     offsets = np.zeros(len(steps) + 1, np.int32)
     np.cumsum(np.bincount(rows, minlength=len(steps)), out=offsets[1:])
-    return FileEvents(name, offsets, cols.astype(np.uint8), pitch_class_mask(steps))
+    return FileEvents(name, offsets, cols.astype(np.uint8), pitch_class_mask(steps), onset, duration)
 
 
 def _convert_one(job: tuple[str, bytes]) -> FileEvents | tuple[str, str]:
@@ -198,6 +212,8 @@ def events_table(files: list[FileEvents], pieces: dict[str, str] | None = None) 
             "step": np.concatenate([np.arange(k, dtype=np.int32) for k in n]),
             "pitches": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.uint8())),
             "pcs": np.concatenate([f.pcs for f in files]),
+            "onset": np.concatenate([f.onset for f in files]),
+            "duration": np.concatenate([f.duration for f in files]),
         },
         schema=schemas.EVENTS,
     )

@@ -57,7 +57,8 @@ def write_dataset(folder: Path, splits: dict[str, int], seed: int = 0) -> Path:
             for f in range(2):  # two files per composition, scored each on its own
                 seq = chords(int(rng.integers(15, 40)), int(rng.integers(3)))
                 rows += [{"piece": piece, "file": f"{piece}_{f}.mid", "step": t, "pitches": list(c),
-                          "pcs": sum(1 << (p % 12) for p in set(c))} for t, c in enumerate(seq)]
+                          "pcs": sum(1 << (p % 12) for p in set(c)),
+                          "onset": 0.5 * t, "duration": 0.5} for t, c in enumerate(seq)]
                 n_events += len(seq)
             pieces.append({"piece": piece, "bwv": bwv, "n_files": 2, "n_events": n_events, "family": piece,
                            "split": split})

@@ -27,6 +27,7 @@ from bayesbach.evaluation.prediction_errors import error_coding_rows
 from bayesbach.networks.scoring import score_pieces
 from bayesbach.networks.models import load_network
 from bayesbach.core import schemas
+from bayesbach.core.registry import ENCODINGS
 from bayesbach.core.atomic import write_parquet
 from bayesbach.core.errors_table import errors_table
 
@@ -42,7 +43,8 @@ def network_errors(decoder, probe, meta: dict, pieces: dict[str, list[np.ndarray
     sigma = float(meta["noise"])
     bce = score_pieces(decoder, pieces, sigma, seed, ("decode",))
     bce.update(score_pieces(probe, pieces, sigma, seed, ("predict",)))
-    return bce, errors_table(bce, meta["arch"], meta["arch"], meta["hidden"], sigma, meta["run"])
+    return bce, errors_table(bce, meta["arch"], meta["arch"], meta["hidden"], sigma, meta["run"],
+                             ENCODINGS[meta.get("encoding", "pc12")])
 
 
 def evaluate_networks(dataset: Path, model_dirs: list[Path], out_dirs: list[Path], *, seed: int,

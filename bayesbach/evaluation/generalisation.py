@@ -34,7 +34,7 @@ from bayesbach.core import schemas
 from bayesbach.core.atomic import write_parquet
 from bayesbach.core.errors_table import errors_table
 from bayesbach.core.exceptions import StudyError
-from bayesbach.core.registry import OWN_PREFIX, REFERENCES, SPLITS
+from bayesbach.core.registry import ENCODINGS, OWN_PREFIX, REFERENCES, SPLITS
 from bayesbach.dataset.loader import load_split
 from bayesbach.evaluation.evaluation_job import network_errors
 from bayesbach.networks.models import load_network
@@ -75,17 +75,19 @@ def bach_reference(folder: Path, bach: Splits, test: Splits, sigma: float, seed:
     if REFERENCES[name].kind == "counted":  # counted again, with the strengths its job chose
         how = counted.Fitting(sigma, seed, counted.CLASSES[encoding], smoothing=meta.get("smoothing"))
         fitted = counted.fit(name, bach("train", encoding), {}, how)
+        bce, bits = fitted.evaluate(test("test", encoding), sigma, seed)  # bits of its distribution over chords
     else:
         fitted = load_reference(folder)
-    return errors_table(fitted.scores(test("test", encoding), sigma, seed), name, *fitted.cell, sigma, None)
+        bce, bits = fitted.scores(test("test", encoding), sigma, seed), None  # independent units: factorised
+    return errors_table(bce, name, *fitted.cell, sigma, None, ENCODINGS[encoding], bits)
 
 
 def own_reference(name: str, own: Splits, sigma: float, seed: int, encoding: str) -> pa.Table:
     """The counted reference ``name`` fitted on the composer's own training split (smoothing chosen on its
     validation split), scored on its test split, as ``own_<name>``."""
     splits = [own(split, encoding) for split in SPLITS]
-    bce, _ = counted.score_counted(name, *splits, sigma, seed, encoding)
-    return errors_table(bce, OWN_PREFIX + name, None, None, sigma, None)
+    bce, bits, _ = counted.evaluate_counted(name, *splits, sigma, seed, encoding)
+    return errors_table(bce, OWN_PREFIX + name, None, None, sigma, None, ENCODINGS[encoding], bits)
 
 
 def generalise(dataset: Path, composer_dataset: Path, out: Path, *, corpus: str, noise: float, model_dirs: list[Path],

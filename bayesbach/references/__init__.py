@@ -14,7 +14,9 @@ The protocol. A reference of either kind is fitted on the clean training split, 
 
 (:class:`Fitted`). Each counted reference is a fit in ``counted.MODELS``: ``(train, validation, how)`` -> a
 model with ``meta`` and ``probabilities(test, sigma, seed)``, which yields ``(piece, decode probabilities per
-file or None, predict probabilities per file)`` for every test piece. ``how`` (a ``counted.Fitting``) holds the
+file or None, predict probabilities per file, decode bits per file or None, predict bits per file or None)`` for
+every test piece (the bits: the information content of each actual chord under the model's categorical
+distribution over chords; None for independent units, whose bits are factorised, ``Counted.evaluate``). ``how`` (a ``counted.Fitting``) holds the
 noise level and seed (an observer chooses its smoothing on the noisy validation split), the encoding's
 ``classes``, a given ``smoothing`` (a fitted reference's, from its meta.json: no search, as the generalisation
 counts a reference again) and the ``progress`` file of a resumable smoothing search. Each trained reference is a

@@ -39,6 +39,9 @@ from bayesbach.dataset.loader import files_of
 log = logging.getLogger(__name__)
 
 EPS = 1e-12  # probabilities are clipped to [EPS, 1 - EPS] before the log (float64 resolves 1 - EPS)
+# The least log-probability of a chord's information content: the smallest normal double, so that -log2 p stays
+# finite (at most 1022 bits) where a probability underflows; the back-off gives every chord p > 0.
+LOG_TINY = float(np.log(np.finfo(np.float64).tiny))
 
 
 class TooFewSteps(StudyError):
@@ -60,6 +63,19 @@ def pooled_bce(ps: list[np.ndarray], ys: list[np.ndarray]) -> float:
     """Mean BCE over every scored step and unit of several files (pooled, not a mean of means); NaN without any."""
     size = sum(np.size(y) for y in ys)
     return sum(bce_sum(p, y) for p, y in zip(ps, ys)) / size if size else float("nan")
+
+
+def information_content(log_p: np.ndarray) -> np.ndarray:
+    """-log2 p in bits of natural log-probabilities, finite: clipped to [0, -LOG_TINY / ln 2] (p in [tiny, 1])."""
+    return np.clip(-np.asarray(log_p, np.float64), 0.0, -LOG_TINY) / np.log(2)
+
+
+def mean_information(ics: list[np.ndarray] | None) -> float:
+    """Mean information content over every scored step of a piece's files (pooled); NaN without any."""
+    if ics is None:
+        return float("nan")
+    steps = sum(len(i) for i in ics)
+    return float(sum(np.sum(i) for i in ics) / steps) if steps else float("nan")
 
 
 def global_marginal(pieces: dict[str, list[np.ndarray]]) -> np.ndarray:
@@ -172,6 +188,22 @@ class Alphabet:
     def unit_vectors(self) -> np.ndarray:
         """(size, U): each level-1 state's chord, the u-mean chord for a rest group."""
         return np.concatenate([self.chords, self.group_units])
+
+    def member_log_share(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The level-1 index of each chord of ``y`` and the log of its share of that state's probability: 0 for a
+        seen chord, log u(c) / u(its group) for an unseen one (its model's mass is spread over the group's
+        members by the base measure, module text), so log P(c) = log P(its level-1 state) + share. At most 0
+        (a group's mass rounded below one member's)."""
+        y = np.asarray(y) > 0.5
+        idx = self.index(y)
+        share = np.zeros(len(idx))
+        unseen = idx >= self.n_seen
+        if unseen.any():
+            c = y[unseen].astype(np.float64)
+            log_u = c @ np.log(self.marginal) + (1 - c) @ np.log1p(-self.marginal)
+            with np.errstate(divide="ignore"):
+                share[unseen] = np.minimum(log_u - np.log(self.group_mass[idx[unseen] - self.n_seen]), 0.0)
+        return idx, share
 
     def base(self) -> np.ndarray:
         """Base measure u over the level-1 states (sums to 1)."""

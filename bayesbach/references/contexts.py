@@ -341,6 +341,31 @@ class ContextModel:
                         for d in range(chain.shape[1])])
         return self._fold(chain, own, self.q(smoothing)[nxt][:, None], smoothing)[:, 0]
 
+    def log_probability(self, states: np.ndarray, y: np.ndarray, smoothing: dict) -> np.ndarray:
+        """log P(chord y_i | states_i) over all chords (rows of ``y``, elementwise): its level-1 state's probability
+        and, for an unseen chord, its share of its rest group (:meth:`Alphabet.member_log_share`); the
+        information content of ``markov_countsK``."""
+        nxt, share = self.alphabet.member_log_share(y)
+        with np.errstate(divide="ignore"):
+            return np.log(self.probability(states, nxt, smoothing)) + share
+
+    def level1_rows(self, smoothing: dict) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The first-order transitions from every level-1 state s (seen chords, then rest groups) as
+        P(c | s) = M[s, c] + root[s] q(c): M (level-1 states x seen chords) the counts along s's chain of
+        parents, each shrunk by the betas below it, and root[s] the product of the chain's betas (the
+        weight of the root's q). ``bayes_memoryless``'s categorical prediction."""
+        inv, beta = self._shrink(smoothing)
+        chain = self.chain(np.arange(self.alphabet.size))
+        weight = np.ones(len(chain))
+        m = sp.csr_matrix((len(chain), self.alphabet.n_seen))
+        for d in range(chain.shape[1]):
+            s = chain[:, d]
+            live = s >= 0
+            w = np.where(live, weight * inv[np.maximum(s, 0)], 0.0)
+            m = m + sp.diags(w) @ self.counts[np.maximum(s, 0)]
+            weight = np.where(live, weight * beta[np.maximum(s, 0)], weight)
+        return sp.csr_matrix(m), weight
+
     def automaton(self, smoothing: dict) -> Automaton:
         """The observer's chain over the states with these strengths (see the module text)."""
         inv, beta = self._shrink(smoothing)

@@ -4,7 +4,9 @@
 Each is fitted on the clean training split and scored on every test piece, each
 file of a piece on its own (docs/science.md, "Evaluation"), in the long format of
 ``errors.parquet``: a piece's error is the mean over all scored steps and units
-of its files. Noisy inputs are the study's common random numbers
+of its files, its ``bits`` the mean over the scored steps of the information
+content of the actual chord under the model's categorical distribution over
+chords (``global``, independent units: units x BCE / ln 2). Noisy inputs are the study's common random numbers
 (:mod:`bayesbach.dataset.noise`): the same noise realisation per file as the
 networks see. Their names and tasks are in :data:`bayesbach.core.registry.REFERENCES`;
 ``MODELS`` maps each to its fit here: each follows the references' protocol (:mod:`bayesbach.references`).
@@ -40,12 +42,13 @@ from typing import Iterator
 import numpy as np
 
 from bayesbach.core.atomic import write_json, write_parquet
-from bayesbach.core.errors_table import errors_table
-from bayesbach.core.registry import REFERENCES, SPLITS
+from bayesbach.core.errors_table import errors_table, factorised_bits
+from bayesbach.core.registry import ENCODINGS, REFERENCES, SPLITS
 from bayesbach.dataset.loader import files_of, load_splits, n_steps
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.references import check_noise_levels
-from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
+from bayesbach.references.alphabet import (count_alphabet, global_marginal, information_content, mean_information,
+                                            pooled_bce)
 from bayesbach.references.contexts import ContextModel, count_contexts
 from bayesbach.references.observer import observer_of
 from bayesbach.references.smoothing import select_clean, select_observer
@@ -79,12 +82,16 @@ class Fitting:
 
 
 # What ``probabilities`` yields for each test piece: (piece, per-file decode probabilities or None, per-file predict
-# probabilities); every counted reference is scored on predict.
-Probabilities = Iterator[tuple[str, list[np.ndarray] | None, list[np.ndarray]]]
+# probabilities, per-file decode bits, per-file predict bits); every counted reference is scored on predict. The bits
+# are the information content of each actual chord under the model's categorical distribution over chords; None
+# where the model has none (``global``: independent units, the product of its marginals, ``factorised_bits``).
+Probabilities = Iterator[tuple[str, list[np.ndarray] | None, list[np.ndarray], list[np.ndarray] | None,
+                               list[np.ndarray] | None]]
 
 
 class Global:
-    """``global``: the training marginal, a constant."""
+    """``global``: the training marginal, a constant: independent units, so its joint over chords is the product of
+    its marginals (no categorical of its own; bits = units x BCE / ln 2)."""
 
     def __init__(self, train: dict, validation: dict, how: Fitting):
         self.marginal = global_marginal(train)
@@ -93,7 +100,8 @@ class Global:
     def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
         m = self.marginal
         for piece, ys in test.items():
-            yield piece, [np.broadcast_to(m, y.shape) for y in ys], [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys]
+            yield (piece, [np.broadcast_to(m, y.shape) for y in ys],
+                   [np.broadcast_to(m, (max(len(y) - 1, 0), len(m))) for y in ys], None, None)
 
 
 def _given(smoothing: dict) -> tuple[dict, dict]:
@@ -117,7 +125,8 @@ def _context_model(train: dict, validation: dict, order: int, how: Fitting, meta
 
 
 class MarkovCounts:
-    """``markov_countsK``: the counted chord model of order K on the clean previous chords."""
+    """``markov_countsK``: the counted chord model of order K on the clean previous chords; its bits are the
+    information content of the next chord under P(c | state), over all chords."""
 
     def __init__(self, train: dict, validation: dict, how: Fitting, order: int = 1):
         self.meta: dict = {}
@@ -125,7 +134,10 @@ class MarkovCounts:
 
     def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
         for piece, ys in test.items():
-            yield piece, None, [self.model.predict_units(self.model.states(y)[:-1], self.smoothing) for y in ys]
+            states = [self.model.states(y)[:-1] for y in ys]
+            yield (piece, None, [self.model.predict_units(s, self.smoothing) for s in states], None,
+                   [information_content(self.model.log_probability(s, y[1:], self.smoothing))
+                    for s, y in zip(states, ys)])
 
 
 class Bayes:
@@ -150,7 +162,7 @@ class Bayes:
     def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
         t0 = time.perf_counter()
         observer = observer_of(self.model, self.smoothing, sigma, self.prune, self.memoryless)
-        yield from observer.run(crn_inputs(test, sigma, seed))
+        yield from observer.run(crn_inputs(test, sigma, seed), targets=test)
         self.meta["filter_seconds"] = round(time.perf_counter() - t0, 3)
         if self.prune:
             self.meta["pruning"] = {"budget_per_step": self.prune, **observer.discarded.as_meta()}
@@ -173,7 +185,7 @@ MODELS = {
 @dataclass
 class Counted:
     """A counted reference fitted (:class:`bayesbach.references.Fitted`): its model's probabilities scored by the
-    pooled BCE on the tasks of its registry entry."""
+    pooled BCE on the tasks of its registry entry, and by the mean information content of the actual chords."""
 
     name: str
     model: object  # what its MODELS entry returned
@@ -183,15 +195,26 @@ class Counted:
     def meta(self) -> dict:
         return self.model.meta
 
-    def scores(self, test: dict, sigma: float, seed: int) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {task: {} for task in REFERENCES[self.name].tasks}
-        for piece, decode, predict in self.model.probabilities(test, sigma, seed):
+    def evaluate(self, test: dict, sigma: float, seed: int) -> tuple[dict, dict]:
+        """``({task: {piece: mean BCE}}, {task: {piece: mean bits per chord}})`` on ``test`` (:meth:`scores`); a
+        model without a categorical distribution gets the factorised bits of its BCE."""
+        tasks = REFERENCES[self.name].tasks
+        bce: dict[str, dict[str, float]] = {task: {} for task in tasks}
+        bits: dict[str, dict[str, float]] = {task: {} for task in tasks}
+        for piece, decode, predict, decode_bits, predict_bits in self.model.probabilities(test, sigma, seed):
             ys = test[piece]
-            if "decode" in out:
-                out["decode"][piece] = mean_bce(decode, ys)
-            if "predict" in out:
-                out["predict"][piece] = mean_bce(predict, [y[1:] for y in ys])
-        return {task: dict(sorted(v.items())) for task, v in out.items()}
+            units = ys[0].shape[1] if ys else 0
+            for task, ps, ics, targets in (("decode", decode, decode_bits, ys),
+                                           ("predict", predict, predict_bits, [y[1:] for y in ys])):
+                if task in bce:
+                    bce[task][piece] = mean_bce(ps, targets)
+                    bits[task][piece] = (mean_information(ics) if ics is not None
+                                         else factorised_bits(bce[task][piece], units))
+        order = lambda d: {task: dict(sorted(v.items())) for task, v in d.items()}  # noqa: E731
+        return order(bce), order(bits)
+
+    def scores(self, test: dict, sigma: float, seed: int) -> dict[str, dict[str, float]]:
+        return self.evaluate(test, sigma, seed)[0]
 
 
 def fit(name: str, train: dict, validation: dict, how: Fitting) -> Counted:
@@ -202,13 +225,22 @@ def fit(name: str, train: dict, validation: dict, how: Fitting) -> Counted:
     return Counted(name, MODELS[name](train, validation, how))
 
 
+def evaluate_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
+                     encoding: str = "pc12", smoothing: dict | None = None,
+                     progress: Path | None = None) -> tuple[dict, dict, dict]:
+    """``({task: {piece: bce}}, {task: {piece: bits}}, meta)`` of counted reference ``name`` fitted and scored at
+    noise level ``sigma`` (``encoding``, ``smoothing`` and ``progress`` as :class:`Fitting` takes them)."""
+    fitted = fit(name, train, validation, Fitting(sigma, seed, CLASSES[encoding], smoothing, progress))
+    bce, bits = fitted.evaluate(test, sigma, seed)
+    return bce, bits, fitted.meta
+
+
 def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
                   encoding: str = "pc12", smoothing: dict | None = None,
                   progress: Path | None = None) -> tuple[dict, dict]:
-    """``({task: {piece: bce}}, meta)`` of counted reference ``name`` fitted and scored at noise level ``sigma``
-    (``encoding``, ``smoothing`` and ``progress`` as :class:`Fitting` takes them)."""
-    fitted = fit(name, train, validation, Fitting(sigma, seed, CLASSES[encoding], smoothing, progress))
-    return fitted.scores(test, sigma, seed), fitted.meta
+    """``({task: {piece: bce}}, meta)``: :func:`evaluate_counted` without the bits."""
+    bce, _, meta = evaluate_counted(name, train, validation, test, sigma, seed, encoding, smoothing, progress)
+    return bce, meta
 
 
 def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: list[float], seed: int,
@@ -221,8 +253,8 @@ def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     t0 = time.perf_counter()
     data = load_splits(dataset, SPLITS, encoding)
     progress = Path(outs[0]) / SEARCH_PROGRESS  # a killed job's smoothing search resumes from it
-    bce_by_task, fitted = score_counted(name, data["train"], data["validation"], data["test"], noises[0], seed,
-                                        encoding, progress=progress)
+    bce_by_task, bits, fitted = evaluate_counted(name, data["train"], data["validation"], data["test"], noises[0],
+                                                 seed, encoding, progress=progress)
     seconds = time.perf_counter() - t0
     for task, values in bce_by_task.items():
         log.info("%s sigma=%s %s: mean test BCE %.5f over %d pieces", name, ", ".join(map(repr, noises)), task,
@@ -232,7 +264,8 @@ def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
         meta = {"model": name, "noise": noise, "seed": seed, "encoding": encoding,
                 "pieces": {split: len(d) for split, d in data.items()}, "test_steps": n_steps(data["test"]),
                 "seconds": round(seconds, 3), **fitted}
-        write_parquet(out / "errors.parquet", errors_table(bce_by_task, name, None, None, noise, None))
+        table = errors_table(bce_by_task, name, None, None, noise, None, ENCODINGS[encoding], bits)
+        write_parquet(out / "errors.parquet", table)
         write_json(out / "meta.json", meta)
         metas.append(meta)
     progress.unlink(missing_ok=True)  # the search is in meta.json now

@@ -17,7 +17,10 @@ step and scores nothing past its last.
 For every step t it gives the posterior over the current chord given x_1..t
 (decoding: per-unit probabilities = the posterior-weighted chord vectors, the
 posterior mean of the unseen members for a rest group) and the one-step
-predictive distribution of the next chord (prediction of y_{t+1}).
+predictive distribution of the next chord (prediction of y_{t+1}). Given the clean chords, also the
+information content of the actual chord under both, as distributions over every chord: a seen chord's
+level-1 state, an unseen one its rest group's mass times its share u(c) / u(group) (and, in the
+posterior, its own likelihood, not the group's mean one); docs/science.md, "Evaluation".
 
 Beliefs are columns, one per file (states x files; all files of a batch advance
 together, the longest first, so the active ones are a prefix); likelihoods are
@@ -41,7 +44,7 @@ from typing import Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from bayesbach.references.alphabet import Alphabet, Mixtures
+from bayesbach.references.alphabet import Alphabet, Mixtures, information_content
 from bayesbach.references.contexts import Automaton
 
 # Sparse beliefs go on as a dense array, exactly, when a step produces more entries per file than this share
@@ -91,7 +94,8 @@ class Observer:
     # ---- emission -------------------------------------------------------------------------------
 
     def _emission(self, x: np.ndarray) -> tuple[np.ndarray, Mixtures | None]:
-        """Log-likelihood of each level-1 state (B, n1 + 1), up to a per-row constant, and the group sums."""
+        """Log-likelihood of each level-1 state (B, n1 + 1), up to a per-row constant (log_mix: the seen chords'
+        columns are :meth:`_chord_log_lik`), and the group sums."""
         a = self.alphabet
         if self.sigma == 0:  # x is the chord: one level-1 state emits it
             out = np.full((len(x), a.size + 1), -np.inf)
@@ -106,6 +110,26 @@ class Observer:
             rest = np.where(self.alphabet.group_mass > 0, np.log(terms.rest) - self._log_mass, -np.inf)
         return np.concatenate([ll - log_mix[:, None], rest, np.full((len(x), 1), -np.inf)], 1), terms
 
+    def _chord_log_lik(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """log N(x; y) - log N(x; 0) - log_mix per row, for any chords ``y``: a seen chord's column of
+        :meth:`_emission`, and for an unseen chord its own likelihood in the same units."""
+        inv = 1.0 / self.sigma**2
+        z = self._logit_m + (x - 0.5) * inv
+        log_mix = (np.log1p(-self.alphabet.marginal) + np.logaddexp(0, z)).sum(1)
+        return ((y * x).sum(1) - y.sum(1) / 2) * inv - log_mix
+
+    def _posterior_log_p(self, x: np.ndarray, y: np.ndarray, target: tuple[np.ndarray, np.ndarray],
+                         prior1: np.ndarray, shift: np.ndarray, norm: np.ndarray) -> np.ndarray:
+        """log P(y_t = the actual chord | x_1..t) per row: its level-1 state's prior, its share of a rest group,
+        its own likelihood, over the normaliser ``norm`` = sum of prior1 * exp(log-likelihood - ``shift``). Not
+        through the group's posterior: an unseen chord keeps its own likelihood, not its group's mean one."""
+        idx, share = target
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(prior1[np.arange(len(idx)), idx])
+        if self.sigma == 0:  # x is the chord: the posterior is on it
+            return np.where((y == x).all(1), 0.0, -np.inf)
+        return log_prior + share + self._chord_log_lik(x, y) - shift - np.log(norm)
+
     def _decode(self, x: np.ndarray, post1: np.ndarray, terms: Mixtures | None) -> np.ndarray:
         """Per-unit posterior means: the seen chords' vectors and each rest group's posterior member mean."""
         if terms is None:
@@ -117,8 +141,10 @@ class Observer:
 
     # ---- the filter -----------------------------------------------------------------------------
 
-    def filter(self, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each noisy file (T x U): (decode (T x U), predict ((T-1) x U)) per-unit probabilities."""
+    def filter(self, xs: list[np.ndarray], ys: list[np.ndarray] | None = None) -> list[tuple]:
+        """For each noisy file (T x U): (decode (T x U), predict ((T-1) x U)) per-unit probabilities; given the
+        clean files ``ys``, also the information content in bits of each actual chord under the categorical
+        posterior (decode, T) and predictive distribution (predict, T - 1) over all chords."""
         if not xs:
             return []
         lengths = np.array([len(x) for x in xs])
@@ -126,6 +152,10 @@ class Observer:
         starts = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])
         flat = np.concatenate([xs[i] for i in order]).astype(np.float64)
         decode, predict = np.empty_like(flat), np.empty_like(flat)
+        if ys is not None:
+            clean = np.concatenate([np.asarray(ys[i], np.float64) for i in order])
+            target = self.alphabet.member_log_share(clean)  # (level-1 index, log share) of each actual chord
+            log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
         active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
         beliefs = (_Dense if self.prune == 0 else _Sparse)(self)
         prior = beliefs.start(active_at[0])
@@ -135,11 +165,18 @@ class Observer:
             prior1 = beliefs.per_level1(prior, active_at[t])  # (files, n1 + 1)
             if t > 0:
                 predict[rows - 1] = (self._units_t @ prior1.T).T
+                if ys is not None:  # the next chord's level-1 state, its share of a rest group
+                    with np.errstate(divide="ignore"):
+                        log_pred[rows - 1] = np.log(prior1[np.arange(len(rows)), target[0][rows]]) + target[1][rows]
             log_lik, terms = self._emission(flat[rows])
             shift = np.where(prior1 > 0, log_lik, -np.inf).max(1)  # the best likelihood among states with prior mass
             lik1 = np.exp(log_lik - shift[:, None])
-            lik1 /= (prior1 * lik1).sum(1, keepdims=True)  # now prior * lik is the posterior
+            norm = (prior1 * lik1).sum(1)
+            lik1 /= norm[:, None]  # now prior * lik is the posterior
             decode[rows] = self._decode(flat[rows], prior1 * lik1, terms)
+            if ys is not None:
+                log_dec[rows] = self._posterior_log_p(flat[rows], clean[rows], (target[0][rows], target[1][rows]),
+                                                      prior1, shift, norm)
             if active_at[t + 1]:
                 prior = beliefs.advance(prior, lik1, active_at[t + 1])
                 if isinstance(beliefs, _Sparse):
@@ -151,29 +188,34 @@ class Observer:
         for j, i in enumerate(order):
             s, k = starts[j], lengths[i]
             out[i] = (decode[s:s + k], predict[s:s + k - 1])
+            if ys is not None:
+                out[i] += (information_content(log_dec[s:s + k]), information_content(log_pred[s:s + k - 1]))
         return out
 
-    def run(self, inputs: dict[str, list[np.ndarray]], max_elements: int = 2**24
-            ) -> Iterator[tuple[str, list[np.ndarray], list[np.ndarray]]]:
+    def run(self, inputs: dict[str, list[np.ndarray]], max_elements: int = 2**24,
+            targets: dict[str, list[np.ndarray]] | None = None) -> Iterator[tuple]:
         """:meth:`filter` over every file of many pieces (``{piece: [files]}``), in batches of at most
         ``max_elements`` input numbers and beliefs (longest files first); yields (piece, [decode per file],
-        [predict per file]) in the order of ``inputs``."""
+        [predict per file]) in the order of ``inputs``, and with the clean ``targets`` (the same pieces and files)
+        also [decode bits per file], [predict bits per file] (:meth:`filter`)."""
         files = sorted(((p, k) for p, xs in inputs.items() for k in range(len(xs))), key=lambda f: -len(inputs[f[0]][f[1]]))
         # dense beliefs: a column of states per file. Sparse ones are batched by their inputs, as their every step
         # has a fixed cost; one that goes dense holds states x files (360k x 140 doubles: 0.4 GB per array).
         per_file = self.automaton.n_states if self.prune == 0 else 0
-        results: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        results: dict[tuple[str, int], tuple] = {}
         batch, size = [], 0
         for f in files + [None]:
             n = 0 if f is None else inputs[f[0]][f[1]].size + per_file
             if batch and (f is None or size + n > max_elements):
-                results.update(zip(batch, self.filter([inputs[p][k] for p, k in batch])))
+                ys = None if targets is None else [targets[p][k] for p, k in batch]
+                results.update(zip(batch, self.filter([inputs[p][k] for p, k in batch], ys)))
                 batch, size = [], 0
             if f is not None:
                 batch.append(f)
                 size += n
         for piece, xs in inputs.items():
-            yield piece, [results[piece, k][0] for k in range(len(xs))], [results[piece, k][1] for k in range(len(xs))]
+            per_file = [results[piece, k] for k in range(len(xs))]
+            yield (piece, *([r[j] for r in per_file] for j in range(2 if targets is None else 4)))
 
 
 class MemorylessObserver(Observer):
@@ -181,31 +223,63 @@ class MemorylessObserver(Observer):
     alone, the prior ``q`` (the unigram over the level-1 states) times the emission likelihood; that is the filter
     of :meth:`Automaton.independent` (``q`` every step). Prediction: that posterior pushed through ``then``, the
     per-unit next-chord probabilities from each level-1 state (the first-order counted transitions), so it knows
-    the transitions but not the past inputs."""
+    the transitions but not the past inputs; its categorical prediction pushes it through ``transitions``, the
+    same transitions over chords (:meth:`~bayesbach.references.contexts.ContextModel.level1_rows`: M and root,
+    P(c | s) = M[s, c] + root[s] q(c)), where bits are asked for."""
 
     ROWS = 2**22  # steps x level-1 states scored at once: bounds the memory at any alphabet size
 
-    def __init__(self, alphabet: Alphabet, q: np.ndarray, then: np.ndarray, sigma: float):
+    def __init__(self, alphabet: Alphabet, q: np.ndarray, then: np.ndarray, sigma: float,
+                 transitions: tuple[sp.csr_matrix, np.ndarray] | None = None):
         super().__init__(alphabet, Automaton.independent(q), sigma)
+        self._q = np.asarray(q, np.float64)
         self._prior = np.r_[q, 0.0]  # the extra column of _emission emits nothing
         self._then = np.asarray(then, np.float64)  # (level-1 states, units)
+        self._transitions = None if transitions is None else (sp.csc_matrix(transitions[0]), transitions[1])
 
-    def filter(self, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def filter(self, xs: list[np.ndarray], ys: list[np.ndarray] | None = None) -> list[tuple]:
         if not xs:
             return []
+        if ys is not None and self._transitions is None:
+            raise ValueError("the memoryless observer scores chords only with its transitions over chords")
         flat = np.concatenate(xs).astype(np.float64)
         decode, predict = np.empty_like(flat), np.empty_like(flat)
+        ends = np.cumsum([len(x) for x in xs])
+        if ys is not None:
+            clean = np.concatenate([np.asarray(y, np.float64) for y in ys])
+            idx, share = self.alphabet.member_log_share(clean)
+            log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
+            nxt = np.minimum(np.arange(len(flat)) + 1, len(flat) - 1)  # the next row (the last of a file: unused)
         block = max(1, self.ROWS // len(self._prior))
         for lo in range(0, len(flat), block):
             x = flat[lo:lo + block]
             log_lik, terms = self._emission(x)
             shift = np.where(self._prior > 0, log_lik, -np.inf).max(1)
             post = self._prior * np.exp(log_lik - shift[:, None])
-            post /= post.sum(1, keepdims=True)
+            norm = post.sum(1)
+            post /= norm[:, None]
             decode[lo:lo + block] = self._decode(x, post, terms)
             predict[lo:lo + block] = post[:, :-1] @ self._then
-        ends = np.cumsum([len(x) for x in xs])
-        return [(decode[e - len(x):e], predict[e - len(x):e - 1]) for x, e in zip(xs, ends)]
+            if ys is not None:
+                at = slice(lo, lo + len(x))
+                prior1 = np.broadcast_to(self._prior, post.shape)
+                log_dec[at] = self._posterior_log_p(x, clean[at], (idx[at], share[at]), prior1, shift, norm)
+                log_pred[at] = self._predict_log_p(post[:, :-1], idx[nxt[at]], share[nxt[at]])
+        out = [(decode[e - len(x):e], predict[e - len(x):e - 1]) for x, e in zip(xs, ends)]
+        if ys is not None:
+            out = [o + (information_content(log_dec[e - len(x):e]), information_content(log_pred[e - len(x):e - 1]))
+                   for o, x, e in zip(out, xs, ends)]
+        return out
+
+    def _predict_log_p(self, post: np.ndarray, idx: np.ndarray, share: np.ndarray) -> np.ndarray:
+        """log P(next chord | x_t) of the actual next chords (level-1 ``idx``, ``share``) from the posteriors ``post``
+        (rows x level-1 states): sum_s post[s] (M[s, c] + root[s] q(c)), M's column gathered for a seen chord."""
+        m, root = self._transitions
+        seen = idx < self.alphabet.n_seen
+        cols = m[:, np.where(seen, idx, 0)]  # (level-1 states x rows), sparse
+        own = np.where(seen, np.asarray(cols.multiply(post.T).sum(0)).ravel(), 0.0)
+        with np.errstate(divide="ignore"):
+            return np.log(own + (post @ root) * self._q[idx]) + share
 
 
 def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memoryless: bool = False) -> Observer:
@@ -214,7 +288,8 @@ def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memory
     transitions (``bayes_memoryless``; exact, ``prune`` unused)."""
     if memoryless:
         level1 = np.arange(model.alphabet.size)  # the seen chords, then the rest groups: order-1 states
-        return MemorylessObserver(model.alphabet, model.q(smoothing), model.predict_units(level1, smoothing), sigma)
+        return MemorylessObserver(model.alphabet, model.q(smoothing), model.predict_units(level1, smoothing), sigma,
+                                  model.level1_rows(smoothing))
     return Observer(model.alphabet, model.automaton(smoothing), sigma, prune)
 
 

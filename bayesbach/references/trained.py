@@ -165,7 +165,8 @@ def network_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     metas = []
     for out, noise, s in zip(outs, noises, settings):
         write_torch(out / "model.pt", fitted.result.best[name])
-        write_parquet(out / "errors.parquet", errors_table(bce, name, *fitted.cell, noise, None))
+        table = errors_table(bce, name, *fitted.cell, noise, None, ENCODINGS[train["encoding"]])
+        write_parquet(out / "errors.parquet", table)
         metas.append({
             "model": name, "spec": fitted.meta["spec"], "noise": noise, "seed": seed,
             "identity": list(map(str, identity(name, noise))), "encoding": train["encoding"],

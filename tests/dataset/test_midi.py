@@ -255,3 +255,24 @@ def test_cli_convert_writes_tables_and_reports_rejects(tmp_path):
     ev = pq.read_table(out / "events.parquet").to_pylist()
     assert [(r["piece"], r["pitches"]) for r in ev] == [("bwv0846", [C4]), ("bwv0846", [G4])]
     assert pq.read_table(out / "rejects.parquet").column("file").to_pylist() == ["broken.mid"]
+
+
+def test_onsets_follow_the_tempo_map_and_a_rest_extends_the_chord_before_it():
+    """Two tempo changes (120 -> 60 -> 240 bpm) and a rest: onsets are pretty_midi's note starts; the chord
+    before the rest lasts until the next onset (silence is no event), the last until its note ends."""
+    track = [mido.MetaMessage("set_tempo", tempo=500000, time=0)]
+    track += [mido.Message("note_on", note=C4, velocity=80, time=0), mido.Message("note_off", note=C4, time=480),
+              mido.MetaMessage("set_tempo", tempo=1000000, time=0),
+              mido.Message("note_on", note=E4, velocity=80, time=0), mido.Message("note_off", note=E4, time=480),
+              mido.MetaMessage("set_tempo", tempo=250000, time=0),
+              mido.Message("note_on", note=G4, velocity=80, time=480),  # a one-beat rest before G4
+              mido.Message("note_off", note=G4, time=480)]
+    data = mido_bytes(track)
+    pm = midi.read_midi(data)
+    starts = sorted(n.start for inst in pm.instruments for n in inst.notes)
+    steps, onset, duration = midi.chord_events(pm)
+    assert [np.flatnonzero(s).tolist() for s in steps] == [[C4], [E4], [G4]]
+    assert onset.dtype == np.float64 and np.allclose(onset, starts) and np.allclose(onset, [0, 0.5, 1.75])
+    assert np.allclose(duration, [0.5, 1.25, 0.25])  # E4 sounds 1 s, then 0.25 s of rest until G4
+    ev = midi.events_from_bytes("a.mid", data)
+    assert np.allclose(ev.onset, onset) and np.allclose(ev.duration, duration)

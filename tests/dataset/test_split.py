@@ -23,9 +23,10 @@ def fake_events(files: dict[str, int | list[int]]) -> pa.Table:
     for f, steps in files.items():
         if isinstance(steps, int):
             steps = np.random.default_rng(zlib.crc32(f.encode())).integers(1, 4096, steps).tolist()
-        rows += [(piece_for_file(f), f, i, [60 + b for b in range(12) if m >> b & 1], m) for i, m in enumerate(steps)]
+        rows += [(piece_for_file(f), f, i, [60 + b for b in range(12) if m >> b & 1], m, 0.5 * i, 0.5)
+                 for i, m in enumerate(steps)]
     return pa.table(
-        {k: [r[j] for r in rows] for j, k in enumerate(["piece", "file", "step", "pitches", "pcs"])},
+        {k: [r[j] for r in rows] for j, k in enumerate(["piece", "file", "step", "pitches", "pcs", "onset", "duration"])},
         schema=schemas.EVENTS,
     )
 

@@ -44,7 +44,7 @@ def test_nothing_to_collect_is_an_empty_table_of_the_schema(tmp_path):
 
 def test_tables_are_cast_to_the_schema(tmp_path):
     loose = pa.table({"model": ["gru"], "arch": ["gru"], "hidden": [8], "noise": [0.5], "run": [0], "task": ["decode"],
-                      "piece": ["bwv0001"], "bce": [0.25]})  # int64 hidden and run
+                      "piece": ["bwv0001"], "bce": [0.25], "bits": [4.328]})  # int64 hidden and run
     pq.write_table(loose, tmp_path / "loose.parquet")
     table = collect([tmp_path / "loose.parquet"], tmp_path / "out.parquet", schemas.ERRORS, ERRORS_ORDER)
     assert table.schema == schemas.ERRORS and table.to_pylist()[0]["bce"] == 0.25

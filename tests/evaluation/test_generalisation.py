@@ -83,16 +83,18 @@ def run(bach: dict, composer: Path, out: Path, corpus: str, **kwargs) -> pd.Data
     return table.to_pandas()
 
 
-def rows(df: pd.DataFrame, model: str) -> dict:
+def rows(df: pd.DataFrame, model: str, column: str = "bce") -> dict:
     part = df[df["model"] == model]
-    return dict(zip(zip(part["task"], part["piece"]), part["bce"]))
+    return dict(zip(zip(part["task"], part["piece"]), part[column]))
 
 
 def test_on_the_corpus_they_were_fitted_on_the_models_give_exactly_their_own_jobs_errors(bach, tmp_path):
     gen = run(bach, bach["data"], tmp_path / "same.parquet", "bach")
     assert set(gen["corpus"]) == {"bach"}
     for folder in bach["refs"]:  # counted again with the job's smoothing, or loaded: the same numbers
-        assert rows(gen, folder.name) == rows(pd.read_parquet(folder / "errors.parquet"), folder.name), folder.name
+        for column in ("bce", "bits"):  # bits: a counted model's of its distribution over chords, as its job's
+            assert rows(gen, folder.name, column) == rows(pd.read_parquet(folder / "errors.parquet"), folder.name,
+                                                          column), (folder.name, column)
     assert rows(gen, "gru") == rows(pd.read_parquet(bach["root"] / "net_errors.parquet"), "gru")
     trained = gen[gen["model"] == "markov_low"].iloc[0]
     assert pd.isna(trained["arch"]) and trained["hidden"] == 6  # the reference's cell, as errors.parquet has it
@@ -146,7 +148,7 @@ def test_statistics_pair_each_network_with_each_composers_own_references_within_
                 records += [(corpus, "gru", "gru", 8, noise, run_, "predict", p, rng.uniform(0.3, 0.6)) for p in pieces]
             for model in ("own_global", "own_markov_counts", "markov_high"):
                 records += [(corpus, model, None, None, noise, None, "predict", p, rng.uniform(0.3, 0.6)) for p in pieces]
-    df = pd.DataFrame(records, columns=schemas.GENERALISATION.names)
+    df = pd.DataFrame(records, columns=schemas.GENERALISATION.names[:-1])  # no bits: the statistics compare BCE
     table = generalisation_comparisons(df)
     assert list(table.columns) == GENERALISATION_COLUMNS
     assert set(zip(table["corpus"], table["versus"])) == {(c, v) for c in ("monteverdi", "palestrina")

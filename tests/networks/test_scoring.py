@@ -50,6 +50,7 @@ def test_padded_per_piece_bce_matches_a_file_by_file_reference():
     y = periodic_pieces(4, np.random.default_rng(2), lo=5, hi=30, files=3)
     model = build(RecurrentNet("gru", 12, 5).spec, seed=0)
     got = score_pieces(model, y, 0.7, seed=11)
+    joint = {}
     for piece, files in y.items():
         decode, predict = [], []
         for k, clean in enumerate(files):
@@ -61,9 +62,15 @@ def test_padded_per_piece_bce_matches_a_file_by_file_reference():
             predict.append(-(clean[1:] * np.log(p_pred[:-1]) + (1 - clean[1:]) * np.log(1 - p_pred[:-1])))
         assert got["decode"][piece] == pytest.approx(np.concatenate(decode).mean(), rel=1e-5)
         assert got["predict"][piece] == pytest.approx(np.concatenate(predict).mean(), rel=1e-5)
+        # bits: -log2 of the product of the units' probabilities of the actual chord, per step, averaged
+        joint[piece] = {t: -np.log2(np.exp(-np.concatenate(v)).prod(1)).mean() for t, v in
+                        (("decode", decode), ("predict", predict))}
     table = errors_table(got, "gru", "gru", 5, 0.7, 0)
     assert table.schema == schemas.ERRORS and table.num_rows == 8
     assert set(table.column("task").to_pylist()) == {"decode", "predict"}
+    for row in table.to_pylist():
+        assert row["bits"] == pytest.approx(joint[row["piece"]][row["task"]], rel=1e-5)
+        assert row["bits"] == pytest.approx(12 * row["bce"] / np.log(2))
 
 
 def test_clean_inputs_ignore_sigma():

@@ -76,21 +76,29 @@ class ByHand:
         return np.array([self.next_dist(ids[:t + 1]) @ self.chords for t in range(len(y) - 1)]).reshape(-1, y.shape[1])
 
 
-def brute_force(model, x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Filtering one file by enumerating every hidden chord path: per-unit decode and predict probabilities.
+def brute_force_chords(model, x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Filtering one file by enumerating every hidden chord path: the posterior over ``model.chords`` of the
+    current chord (T x chords) and the predictive distribution of the next ((T - 1) x chords).
 
     ``model.next_dist(path)`` is P(next chord | path) over ``model.chords``.
     """
     chords = model.chords
     decode, predict = [], []
     for t in range(1, len(x) + 1):
-        post, pred = np.zeros(len(chords)), np.zeros(chords.shape[1])
+        post, pred = np.zeros(len(chords)), np.zeros(len(chords))
         for path in itertools.product(range(len(chords)), repeat=t):
             p = 1.0
             for i, c in enumerate(path):
                 p *= model.next_dist(path[:i])[c] * np.exp(-np.sum((x[i] - chords[c]) ** 2) / (2 * sigma**2))
             post[path[-1]] += p
-            pred += p * (model.next_dist(path) @ chords)
-        decode.append(post @ chords / post.sum())
+            pred += p * model.next_dist(path)
+        decode.append(post / post.sum())
         predict.append(pred / post.sum())
-    return np.array(decode), np.array(predict[:-1]).reshape(len(x) - 1, chords.shape[1])
+    return np.array(decode), np.array(predict[:-1]).reshape(len(x) - 1, len(chords))
+
+
+def brute_force(model, x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Filtering one file by enumerating every hidden chord path: per-unit decode and predict probabilities
+    (:func:`brute_force_chords` summed over the chords)."""
+    post, pred = brute_force_chords(model, x, sigma)
+    return post @ model.chords, pred @ model.chords

@@ -1,6 +1,7 @@
 """The counted references (bayesbach.references.counted): every file scored on its own and pooled per piece, the
 networks' noise, the tasks of the registry, smoothing without validation data, readable errors, the job's files,
-and the observer's error never falling as the noise grows (both encodings, held-out data)."""
+the observer's error never falling as the noise grows (both encodings, held-out data), and bits per chord: by hand
+for markov_counts, factorised for global, finite for every reference and encoding."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from bayesbach.core import schemas
+from bayesbach.core.errors_table import factorised_bits
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import REFERENCES, reference_names
 from bayesbach.dataset.noise import crn_noisy
 from bayesbach.dev.synthetic import chain_corpus, known_chain, sample_chain, voice, write_dataset
 from bayesbach.references.alphabet import count_alphabet, global_marginal, pooled_bce
 from bayesbach.references.contexts import count_contexts
-from bayesbach.references.counted import MODELS, counted_reference, mean_bce, score_counted
+from bayesbach.references.counted import MODELS, Fitting, counted_reference, evaluate_counted, fit, mean_bce, score_counted
 from bayesbach.references.observer import Observer
 
 UNITS = 4
@@ -50,6 +52,59 @@ def test_each_counted_reference_is_scored_on_its_registry_tasks_for_every_test_p
     assert set(scores) == set(REFERENCES[name].tasks)
     for values in scores.values():
         assert list(values) == sorted(test) and all(np.isfinite(list(values.values())))
+
+
+def chord(*pitch_classes):
+    y = np.zeros(12, np.float32)
+    y[list(pitch_classes)] = 1
+    return y
+
+
+def test_markov_counts_information_content_is_the_hand_computation_on_three_chords():
+    """Training: C G C F C G (three chords); test: C G F and the unseen D minor, then C. With beta = 1, a1 = 2:
+    P(c | s) = (C(s, c) + a1 q(c)) / (N(s) + a1), q(c) = (n_c + beta u(c)) / (N + beta), u the product of the
+    add-one-half unit frequencies; an unseen chord's state is its rest group, which has no counts (q)."""
+    C, G, F, Dm = chord(0, 4, 7), chord(7, 11, 2), chord(5, 9, 0), chord(2, 5, 9)
+    train = {"p": [np.stack([C, G, C, F, C, G])]}
+    test = {"t": [np.stack([C, G, F, Dm, C])]}
+    fitted = fit("markov_counts", train, {}, Fitting(0.5, SEED, smoothing={"beta": 1.0, "a1": 2.0}))
+    bce, bits = fitted.evaluate(test, 0.5, SEED)
+    on = np.stack([C, G, C, F, C, G]).sum(0)
+    m = (on + 0.5) / (6 + 1)
+    u = lambda c: np.prod(np.where(c > 0, m, 1 - m))  # noqa: E731
+    n = {"C": 3, "G": 2, "F": 1}
+    q = lambda name, c: (n.get(name, 0) + u(c)) / (6 + 1)  # noqa: E731
+    p = [(2 + 2 * q("G", G)) / (3 + 2),  # C -> G: C was followed by G twice, by F once
+         (0 + 2 * q("F", F)) / (1 + 2),  # G -> F: G was followed by C once
+         (0 + 2 * q("Dm", Dm)) / (1 + 2),  # F -> Dm: never seen, its share u(Dm) of the rest
+         q("C", C)]  # Dm -> C: the rest group has no counts
+    assert set(bits) == {"predict"}
+    assert bits["predict"]["t"] == pytest.approx(np.mean(-np.log2(p)), rel=1e-12)
+    assert bits["predict"]["t"] != pytest.approx(factorised_bits(bce["predict"]["t"], 12), rel=1e-3)
+
+
+def test_global_bits_are_factorised_and_every_reference_has_finite_bits():
+    """global's joint is the product of its units: bits = units x BCE / ln 2, per piece and task."""
+    train, validation, test = tiny_splits(files=2)
+    bce, bits, _ = evaluate_counted("global", train, validation, test, 0.6, SEED)
+    for task, values in bce.items():
+        for piece, value in values.items():
+            assert bits[task][piece] == pytest.approx(UNITS * value / np.log(2), rel=1e-12)
+
+
+@pytest.mark.parametrize("encoding", ["pc12", "pitch"])
+@pytest.mark.parametrize("name", [n for n in reference_names("counted") if n != "global"])
+def test_every_categorical_reference_has_finite_bits_on_unseen_chords(held_out, encoding, name):
+    """Held-out chords never seen in training (pitch voicings, and chords of no training class set) back off as
+    the study's models do: information content finite and positive, on every task of the reference."""
+    d = held_out[encoding]
+    test = {p: [np.concatenate([y[:15], (np.random.default_rng(k).random((5, y.shape[1])) < 0.1)]).astype(np.float32)]
+            for k, (p, [y, *_]) in enumerate(sorted(d["test"].items())[:3])}
+    bce, bits, _ = evaluate_counted(name, d["train"], {}, test, 0.3, SEED, encoding)
+    assert set(bits) == set(REFERENCES[name].tasks)
+    for task, values in bits.items():
+        assert list(values) == sorted(test)
+        assert all(np.isfinite(v) and 0 < v < 1022 for v in values.values()), (task, values)
 
 
 def test_global_scores_the_training_marginal_on_every_step():
@@ -84,13 +139,15 @@ def test_observer_restarts_every_file_with_the_networks_noise_realisation(name):
     common-random-numbers noise of that file (dataset.noise), which the networks' evaluation sees too."""
     train, validation, test = tiny_splits(files=2)
     sigma = 0.7
-    scores, meta = score_counted(name, train, validation, test, sigma, SEED)
+    scores, bits, meta = evaluate_counted(name, train, validation, test, sigma, SEED)
     model = count_contexts(train, count_alphabet(train), meta["order"])
     observer = Observer(model.alphabet, model.automaton(meta["smoothing"]), sigma)
     for piece, ys in test.items():
-        out = [observer.filter([crn_noisy(y, sigma, SEED, piece, k)])[0] for k, y in enumerate(ys)]
-        assert scores["decode"][piece] == pytest.approx(pooled_bce([d for d, _ in out], ys), rel=1e-9)
-        assert scores["predict"][piece] == pytest.approx(pooled_bce([p for _, p in out], [y[1:] for y in ys]), rel=1e-9)
+        out = [observer.filter([crn_noisy(y, sigma, SEED, piece, k)], [y])[0] for k, y in enumerate(ys)]
+        assert scores["decode"][piece] == pytest.approx(pooled_bce([o[0] for o in out], ys), rel=1e-9)
+        assert scores["predict"][piece] == pytest.approx(pooled_bce([o[1] for o in out], [y[1:] for y in ys]), rel=1e-9)
+        for task, j in (("decode", 2), ("predict", 3)):  # bits: the mean over the files' steps, pooled
+            assert bits[task][piece] == pytest.approx(np.concatenate([o[j] for o in out]).mean(), rel=1e-9)
 
 
 def test_observer_meta_says_what_was_searched_and_chosen():

@@ -1,5 +1,6 @@
 """The ideal Bayesian observer of every order (bayesbach.references.observer) against brute-force filtering
-over every hidden chord path, with and without lumped rest states, and its limits (no noise, tiny noise, pruning)."""
+over every hidden chord path, with and without lumped rest states, and its limits (no noise, tiny noise, pruning);
+its information content of the actual chords against the enumerated distributions over every chord."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bayesbach.references.alphabet import Alphabet, all_chords, count_alphabet
 from bayesbach.references.contexts import Automaton, count_contexts
 from bayesbach.references import observer as observer_module
 from bayesbach.references.observer import Observer, observer_of
-from ngram_by_hand import ByHand, brute_force
+from ngram_by_hand import ByHand, brute_force, brute_force_chords
 
 
 def random_pieces(rng, units, lengths, density=0.35):
@@ -53,7 +54,9 @@ CASES = [(3, 5, None, 1, 0.7), (3, 5, None, 2, 0.8), (3, 5, None, 3, 0.6), (2, 4
 @pytest.mark.parametrize("units,seen,classes,order,sigma", CASES)
 def test_filter_of_every_order_equals_enumeration_over_all_chord_paths(units, seen, classes, order, sigma, monkeypatch):
     """Seen contexts plus lumped rest groups are the filter over every chord path, exactly; with dense beliefs,
-    with sparse ones that drop nothing, and with sparse ones that go on dense (spread over most states)."""
+    with sparse ones that drop nothing, and with sparse ones that go on dense (spread over most states). The
+    information content of each actual chord, seen or unseen, is -log2 of its probability under the enumerated
+    posterior (decode) and predictive distribution (predict) over every chord."""
     rng = np.random.default_rng(units * 100 + seen * 10 + order)
     vocab = all_chords(units)[rng.choice(2**units, seen, replace=False)]
     train = {f"p{i}": [vocab[rng.integers(0, seen, n)].astype(np.float32) for n in (14, 9)] for i in range(2)}
@@ -66,15 +69,22 @@ def test_filter_of_every_order_equals_enumeration_over_all_chord_paths(units, se
     xs = [y + sigma * rng.standard_normal(y.shape) for y in ys]
     observer = Observer(alphabet, model.automaton(smoothing), sigma)
     sparse = Observer(alphabet, model.automaton(smoothing), sigma, prune=1e-300)  # sparse beliefs, nothing dropped
-    switched = sparse.filter(xs)
+    switched = sparse.filter(xs, ys)
     assert sparse.discarded.dense_from_step == 1  # a tiny alphabet: every state has mass
     monkeypatch.setattr(observer_module, "DENSE_SHARE", 2.0)
-    kept = sparse.filter(xs)
-    for x, (dec, pred), *others in zip(xs, observer.filter(xs), switched, kept):
-        ref_dec, ref_pred = brute_force(by_hand, x, sigma)
-        for d, p in [(dec, pred), *others]:
-            np.testing.assert_allclose(d, ref_dec, rtol=1e-9, atol=1e-12)
-            np.testing.assert_allclose(p, ref_pred, rtol=1e-9, atol=1e-12)
+    kept = sparse.filter(xs, ys)
+    assert (alphabet.index(np.concatenate(ys)) >= alphabet.n_seen).any() == (seen < 2**units)  # unseen ones too
+    for x, y, (dec, pred), *others in zip(xs, ys, observer.filter(xs), observer.filter(xs, ys), switched, kept):
+        post, pred_chords = brute_force_chords(by_hand, x, sigma)
+        ids = [by_hand.id(row) for row in y]
+        bits_dec = -np.log2(post[np.arange(len(y)), ids])
+        bits_pred = -np.log2(pred_chords[np.arange(len(y) - 1), ids[1:]])
+        for d, p, *bits in [(dec, pred), *others]:
+            np.testing.assert_allclose(d, post @ by_hand.chords, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(p, pred_chords @ by_hand.chords, rtol=1e-9, atol=1e-12)
+            if bits:
+                np.testing.assert_allclose(bits[0], bits_dec, rtol=1e-8, atol=1e-10)
+                np.testing.assert_allclose(bits[1], bits_pred, rtol=1e-8, atol=1e-10)
 
 
 def test_pruning_drops_little_mass_and_says_how_much(monkeypatch):
@@ -103,8 +113,11 @@ def test_tiny_sigma_decodes_the_clean_chord_even_if_never_seen():
     model = count_contexts(train, alphabet, 2)
     y = (rng.random((50, 12)) < 0.5).astype(np.float32)  # mostly unseen chords
     x = y + 0.001 * rng.standard_normal(y.shape)
-    (dec, _), = Observer(alphabet, model.automaton({"beta": 1.0, "a1": 1.0, "a2": 1.0}), 0.001).filter([x])
+    (dec, _, bits, pred_bits), = Observer(alphabet, model.automaton({"beta": 1.0, "a1": 1.0, "a2": 1.0}),
+                                          0.001).filter([x], [y])
     np.testing.assert_allclose(dec, y, atol=1e-6)
+    np.testing.assert_allclose(bits, 0.0, atol=1e-6)  # the posterior is on the chord, seen or not
+    assert np.isfinite(pred_bits).all() and (pred_bits > 0).all()
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
@@ -119,16 +132,20 @@ def test_noiseless_observer_is_the_counted_model(units, classes, order):
     y = np.concatenate([train["p0"][0][:20], (rng.random((20, units)) < 0.2)]).astype(np.float32)  # seen, unseen
     unseen = model.alphabet.index(y) >= alphabet.n_seen
     assert unseen.any() and not unseen.all()
-    (dec, pred), = Observer(alphabet, model.automaton(smoothing), 0.0).filter([y])
+    (dec, pred, bits, pred_bits), = Observer(alphabet, model.automaton(smoothing), 0.0).filter([y], [y])
     np.testing.assert_array_equal(dec, y)
     np.testing.assert_allclose(pred, model.predict_units(model.states(y)[:-1], smoothing), rtol=1e-10)
+    np.testing.assert_array_equal(bits, 0.0)
+    counted = -model.log_probability(model.states(y)[:-1], y[1:], smoothing) / np.log(2)
+    np.testing.assert_allclose(pred_bits, counted, rtol=1e-9)  # markov_counts' information content
 
 
 @pytest.mark.parametrize("units,seen,classes,sigma", [(3, 5, None, 0.7), (2, 4, None, 0.4), (4, 6, 2, 0.6),
                                                       (3, 5, None, 0.05)])
 def test_the_memoryless_observer_equals_enumeration_over_every_chord(units, seen, classes, sigma):
     """Decode: the posterior over all 2^units chords given x_t alone under the by-hand unigram; predict: that
-    posterior through the by-hand first-order transitions (an unseen chord's: its rest group's)."""
+    posterior through the by-hand first-order transitions (an unseen chord's: its rest group's); the information
+    content of the actual chords under both distributions over every chord."""
     rng = np.random.default_rng(units * 10 + seen)
     vocab = all_chords(units)[rng.choice(2**units, seen, replace=False)]
     train = {f"p{i}": [vocab[rng.integers(0, seen, n)].astype(np.float32) for n in (14, 9)] for i in range(2)}
@@ -137,15 +154,21 @@ def test_the_memoryless_observer_equals_enumeration_over_every_chord(units, seen
     smoothing = {"beta": 0.8, "a_class": 0.6, "a1": 0.5}
     by_hand = ByHand(train, 1, smoothing, alphabet.marginal, classes)
     chords, prior = by_hand.chords, by_hand.dist(())
-    then = np.array([by_hand.dist((c,)) @ chords for c in range(len(chords))])  # P(next units | chord c)
+    moves = np.array([by_hand.dist((c,)) for c in range(len(chords))])  # P(next chord | chord c)
+    then = moves @ chords  # P(next units | chord c)
     ys = [all_chords(units)[rng.integers(0, 2**units, n)] for n in (6, 1)]
     xs = [y + sigma * rng.standard_normal(y.shape) for y in ys]
-    for x, (dec, pred) in zip(xs, observer_of(model, smoothing, sigma, memoryless=True).filter(xs)):
+    observer = observer_of(model, smoothing, sigma, memoryless=True)
+    for x, y, (dec, pred), (_, _, bits, pred_bits) in zip(xs, ys, observer.filter(xs), observer.filter(xs, ys)):
         lik = np.exp(-((x[:, None, :] - chords[None]) ** 2).sum(-1) / (2 * sigma**2))  # (steps, chords)
         post = prior * lik / (prior * lik).sum(1, keepdims=True)
         np.testing.assert_allclose(dec, post @ chords, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(pred, (post @ then)[:-1], rtol=1e-9, atol=1e-12)
         assert dec.shape == x.shape and pred.shape == (len(x) - 1, units)
+        ids = np.array([by_hand.id(row) for row in y])
+        np.testing.assert_allclose(bits, -np.log2(post[np.arange(len(y)), ids]), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(pred_bits, -np.log2((post @ moves)[np.arange(len(y) - 1), ids[1:]]), rtol=1e-8,
+                                   atol=1e-10)
 
 
 def test_the_memoryless_observer_decodes_as_bayes_with_every_transition_the_unigram():

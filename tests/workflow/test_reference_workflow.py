@@ -23,6 +23,7 @@ TINY = "tests/configs/tiny.yaml"
 NAMES = list(REFERENCES)  # the default study runs every reference of the registry
 TARGETS = [f"results/references/s0.5/{name}/errors.parquet" for name in NAMES]
 TASKS = {name: set(ref.tasks) for name, ref in REFERENCES.items()}
+CATEGORICAL = {name for name, ref in REFERENCES.items() if ref.kind == "counted" and name != "global"}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,9 @@ def test_every_reference_writes_per_piece_test_errors_in_the_long_format(built: 
         for task in TASKS[name]:
             assert sorted(df.loc[df["task"] == task, "piece"]) == sorted(test_pieces)
         assert np.isfinite(df["bce"]).all() and (df["bce"] > 0).all()
+        assert np.isfinite(df["bits"]).all() and (df["bits"] > 0).all()  # unseen chords back off: finite
+        factorised = np.allclose(df["bits"], 12 * df["bce"] / np.log(2), rtol=1e-9)
+        assert factorised == (name not in CATEGORICAL), name  # the counted models' categorical over chords
         meta = json.loads((built / f"results/references/s0.5/{name}/meta.json").read_text())
         assert meta["model"] == name and meta["noise"] == 0.5
         parts.append(table)
