@@ -29,7 +29,9 @@ from bayesbach.report.labels import arch_label, model_label, network_label
 
 # 1. -----------------------------------------------------------------------------------------------
 def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
-    """Prediction ladder per noise level: per-piece BCE of every model, paired lines network <-> markov_high."""
+    """Prediction ladder per noise level: per-piece BCE of every model, one row each (models on the long axis, so
+    every name reads horizontally), paired lines network <-> markov_high, and each network's corrected test against
+    markov_high at the row's right end."""
     arch = primary_arch(swept(errors["model"]))
     pred = errors[errors["task"] == "predict"]
     nets = network_means(pred)
@@ -39,33 +41,37 @@ def ladder(errors: pd.DataFrame, stats: pd.DataFrame):
         return empty("No prediction errors of a network to show.")
     hiddens = sorted(nets["hidden"].unique())
     refs = [m for m in LADDER_FIGURE_MODELS if m in set(pred["model"])]
-    fig, axes = grid(len(noises), 3.6, cols=min(len(noises), 2))
-    for ax, sigma in zip(axes, noises):
+    keys = [*refs, *hiddens]
+    fig, axes = plt.subplots(1, len(noises), figsize=(WIDTH, 0.9 + 0.24 * len(keys)), sharey=True, squeeze=False,
+                             layout="constrained")
+    for ax, sigma in zip(axes[0], noises):
         cols = [(m, pred[(pred["model"] == m) & (pred["noise"] == sigma)].set_index("piece")["bce"]) for m in refs]
         cols += [(h, nets[(nets["hidden"] == h) & (nets["noise"] == sigma)].set_index("piece")["bce"]) for h in hiddens]
         rng = np.random.default_rng(0)  # jitter only: the same picture every run
         for i, (key, values) in enumerate(cols):
             colour = REFERENCE_COLOURS.get(key, OKABE_ITO[3]) if isinstance(key, str) else OKABE_ITO[3]
-            x = i + rng.uniform(-0.12, 0.12, len(values))
-            ax.scatter(x, values.to_numpy(), s=9, color=colour, alpha=0.6, linewidths=0)
-            ax.hlines(values.mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
-        # paired lines: the largest network against markov_high, piece by piece
-        if "markov_high" in refs:
+            y = i + rng.uniform(-0.15, 0.15, len(values))
+            ax.scatter(values.to_numpy(), y, s=7, color=colour, alpha=0.6, linewidths=0)
+            ax.vlines(values.mean(), i - 0.35, i + 0.35, color="black", lw=1.5)
+        if "markov_high" in refs:  # paired lines: the largest network against markov_high, piece by piece
             a, b = cols[refs.index("markov_high")][1], cols[-1][1]
             both = pd.concat([a, b], axis=1, join="inner").dropna()
             for _, (va, vb) in both.iterrows():
-                ax.plot([refs.index("markov_high"), len(cols) - 1], [va, vb], color="#999999", lw=0.4, alpha=0.5, zorder=0)
-            top = max(v.max() for _, v in cols if len(v))
+                ax.plot([va, vb], [refs.index("markov_high"), len(cols) - 1], color="#999999", lw=0.4, alpha=0.4,
+                        zorder=0)
             for j, h in enumerate(hiddens):
                 row = stats[(stats["task"] == "predict") & (stats["model"] == arch) & (stats["hidden"] == h)
                             & (stats["noise"] == sigma) & (stats["versus"] == "markov_high")]
-                if len(row):
-                    ax.text(len(refs) + j, top * 1.01, stars(row["p_holm"].iloc[0]), ha="center", va="bottom")
-            ax.set_ylim(top=top * 1.05)  # room for the marks inside the axes
-        names = [model_label(k, errors) if isinstance(k, str) else f"{network_label(arch, k)} (probed)" for k, _ in cols]
-        ax.set_xticks(range(len(cols)), names, rotation=35, ha="right")
-        ax.set_ylabel(f"Prediction {BCE}")
+                if len(row):  # at the right edge, in axes coordinates: never on a dot
+                    mark = stars(row["p_holm"].iloc[0])
+                    side = "" if mark == "n.s." else " better" if row["mean_diff"].iloc[0] < 0 else " worse"
+                    ax.text(1.0, len(refs) + j, mark + side, ha="right", va="center",
+                            transform=ax.get_yaxis_transform(), fontsize=7)
+        ax.set_xlabel(f"Prediction {BCE}")
         ax.set_title(f"Noise sigma = {sigma:g}")
+    names = [model_label(k, errors) if isinstance(k, str) else f"{network_label(arch, k)} (probed)" for k in keys]
+    axes[0][0].set_yticks(range(len(keys)), names)
+    axes[0][0].invert_yaxis()  # the ladder reads from the top: the global frequencies first
     fig.suptitle("Predicting the next chord on the test compositions", fontsize=9)
     return fig
 

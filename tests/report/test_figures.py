@@ -77,6 +77,7 @@ def texts(fig: Figure) -> str:
     out = [fig._suptitle.get_text() if fig._suptitle else ""]
     for ax in fig.axes:
         out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()] + [t.get_text() for t in ax.get_xticklabels()]
+        out += [t.get_text() for t in ax.get_yticklabels()]  # a categorical y axis (the ladder's models)
         if ax.get_legend():
             out += [t.get_text() for t in ax.get_legend().get_texts()]
     out += [t.get_text() for leg in fig.legends for t in leg.get_texts()]
@@ -88,8 +89,11 @@ def test_every_figure_labels_its_axes_and_saves_png_and_pdf(name, tables, tmp_pa
     fig = draw(name, tables)
     plotted = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible()]
     named_ticks = lambda ax: all(t.get_text() for t in ax.get_xticklabels())  # noqa: E731 - categorical axis: model names
-    # a panel sharing its y axis with a labelled one (a row of piano rolls) is labelled by it
-    y_named = lambda ax: any(o.get_ylabel() for o in ax.get_shared_y_axes().get_siblings(ax))  # noqa: E731
+    # a panel sharing its y axis with a labelled one (a row of piano rolls) is labelled by it; a categorical y axis
+    # (the ladder's models) by its tick labels
+    names = lambda ax: [t.get_text() for t in ax.get_yticklabels()]  # noqa: E731
+    y_named = lambda ax: any(o.get_ylabel() or (names(o) and all(any(c.isalpha() for c in n) for n in names(o)))  # noqa: E731
+                             for o in ax.get_shared_y_axes().get_siblings(ax))
     assert plotted and all((ax.get_xlabel() or named_ticks(ax)) and y_named(ax) for ax in plotted), name
     figures.save(fig, tmp_path / "a.png")
     assert (tmp_path / "a.pdf").read_bytes()[:4] == b"%PDF"
