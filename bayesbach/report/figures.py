@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, grid,  # the style first
+from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty,  # the style first
                                        mean_sem, network_means, plain_log, plt, save, stars, swept)
 from bayesbach.core.layout import FIGURES
 from bayesbach.core.registry import ARCHITECTURES, LADDER_FIGURE_MODELS, primary_arch

@@ -38,6 +38,7 @@ import yaml
 from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
+from bayesbach.report.findings import findings_html
 from bayesbach.report.convergence_section import convergence_html, convergence_text, read_convergence
 from bayesbach.report.labels import arch_label, model_label, network_label
 from bayesbach.report.stat_tables import (coding_note, coding_table, family_note, key_comparisons, memoryless_note,
@@ -340,6 +341,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>bayesbach: results</title>", f"<style>{STYLE}</style></head><body>",
         "<h1>Do recurrent networks trained to perceive noisy Bach learn to predict it?</h1>",
+        *findings_html(stats, orders, errors, cell_table(keys) if keys is not None else None, generalisation_stats),
         "<h2>What was run</h2>",
         f"<p>{len(sweep['arch']) * len(sweep['hidden']) * len(sweep['noise']) * sweep['runs']} networks: "
         f"{', '.join(arch_label(a) for a in sweep['arch'])} with {', '.join(map(str, sweep['hidden']))} hidden units, "
