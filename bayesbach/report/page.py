@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import re
 import sys
 from datetime import datetime
@@ -39,14 +38,15 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.findings import findings_html
+from bayesbach.report.mean_tables import bits_section, mean_table
 from bayesbach.report.convergence_section import convergence_html, convergence_text, read_convergence
 from bayesbach.report.labels import arch_label, model_label, network_label
 from bayesbach.report.stat_tables import (coding_note, coding_table, family_note, key_comparisons, memoryless_note,
                                           orders_section, orders_table, seeds_note, shown_comparisons, transfer_table,
                                           underpowered_note)
 from bayesbach.core.layout import composer_folders, noise_label
-from bayesbach.core.registry import (ARCHITECTURES, ENCODINGS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS,
-                                     OWN_PREFIX, REFERENCES, SPLITS, TASKS)
+from bayesbach.core.registry import (ENCODINGS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX,
+                                     SPLITS, TASKS)
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
@@ -60,68 +60,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def mean_table(errors: pd.DataFrame, column: str = "bce") -> pd.DataFrame:
-    """Mean test ``column`` (BCE, or bits per chord) per model (rows; networks per arch and size, runs averaged per
-    piece first) and (task, noise)."""
-    df = errors.copy()
-    archs = list(ARCHITECTURES)
-    nets = df["model"].isin(archs)
-    df["label"] = df["model"].map(lambda m: model_label(m, errors))
-    df.loc[nets, "label"] = [network_label(a, h) for a, h in zip(df.loc[nets, "model"], df.loc[nets, "hidden"])]
-    order = {m: i for i, m in enumerate(REFERENCES)}
-    df["order"] = [(1, archs.index(m), h) if n else (0, order.get(m, 99), 0)
-                   for m, h, n in zip(df["model"], df["hidden"], nets)]
-    per_piece = df.groupby(["order", "label", "task", "noise", "piece"])[column].mean()
-    table = per_piece.groupby(level=["order", "label", "task", "noise"]).mean().unstack(["task", "noise"])
-    table = table.droplevel("order").sort_index(axis=1)
-    table.columns = table.columns.set_names(["task", "noise sigma"]).set_levels(
-        [f"{s:g}" for s in table.columns.levels[1]], level=1)
-    table.index.name = "model"
-    return table
-
-
-def bits_note(units: int = 12) -> str:
-    """What the bits table holds and how it relates to the BCE table: what holds in general, never a claim about
-    these numbers (:func:`bits_relation` states those)."""
-    sets = "4,096 pitch-class sets" if units == 12 else "chords"
-    return ("Information content of the actual chord (the current one for decoding, the next for prediction), "
-            f"-log2 p under the model's distribution over the {sets}, averaged over steps and compositions. For "
-            "independent units (the networks, the trained references, global) the joint is the product of the "
-            f"units, so bits = {units} x BCE / ln 2. The counted models and ideal observers are scored on their "
-            f"categorical distribution over chords, where {units} x BCE / ln 2 would be the information content "
-            "under the product of their marginals: in the model's own expectation its joint is never worse (the "
-            "entropy of a joint is at most the sum of its marginals' entropies), but on the actual chords either "
-            "can be lower, step by step and on average.")
-
-
-def bits_relation(errors: pd.DataFrame, units: int = 12) -> str:
-    """One sentence from the numbers: which models are scored on a distribution over chords of their own (their
-    bits are not the factorised units x BCE / ln 2), and in how many of their (model, task, noise) cells the mean
-    bits fall below the mean factorised value, by how much."""
-    df = errors.dropna(subset=["bce", "bits"]).copy()
-    df["factorised"] = units * df["bce"] / math.log(2)
-    joint = (df["bits"] - df["factorised"]).abs() > 1e-9 * df["factorised"].abs().clip(lower=1.0)
-    models = [m for m in REFERENCES if m in set(df.loc[joint, "model"])]
-    models += sorted(set(df.loc[joint, "model"]) - set(models))
-    if not models:
-        return f"Every model here is scored as independent units: its bits are {units} x BCE / ln 2."
-    cells = df[df["model"].isin(models)].groupby(["model", "task", "noise"])[["bits", "factorised"]].mean()
-    saved = 100 * (1 - cells["bits"] / cells["factorised"])
-    names = ", ".join(html.escape(model_label(m, errors)) for m in models)
-    return (f"Scored on their distribution over chords here: {names}. Their mean bits per chord are below "
-            f"{units} x BCE / ln 2 in {int((saved > 0).sum())} of {len(cells)} cells (model, task, noise); "
-            f"1 - bits / ({units} x BCE / ln 2) ranges from {saved.min():.1f} % to {saved.max():.1f} %.")
-
-
-def _bits_section(errors: pd.DataFrame, units: int = 12) -> list[str]:
-    """The bits-per-chord table beside the BCE table (none for an errors table written before the column)."""
-    if "bits" not in errors.columns:
-        return []
-    return ["<h3>Bits per chord per model and noise level</h3>",
-            f"<p>{bits_note(units)} {bits_relation(errors, units)}</p>",
-            mean_table(errors, "bits").to_html(float_format="{:.3f}".format, na_rep="-")]
 
 
 def key_sources_table(file_keys: pd.DataFrame) -> pd.DataFrame:
@@ -361,7 +299,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h3>Mean test BCE per model and noise level</h3><p>Lower is better; for networks, per-composition "
         "errors are averaged over runs first.</p>",
         mean_table(errors).to_html(float_format="{:.4f}".format, na_rep="-"),
-        *_bits_section(errors, ENCODINGS[config.get("train", {}).get("encoding", "pc12")]),
+        *bits_section(errors, ENCODINGS[config.get("train", {}).get("encoding", "pc12")]),
         "<h3>Effective order on the ladder of ideal observers</h3>",
         orders_section(orders, model_label(OBSERVER_ORDERS[0], errors)),
         orders_table(orders).to_html(),

@@ -13,7 +13,7 @@ import pytest
 from bayesbach.core.errors_table import errors_table
 from bayesbach.core.registry import HEADLINE_COMPARISONS, KEY_DECODERS
 from bayesbach.evaluation.stats import comparisons
-from bayesbach.report import page
+from bayesbach.report import mean_tables, page
 from bayesbach.report.labels import model_label
 
 
@@ -297,13 +297,13 @@ def test_without_a_corrected_gain_over_the_history_the_page_claims_no_coding():
 
 
 def test_the_bits_table_is_the_mean_table_of_the_bits_column():
-    mean_table, _bits_section = page.mean_table, page._bits_section
+    mean_table, _bits_section = mean_tables.mean_table, mean_tables.bits_section
     errors = errors_table({"decode": {"bwv0001": 0.1, "bwv0002": 0.3}}, "global", None, None, 0.5, None).to_pandas()
     bits = mean_table(errors, "bits")
     assert bits.equals(mean_table(errors.assign(bce=errors["bits"])))
     assert bits.iloc[0, 0] == pytest.approx(12 * 0.2 / np.log(2))
     html = "".join(_bits_section(errors))
-    assert "Bits per chord" in html and page.bits_note() in html and _bits_section(errors.drop(columns="bits")) == []
+    assert "Bits per chord" in html and mean_tables.bits_note() in html and _bits_section(errors.drop(columns="bits")) == []
     assert "Every model here is scored as independent units: its bits are 12 x BCE / ln 2." in html
 
 
@@ -316,9 +316,9 @@ def test_the_bits_sentence_counts_the_cells_where_the_categorical_is_below_the_p
             "predict": {"a": 1.1 * factorised(0.2), "b": 1.3 * factorised(0.2)}}  # 20 % above on average
     errors = pd.concat([errors_table(bce, "bayes", None, None, 0.5, None, bits=bits).to_pandas(),
                         errors_table(bce, "global", None, None, 0.5, None).to_pandas()])
-    text = page.bits_relation(errors)
+    text = mean_tables.bits_relation(errors)
     assert model_label("bayes") in text and model_label("global") not in text
     assert "below 12 x BCE / ln 2 in 1 of 2 cells (model, task, noise)" in text
     assert "ranges from -20.0 % to 10.0 %" in text
-    assert "tighter" not in page.bits_note() and "never worse" in page.bits_note()
-    assert "128 x BCE / ln 2" in page.bits_note(128) and "4,096" not in page.bits_note(128)
+    assert "tighter" not in mean_tables.bits_note() and "never worse" in mean_tables.bits_note()
+    assert "128 x BCE / ln 2" in mean_tables.bits_note(128) and "4,096" not in mean_tables.bits_note(128)
