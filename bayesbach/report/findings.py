@@ -40,9 +40,12 @@ def _versus(stats: pd.DataFrame, versus: str, errors: pd.DataFrame | None) -> st
     rows = stats[(stats["task"] == "predict") & (stats["kind"] == "reference") & (stats["versus"] == versus)]
     if not len(rows):
         return ""
-    better, worse = len(_significant(rows, True)), len(_significant(rows, False))
-    return (f"{html.escape(model_label(versus, errors))}: better in {better} and worse in {worse} of {len(rows)} "
-            f"(mean differences {_span(rows['mean_diff'])} BCE)")
+    levels = []
+    for noise, g in rows.groupby("noise", sort=True):
+        better, worse = len(_significant(g, True)), len(_significant(g, False))
+        levels.append(f"at sigma {noise:g} better in {better} and worse in {worse} of {len(g)} "
+                      f"({_span(g['mean_diff'])} BCE)")
+    return f"against {html.escape(model_label(versus, errors))} {', '.join(levels)}"
 
 
 def prediction_finding(stats: pd.DataFrame, errors: pd.DataFrame | None = None) -> str:
@@ -53,9 +56,10 @@ def prediction_finding(stats: pd.DataFrame, errors: pd.DataFrame | None = None) 
         return ""
     family = stats.loc[(stats["task"] == "predict") & (stats["kind"] == "reference"), "family"].iloc[0]
     return ("<strong>Does perceiving teach predicting?</strong> Trained only to decode the current chord, with a "
-            "linear read-out of their state fitted afterwards, the networks' predictions of the next chord compare "
-            "with the references as follows, counting network cells where the difference is significant ("
-            f"{TEST}, Holm-corrected within {html.escape(family)}, p &lt; {ALPHA:g}): " + "; ".join(parts) + ".")
+            "linear read-out of their state fitted afterwards, the networks predict the next chord (counting network "
+            "cells where the difference is significant, "
+            f"{TEST}, Holm-corrected within {html.escape(family)}, p &lt; {ALPHA:g}; in brackets the mean "
+            "differences, network minus reference): " + "; ".join(parts) + ".")
 
 
 def ladder_finding(orders: pd.DataFrame) -> str:

@@ -33,15 +33,18 @@ def test_the_prediction_finding_counts_the_cells_each_corrected_test_rejects():
     stats = comparisons(err)
     text = findings.prediction_finding(stats, err)
     # every network beats the global frequencies, loses to the memoryless observer; bayes: no consistent difference
-    assert "Global pitch-class frequencies: better in 4 and worse in 0 of 4" in text
-    assert "Ideal memoryless observer: better in 0 and worse in 4 of 4 (mean differences +0.0200 BCE)" in text
-    rows = stats[stats["versus"] == "bayes"]
-    expected = ((rows["p_holm"] < 0.05) & (rows["mean_diff"] > 0)).sum()
-    assert f"1st order: better in 0 and worse in {expected} of 4" in text
+    assert ("against Global pitch-class frequencies at sigma 0.2 better in 2 and worse in 0 of 2 (-0.1000 BCE), "
+            "at sigma 1 better in 2 and worse in 0 of 2 (-0.1000 BCE)") in text
+    assert "against Ideal memoryless observer at sigma 0.2 better in 0 and worse in 2 of 2 (+0.0200 BCE)" in text
+    for noise in (0.2, 1.0):
+        rows = stats[(stats["versus"] == "bayes") & (stats["noise"] == noise)]
+        worse = ((rows["p_holm"] < 0.05) & (rows["mean_diff"] > 0)).sum()
+        better = ((rows["p_holm"] < 0.05) & (rows["mean_diff"] < 0)).sum()
+        assert f"at sigma {noise:g} better in {better} and worse in {worse} of 2" in text.split("1st order")[1]
     assert "Holm-corrected within predict/reference, p &lt; 0.05" in text
     # too few compositions: no test can reject, so nothing is counted either way
     few = comparisons(errors({"global": 0.1}, pieces=5))
-    assert "better in 0 and worse in 0 of 4" in findings.prediction_finding(few)
+    assert "at sigma 0.2 better in 0 and worse in 0 of 2" in findings.prediction_finding(few)
     assert findings.prediction_finding(stats.iloc[:0]) == ""
 
 
