@@ -123,8 +123,8 @@ class Reference:
 
 # The two shapes of trained reference (bayesbach.references.trained.spec): their config keys and job sizes. A
 # feed-forward one's job is sized as the recurrent net of the config, an upper bound.
-FEED_FORWARD = {"config": ("batches", "ff_hidden", "ff_lr"), "job": JobSize(estimated=False)}
-RECURRENT = {"config": ("batches", "rnn_arch", "rnn_hidden"), "job": JobSize()}
+FEED_FORWARD = {"config": ("batches", "ff_hidden", "lr"), "job": JobSize(estimated=False)}
+RECURRENT = {"config": ("batches", "lr", "rnn_arch", "rnn_hidden"), "job": JobSize()}
 
 REFERENCES = {  # in the order a study lists them by default (references.models)
     "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999", sigma_free=True),

@@ -144,7 +144,7 @@ def network_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     errors.parquet and meta.json of level k to ``outs[k]`` and returns their meta.json. Several levels only for
     a sigma-free reference (:func:`bayesbach.references.check_noise_levels`), trained and scored once.
 
-    ``refs`` holds the ``references:`` config keys (batches, ff_hidden, ff_lr, rnn_arch, rnn_hidden);
+    ``refs`` holds the ``references:`` config keys (batches, ff_hidden, lr, rnn_arch, rnn_hidden);
     ``train`` the shared ``train:`` keys (lr, batch_size, chunk_length, val_every,
     checkpoint_every, log_seconds, encoding). ``outs[0]/checkpoint.pt`` lets a killed job continue.
     """
@@ -153,8 +153,8 @@ def network_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     dev = start(device, threads)
     t0 = time.perf_counter()
     data = load_splits(dataset, SPLITS, train["encoding"])
-    if NETWORKS[name].layers is not None and refs.get("ff_lr") is not None:  # feed-forward nets take a rate of their own
-        train = {**train, "lr": refs["ff_lr"]}
+    if refs.get("lr") is not None:  # the references' own rate: wide nets want less than the small recurrent ones
+        train = {**train, "lr": refs["lr"]}
     settings = [Settings.from_config(train, noise, gap) for noise in noises]
     sigmas = ", ".join(map(repr, noises))
     log.info("reference %s sigma=%s on %s (%d train / %d validation / %d test pieces)", name, sigmas, dev,

@@ -43,7 +43,7 @@ def test_a_trained_reference_needs_only_the_config_keys_its_entry_names():
     """Its rule passes those alone (reference_params in common.smk) and sizes its job as the entry says."""
     from bayesbach.references.trained import spec, stage
 
-    refs = {"batches": 3, "ff_hidden": 5, "ff_lr": None, "rnn_arch": "lstm", "rnn_hidden": 6, "threads": 1, "models": []}
+    refs = {"batches": 3, "ff_hidden": 5, "lr": None, "rnn_arch": "lstm", "rnn_hidden": 6, "threads": 1, "models": []}
     for name in reference_names("trained"):
         ref, params = REFERENCES[name], REFERENCES[name].params(refs)
         assert spec(name, 12, params)["kind"] in {"recurrent", "feedforward"} and stage(name, params["batches"]), name

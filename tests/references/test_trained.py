@@ -19,7 +19,7 @@ from bayesbach.references import trained
 
 torch.set_num_threads(1)
 SEED = 11
-REFS = {"batches": 6, "ff_hidden": 8, "rnn_arch": "lstm", "rnn_hidden": 5}
+REFS = {"batches": 6, "ff_hidden": 8, "lr": None, "rnn_arch": "lstm", "rnn_hidden": 5}
 
 
 def tiny_splits(seed=3):
@@ -85,15 +85,15 @@ def test_the_network_job_writes_its_model_history_errors_and_meta(tmp_path):
     assert not (out / "checkpoint.pt").exists()
 
 
-def test_the_feed_forward_references_take_their_own_learning_rate(tmp_path):
+def test_the_trained_references_take_their_own_learning_rate(tmp_path):
     data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 1})
     train = {"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 3, "checkpoint_every": 2, "encoding": "pc12"}
-    refs = {**REFS, "batches": 3, "ff_lr": 0.005}
+    refs = {**REFS, "batches": 3, "lr": 0.005}
     job = {"noises": [0.5], "seed": 1, "refs": refs, "train": train, "device": "cpu"}
     [ff] = trained.network_reference(data, [tmp_path / "ff"], name="decoder_ff", **job)
     [rnn] = trained.network_reference(data, [tmp_path / "rnn"], name="rnn_pred", **job)
-    [same] = trained.network_reference(data, [tmp_path / "same"], name="decoder_ff", **{**job, "refs": {**refs, "ff_lr": None}})
-    assert (ff["settings"]["lr"], rnn["settings"]["lr"], same["settings"]["lr"]) == (0.005, 0.02, 0.02)
+    [same] = trained.network_reference(data, [tmp_path / "same"], name="rnn_pred", **{**job, "refs": {**refs, "lr": None}})
+    assert (ff["settings"]["lr"], rnn["settings"]["lr"], same["settings"]["lr"]) == (0.005, 0.005, 0.02)
 
 
 def test_one_network_job_trains_a_sigma_free_reference_once_for_every_noise_level(tmp_path):
@@ -130,7 +130,7 @@ def test_a_second_recurrent_reference_added_to_the_registry_trains_from_the_keys
     data = write_dataset(tmp_path / "dataset", {"train": 3, "validation": 1, "test": 2})
     train = {"lr": 0.02, "batch_size": 4, "chunk_length": 8, "val_every": 3, "checkpoint_every": 2, "encoding": "pc12"}
     refs = REFERENCES[toys.RNN_REFERENCE].params({**REFS, "threads": 1, "models": []})
-    assert refs == {"batches": 6, "rnn_arch": "lstm", "rnn_hidden": 5}
+    assert refs == {"batches": 6, "lr": None, "rnn_arch": "lstm", "rnn_hidden": 5}
     [meta] = trained.network_reference(data, [tmp_path / "out"], name=toys.RNN_REFERENCE, noises=[0.5], seed=1,
                                        refs=refs, train=train, device="cpu")
     df = pq.read_table(tmp_path / "out/errors.parquet").to_pandas()
