@@ -90,6 +90,11 @@ def key_sources_table(file_keys: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+# The key table's short column heads (the page's width), one per decoder of registry.KEY_DECODERS.
+KEY_COLUMNS = {"network": "state", "input_memory": "noisy input", "control_decoded": "decoded chords",
+               "control_observer": "observer", "input_all": "whole file", "majority": "majority", "chance": "chance"}
+
+
 def key_decoding_table(keys: pd.DataFrame) -> pd.DataFrame:
     """Per network cell: its effective memory, the mean key accuracy of each decoder over the test compositions,
     the strongest memory-matched control (:func:`bayesbach.evaluation.key_summary.strongest_control`), the state's
@@ -99,11 +104,11 @@ def key_decoding_table(keys: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     out = pd.DataFrame({"network": [network_label(a, h) for a, h in zip(t["arch"], t["hidden"])],
                         "sigma": t["noise"].map("{:g}".format), "memory (steps)": t["memory"].map("{:.1f}".format)})
-    for name, label in KEY_DECODERS.items():
-        out[label] = t[name].map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
-    out["strongest control"] = [KEY_DECODERS[c].split(",")[0] if isinstance(c, str) else "-" for c in t["control"]]
-    out["state minus strongest control"] = [_diff(d, p) for d, p in zip(t["mean_diff"], t["p_bonferroni"])]
-    out["state minus noisy-input control"] = [_diff(d, p) for d, p in zip(t["input_diff"], t["input_p_bonferroni"])]
+    for name in (d for d in KEY_DECODERS if d != "chance"):  # 1/24 everywhere: said in the text
+        out[KEY_COLUMNS[name]] = t[name].map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
+    out["strongest"] = [KEY_COLUMNS[c] if isinstance(c, str) else "-" for c in t["control"]]
+    out["state minus strongest"] = [_diff(d, p) for d, p in zip(t["mean_diff"], t["p_bonferroni"])]
+    out["state minus noisy input"] = [_diff(d, p) for d, p in zip(t["input_diff"], t["input_p_bonferroni"])]
     return out.set_index(["network", "sigma"])
 
 
@@ -155,7 +160,9 @@ def _keys(keys: pd.DataFrame) -> list[str]:
         "with the network's effective memory, of its noisy input, of its own decoded chords (its decode head's "
         "output) and of the first-order ideal observer's posterior means (the three controls); from the average of "
         "the noisy input over the whole file so far; and from no input (the majority key, chance). Per composition, "
-        "runs averaged; mean over compositions. The state is paired, composition by composition, with the strongest "
+        "runs averaged; mean over compositions (columns: the state; the averages with the network's memory of the "
+        "noisy input, of the decoded chords and of the observer's posterior means; the average of the whole file so "
+        "far; the majority key; the strongest of the three controls; chance, 1/24 = 0.042, is left out). The state is paired, composition by composition, with the strongest "
         "control of its cell (the control of the highest mean accuracy there; Wilcoxon signed-rank, "
         "Bonferroni-corrected over the cells), and, as before, with the noisy-input control alone. The network is a "
         "denoiser: beating the noisy-input average can be denoising alone, so only beating the denoised controls "

@@ -126,11 +126,11 @@ def test_key_tables_count_the_label_sources_and_pair_each_state_with_its_control
     table = page.key_decoding_table(pd.DataFrame(rows))
     assert list(table.index) == [("GRU, 8 units", "0.2"), ("GRU, 8 units", "1")]
     assert list(table["memory (steps)"]) == ["2.5", "2.5"]  # the runs' mean
-    assert list(table.columns[1:-3]) == list(KEY_DECODERS.values())
+    assert list(table.columns[1:-3]) == [page.KEY_COLUMNS[d] for d in KEY_DECODERS if d != "chance"]
     # the state against the strongest control of its cell (the decoded chords' average) and the noisy input's
-    assert list(table["strongest control"]) == ["Decoded-chord average"] * 2
-    assert all(cell.startswith("+0.3") and "(p 0.02)" in cell for cell in table["state minus noisy-input control"])
-    level, ahead = table["state minus strongest control"]
+    assert list(table["strongest"]) == ["decoded chords"] * 2
+    assert all(cell.startswith("+0.3") and "(p 0.02)" in cell for cell in table["state minus noisy input"])
+    level, ahead = table["state minus strongest"]
     assert abs(float(level.split()[0])) < 0.03 and "(p 0.02)" not in level  # level with it at sigma 0.2
     assert float(ahead.split()[0]) > 0.07 and "(p 0.02)" in ahead  # ahead of it at sigma 1
     # the sentence says so, with the test and its correction, from the same table
@@ -142,7 +142,7 @@ def test_key_tables_count_the_label_sources_and_pair_each_state_with_its_control
     assert "the strongest control was the decoded-chord average in 2 cells" in found
     # without the observer's rows (a study without bayes): the same, its column empty
     table = page.key_decoding_table(pd.DataFrame([r for r in rows if r["decoder"] != "control_observer"]))
-    assert list(table[KEY_DECODERS["control_observer"]]) == ["-", "-"]
+    assert list(table[page.KEY_COLUMNS["control_observer"]]) == ["-", "-"]
 
 
 def test_the_other_composers_section_shows_each_corpus_and_its_comparisons_with_its_own_references():
