@@ -131,7 +131,7 @@ def key_findings(keys: pd.DataFrame, alpha: float = 0.05) -> str:
     def count(diff: str, p: str, control) -> str:
         better = [i for i in t.index if t.at[i, p] < alpha and t.at[i, diff] > 0]
         worse = [i for i in t.index if t.at[i, p] < alpha and t.at[i, diff] < 0]
-        text = f"better in {len(better)} of the {n} network cells"
+        text = f"better in {len(better)} of the {n} network cell{'s' * (n != 1)}"
         if better:
             text += " (" + "; ".join(f"{label[i]}: {t.at[i, 'network']:.3f} against {t.at[i, control(i)]:.3f}, "
                                      f"corrected p {t.at[i, p]:.1g}" for i in better) + ")"
@@ -139,7 +139,10 @@ def key_findings(keys: pd.DataFrame, alpha: float = 0.05) -> str:
 
     pieces = f"{int(t['n_pieces'].min())}" + (f"-{int(t['n_pieces'].max())}" if t["n_pieces"].nunique() > 1 else "")
     test = (f"two-sided Wilcoxon signed-rank test over {pieces} test compositions, Bonferroni-corrected over the "
-            f"{n} cells, p < {alpha:g}")
+            f"{n} cell{'s' * (n != 1)}, p < {alpha:g}")
+    floor = min(1.0, n * 2.0 ** (1 - int(t["n_pieces"].max())))  # the exact test's smallest corrected p: 2 / 2^n
+    if floor >= alpha:
+        test += f"; underpowered: with {pieces} compositions the exact test's smallest corrected p is {floor:.2g}"
     strongest = t["control"].dropna().map(lambda c: KEY_DECODERS[c].split(",")[0].lower()).value_counts()
     return (f"<p><strong>What the key decoding found.</strong> Against the strongest memory-matched control, the "
             f"state decodes the key {count('mean_diff', 'p_bonferroni', lambda i: t.at[i, 'control'])} ({test}); "
@@ -169,11 +172,10 @@ def _keys(keys: pd.DataFrame) -> list[str]:
         "says that the state holds the key as context.</p>"
         "<p><strong>What the key label is.</strong> A file's key is music21's <code>analyze('key')</code> of the "
         "score where there is one (the correlation of the whole score's duration-weighted pitch-class histogram with "
-        "the 24 rotated Aarden-Essen key profiles, music21's default for <code>'key'</code>), else the MIDI file's key signature, else the same "
-        "estimate from its pitch classes (table \u201cKey labels\u201d). It is a property of the file's long-run "
+        "the 24 rotated Aarden-Essen key profiles, music21's default for <code>'key'</code>), else the MIDI file's key signature, else a "
+        "Krumhansl-Schmuckler estimate from its pitch classes (table \u201cKey labels\u201d). It is a property of the file's long-run "
         "pitch-class histogram, not of a passage, so an average of the pitch classes over the whole file predicts "
-        "it: the column of the whole-file-so-far average is its ceiling for a read-out of the input, and a state can "
-        "only approach it by holding a longer average. Every value, per bin of steps into the file, is in "
+        "it: the column of the whole-file-so-far average is its ceiling for a read-out of the input. Every value, per bin of steps into the file, is in "
         "results/evaluation/keys.parquet.</p>",
         key_findings(keys),
         key_decoding_table(keys).to_html(),
