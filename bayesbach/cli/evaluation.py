@@ -9,7 +9,8 @@ from pathlib import Path
 from bayesbach.cli.common import (MissingInput, command, config_args, dataset_of, flat, found, joining_args, path,
                                   require, results_arg, scoring_args, study_config)
 from bayesbach.core.layout import (CONVERGENCE, EVALUATION_DIR, NETWORK_EVALUATION_DIR, REFERENCE_DIR,
-                                   collect_evaluation_inputs, convergence_inputs, network_evaluation_dir)
+                                   collect_evaluation_inputs, convergence_inputs, network_evaluation_dir,
+                                   reference_dir)
 
 
 def cmd_evaluate(args) -> int:
@@ -22,8 +23,15 @@ def cmd_evaluate(args) -> int:
     cell = network_evaluation_dir(meta["arch"], meta["hidden"], meta["noise"], meta["run"])
     out = args.out or path(args.results, cell)
     require(dataset / "file_keys.parquet", hint="bayesbach file_keys writes it")
+    # the key decoding's observer control, as the rule has it: the study's bayes at the network's noise level
+    bayes = path(args.results, reference_dir("bayes", meta["noise"])) if "bayes" in config["references"]["models"] \
+        else None
+    if bayes is not None and not (bayes / "meta.json").exists():
+        print(f"note: {bayes / 'meta.json'} is missing (bayesbach reference bayes --noise {meta['noise']} writes it): "
+              "keys.parquet is written without its observer control (control_observer)")
+        bayes = None
     summary = evaluate_network(dataset, args.model, out / "errors.parquet", out / "encoding.parquet",
-                               out / "keys.parquet", seed=config["seed"], threads=args.threads)
+                               out / "keys.parquet", seed=config["seed"], threads=args.threads, observer_dir=bayes)
     print(f"test BCE: decode {summary['decode']:.5f}, predict {summary['predict']:.5f}; effective memory "
           f"{summary['memory']:.2f} steps; written to {out}")
     return 0

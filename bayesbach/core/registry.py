@@ -31,15 +31,21 @@ KEY_SOURCES = {
     "estimate": "Krumhansl-Schmuckler estimate",
 }
 # The key decoders of every network (bayesbach.evaluation.key_decoding) and their labels: a linear read-out of
-# the state, the same read-out of a running average of the noisy input (with the network's effective memory, and
-# over the whole file so far), and the two read-outs that ignore the input.
+# the state, the same read-out of a running average (with the network's effective memory) of the noisy input, of
+# the network's own decoded chords and of the first-order ideal observer's posterior means (the denoised input),
+# of the noisy input over the whole file so far, and the two read-outs that ignore the input.
 KEY_DECODERS = {
     "network": "Network state h_t",
-    "input_memory": "Input average, network's memory (control)",
+    "input_memory": "Noisy input average, network's memory (control)",
+    "control_decoded": "Decoded-chord average, network's memory (control)",
+    "control_observer": "Observer posterior-mean average, network's memory (control)",
     "input_all": "Input average, whole file so far",
     "majority": "Majority key of training",
     "chance": "Chance (1/24)",
 }
+# The memory-matched controls of the key decoding: "state minus control" takes the strongest of them in each
+# network cell (bayesbach.evaluation.key_summary).
+KEY_CONTROLS = ("input_memory", "control_decoded", "control_observer")
 
 # ---- the networks of the sweep ------------------------------------------------------------------
 

@@ -47,8 +47,11 @@ ERROR_CODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "ru
                           "gain_state": float64, "gain_change": float64, "gain_input": float64, "gain_joint": float64,
                           "gain_history": float64, "gain_full": float64, "gain_over_input": float64,
                           "gain_over_history": float64})
-# results/evaluation/keys.parquet: key decoding per network, decoder (registry.KEY_DECODERS), test piece and bin of
-# steps into the file [bin_start, bin_end) (bin_end null: to the file's end); memory = the network's effective memory
+# results/evaluation/keys.parquet: key decoding per network, decoder (registry.KEY_DECODERS: the state, the
+# memory-matched controls input_memory (noisy input), control_decoded (the network's decoded chords) and
+# control_observer (bayes's posterior means; absent when the study runs no bayes), input_all, majority, chance), test
+# piece and bin of steps into the file [bin_start, bin_end) (bin_end null: to the file's end); memory = the network's
+# effective memory
 KEY_DECODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "run": int32, "memory": float64,
                           "decoder": string, "piece": string, "bin_start": int32, "bin_end": int32, "steps": int64,
                           "accuracy": float64})

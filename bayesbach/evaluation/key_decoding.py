@@ -10,10 +10,18 @@ noise, as in scoring. The decoders (``registry.KEY_DECODERS``):
 - ``input_memory``: from a running average of the noisy input,
   a_t = sum_{j<=t} lambda^{t-j} x_j / sum_{j<=t} lambda^{t-j}, with lambda set by the network's effective
   memory (:mod:`bayesbach.evaluation.memory`): what a plain integrator of the input with the same memory
-  allows. The state beating this control is the evidence that the network holds the key as context, more
-  than an echo of its recent input;
-- ``input_all``: the same with lambda = 1, the mean of the whole file so far (unbounded memory: the
-  step-weighted pitch-class histogram a Krumhansl-Schmuckler reader uses);
+  allows;
+- ``control_decoded``: the same running average (the same lambda) of the network's own decoded chords, its
+  decode head's per-unit probabilities sigmoid(W_obs h_t) at each step: what an integrator of the *denoised*
+  input with the network's memory allows, the network's own denoising included;
+- ``control_observer``: the same running average of the first-order ideal observer's posterior means (``bayes``,
+  :mod:`bayesbach.references.observer`, its decode output) on the same noisy inputs, when an observer is given:
+  the denoising that the study's chord statistics allow, without the network.
+  The network is a non-linear denoiser, so the state beating ``input_memory`` can be denoising alone; only the
+  state beating the denoised controls (the strongest control: :mod:`bayesbach.evaluation.key_summary`) is
+  evidence that it holds the key as context, more than a denoised echo of its recent input;
+- ``input_all``: the noisy input averaged with lambda = 1, the mean of the whole file so far (unbounded memory:
+  the step-weighted pitch-class histogram a Krumhansl-Schmuckler reader uses);
 - ``majority``: always the key most frequent among the training steps;
 - ``chance``: 1/24.
 
@@ -26,7 +34,7 @@ formula laid out for speed: ``_objective``): deterministic, no random number inv
 training steps (an even stride over them beyond that).
 
 Public interface: ``BINS``, ``MissingKeys``, ``file_key_labels``, ``running_average``, ``Decoder``,
-``fit_decoder``, ``key_rows``.
+``fit_decoder``, ``decoder_features``, ``key_rows``.
 """
 
 from __future__ import annotations
@@ -157,37 +165,63 @@ def fit_decoder(features: np.ndarray, labels: np.ndarray, classes: int = len(KEY
     return Decoder(mean, scale, res.x[:-classes].reshape(width, classes), res.x[-classes:])
 
 
-def _features(states, lam: float) -> dict[str, list[np.ndarray]]:
-    """Per file, the features of each learnt decoder: h_t and the two running averages of x."""
-    return {"network": [f.state for f in states], "input_memory": [running_average(f.input, lam) for f in states],
-            "input_all": [running_average(f.input, 1.0) for f in states]}
+def decoder_features(files, lam: float, means: list[np.ndarray] | None = None) -> dict[str, list[np.ndarray]]:
+    """Per file of ``files`` (:class:`~bayesbach.evaluation.states.FileStates` with the decode head's output), the
+    features of each learnt decoder: h_t, the running averages with ``lam`` of the noisy input, of the decoded
+    chords and (given ``means``, the observer's posterior means of each file) of the observer's, and the mean of
+    the noisy input so far."""
+    out = {"network": [f.state for f in files], "input_memory": [running_average(f.input, lam) for f in files],
+           "control_decoded": [running_average(f.output, lam) for f in files]}
+    if means is not None:
+        out["control_observer"] = [running_average(m, lam) for m in means]
+    out["input_all"] = [running_average(f.input, 1.0) for f in files]
+    return out
+
+
+def posterior_means(observer, states: dict[str, list]) -> dict[str, list[np.ndarray] | None]:
+    """``{piece: the posterior means (decode output) of each file}`` of ``observer`` (an
+    :class:`~bayesbach.references.observer.Observer`; None: None for every piece) on the noisy inputs of
+    ``states`` (``{piece: [FileStates]}``): the very inputs the network saw."""
+    if observer is None:
+        return dict.fromkeys(states)
+    return {piece: decode for piece, decode, _ in observer.run({p: [f.input for f in fs] for p, fs in states.items()})}
 
 
 def key_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]],
              train_keys: dict[str, list[int]], test_keys: dict[str, list[int]], sigma: float,
-             seed: int) -> tuple[Memory, list[dict]]:
+             seed: int, observer=None) -> tuple[Memory, list[dict]]:
     """The network's effective memory and one row per (decoder, test piece, bin with steps): ``decoder``,
-    ``piece``, ``bin_start``, ``bin_end`` (None for the last bin), ``steps``, ``accuracy``. ``*_keys`` are
-    :func:`file_key_labels` of the splits, aligned with ``train`` and ``test``."""
+    ``piece``, ``bin_start``, ``bin_end`` (None for the last bin), ``steps``, ``accuracy``. ``model`` is the
+    network with its decode head (``observe``: the decoder stage's), ``*_keys`` are :func:`file_key_labels` of the
+    splits, aligned with ``train`` and ``test``; ``observer`` (the ``bayes`` reference's filter at ``sigma``, or
+    None: no ``control_observer`` rows) gives the observer control."""
     memory = effective_memory(model, train, sigma, seed)
     lam = decay(memory.tau, memory.lags)
-    fit_states = [f for files in file_states(model, train, sigma, seed).values() for f in files]
+    fit = file_states(model, train, sigma, seed, head="observe")
+    fit_states = [f for files in fit.values() for f in files]
     labels = np.concatenate([np.full(len(y), k) for p in train for y, k in zip(train[p], train_keys[p])])
     keep = np.unique(np.linspace(0, len(labels) - 1, MAX_FIT_STEPS).round().astype(int)) \
         if len(labels) > MAX_FIT_STEPS else slice(None)
+    means = posterior_means(observer, fit)
+    fit_means = None if observer is None else [m for piece in fit for m in means[piece]]
     decoders = {name: fit_decoder(np.concatenate(files)[keep], labels[keep])
-                for name, files in _features(fit_states, lam).items()}
+                for name, files in decoder_features(fit_states, lam, fit_means).items()}
     majority = int(np.argmax(np.bincount(labels, minlength=len(KEY_NAMES))))
 
     edges = np.asarray(BINS)
     rows = []
-    for piece, files in file_states(model, test, sigma, seed).items():
+    scored = file_states(model, test, sigma, seed, head="observe")
+    means = posterior_means(observer, scored)
+    for piece, files in scored.items():
         truth = [np.full(len(f.state), k) for f, k in zip(files, test_keys[piece])]
         steps = np.concatenate([np.searchsorted(edges, np.arange(len(t)), side="right") - 1 for t in truth])
         truth = np.concatenate(truth)
-        decoded = {name: decoders[name].predict(np.concatenate(feats)) for name, feats in _features(files, lam).items()}
+        decoded = {name: decoders[name].predict(np.concatenate(feats))
+                   for name, feats in decoder_features(files, lam, means[piece]).items()}
         decoded["majority"] = np.full(len(truth), majority)
         for name in KEY_DECODERS:
+            if name not in decoded and name != "chance":
+                continue  # no observer given
             for b in np.unique(steps):
                 at = steps == b
                 accuracy = 1 / len(KEY_NAMES) if name == "chance" else float((decoded[name][at] == truth[at]).mean())
@@ -195,4 +229,3 @@ def key_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.
                              "bin_end": int(BINS[b + 1]) if b + 1 < len(BINS) else None, "steps": int(at.sum()),
                              "accuracy": accuracy})
     return memory, rows
-

@@ -8,7 +8,7 @@ import pandas as pd
 from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, mean_sem,  # style
                                        plain_log, plt, stars, swept)
 from bayesbach.core.registry import KEY_DECODERS, OWN_MODELS, OWN_PREFIX, primary_arch
-from bayesbach.evaluation.key_summary import CELL, piece_accuracy
+from bayesbach.evaluation.key_summary import CELL, cell_table, piece_accuracy
 from bayesbach.evaluation.stats import ALPHA, encoding_comparisons
 from bayesbach.report.labels import arch_label, model_label, network_label
 
@@ -87,9 +87,12 @@ def _bin_label(start: int, end) -> str:
 
 def keys(table: pd.DataFrame):
     """Key accuracy over steps into the file per hidden size (rows) and noise level (columns): each architecture's
-    state read-out against its memory-matched input control, the whole-input average, the majority key, chance."""
+    state read-out against its strongest memory-matched control (per network cell, as the page's table chooses it:
+    :func:`bayesbach.evaluation.key_summary.strongest_control`) and its noisy-input control, the whole-input
+    average, the majority key, chance."""
     if not len(table):
         return empty("No key decoding to show.")
+    strongest = {tuple(c): name for c, name in cell_table(table).set_index(CELL)["control"].items()}
     acc = piece_accuracy(table, per_bin=True)
     acc = acc.groupby([*CELL, "decoder", "bin_start", "bin_end"], as_index=False, dropna=False)["accuracy"].mean()
     bins = acc[["bin_start", "bin_end"]].drop_duplicates().sort_values("bin_start")
@@ -107,11 +110,14 @@ def keys(table: pd.DataFrame):
                 g = cell[cell["decoder"] == name].groupby("bin_start")["accuracy"].mean()
                 ax.plot([where[b] for b in g.index], g.to_numpy(), style, color=colour, lw=1.1, label=KEY_DECODERS[name])
             for a, arch in enumerate(archs):
-                for name, style, mfc in (("network", "o-", None), ("input_memory", "o--", "white")):
+                control = strongest[(arch, hidden, sigma)] if (arch, hidden, sigma) in strongest else None
+                for name, what, style, mfc, lw in (
+                        ("network", "state", "o-", None, 1.2),
+                        (control, "strongest control, its memory", "s--", "white", 1.2),
+                        ("input_memory", "noisy-input average, its memory", "^:", "white", 0.8)):
                     g = cell[(cell["arch"] == arch) & (cell["decoder"] == name)].sort_values("bin_start")
-                    what = "state" if name == "network" else "input average, its memory"
                     ax.plot([where[b] for b in g["bin_start"]], g["accuracy"], style, color=OKABE_ITO[a], mfc=mfc,
-                            ms=3.5, lw=1.2, label=f"{arch_label(arch)}: {what}")
+                            ms=3.5, lw=lw, label=f"{arch_label(arch)}: {what}")
             ax.set_title(f"{int(hidden)} units, sigma = {sigma:g}")
             ax.set_ylim(0, 1)
             if j == 0:
@@ -121,7 +127,7 @@ def keys(table: pd.DataFrame):
                 ax.set_xticks(range(len(bins)), [_bin_label(s, e) for s, e in zip(bins["bin_start"], bins["bin_end"])],
                               rotation=45, ha="right")
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False, fontsize=7)
-    fig.suptitle("Decoding the key from the state, against an input average with the same memory "
+    fig.suptitle("Decoding the key from the state, against the strongest average with the same memory "
                  "(test compositions)", fontsize=9)
     return fig
 

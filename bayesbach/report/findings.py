@@ -106,9 +106,16 @@ def key_finding(cells: pd.DataFrame) -> str:
     if not len(cells) or "p_bonferroni" not in cells:
         return ""
     better = cells[(cells["p_bonferroni"] < ALPHA) & (cells["mean_diff"] > 0)]
+    noisy = ""
+    if "input_diff" in cells:
+        beats = cells[(cells["input_p_bonferroni"] < ALPHA) & (cells["input_diff"] > 0)]
+        noisy = (f"; it beats the average of the noisy input alone in {len(beats)} (state minus it "
+                 f"{_span(cells['input_diff'], 3)}), which a denoiser can do without holding any context")
     return ("<strong>Key context.</strong> A linear read-out of the key from the state beats the same read-out from "
-            f"the memory-matched control in {len(better)} of {len(cells)} network cells (state minus control "
-            f"{_span(cells['mean_diff'], 3)} accuracy; {TEST}, Bonferroni-corrected over the cells, p &lt; {ALPHA:g}).")
+            "the strongest memory-matched control (running averages, with the network's memory, of its noisy input, "
+            f"its decoded chords or the observer's posterior means) in {len(better)} of {len(cells)} network cells "
+            f"(state minus control {_span(cells['mean_diff'], 3)} accuracy; {TEST}, Bonferroni-corrected over the "
+            f"cells, p &lt; {ALPHA:g}){noisy}.")
 
 
 def composer_finding(generalisation_stats: pd.DataFrame, errors: pd.DataFrame | None = None) -> str:

@@ -38,15 +38,15 @@ from bayesbach.core.atomic import write_atomic
 from bayesbach.dataset.families import family_summary
 from bayesbach.evaluation.key_summary import cell_table
 from bayesbach.report.findings import findings_html
+from bayesbach.report.key_section import key_sources_table, keys_html
 from bayesbach.report.mean_tables import bits_section, mean_table
 from bayesbach.report.convergence_section import convergence_html, convergence_text, read_convergence
-from bayesbach.report.labels import arch_label, model_label, network_label
+from bayesbach.report.labels import arch_label, model_label
 from bayesbach.report.stat_tables import (coding_note, coding_table, family_note, key_comparisons, memoryless_note,
                                           orders_section, orders_table, seeds_note, shown_comparisons, transfer_table,
                                           underpowered_note)
 from bayesbach.core.layout import composer_folders, noise_label
-from bayesbach.core.registry import (ENCODINGS, KEY_DECODERS, KEY_SOURCES, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX,
-                                     SPLITS, TASKS)
+from bayesbach.core.registry import ENCODINGS, LISTEN_KINDS, OBSERVER_ORDERS, OWN_PREFIX, SPLITS, TASKS
 
 PACKAGES = ("bayesbach", "torch", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "snakemake", "music21",
             "pretty_midi")
@@ -60,47 +60,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def key_sources_table(file_keys: pd.DataFrame) -> pd.DataFrame:
-    """Files per source of their key label (``registry.KEY_SOURCES``), and how often the Krumhansl-Schmuckler
-    estimate names the label's key where the label comes from elsewhere."""
-    rows = {}
-    for source, label in KEY_SOURCES.items():
-        g = file_keys[file_keys["key_source"] == source]
-        agree = f"{(g['key'] == g['estimate']).mean():.0%}" if len(g) and source != "estimate" else "-"
-        rows[label] = {"files": len(g), "Krumhansl-Schmuckler estimate agrees": agree}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "key label from"
-    return table
-
-
-def key_decoding_table(keys: pd.DataFrame) -> pd.DataFrame:
-    """Per network cell: its effective memory, the mean key accuracy of each decoder over the test compositions,
-    and the state's read-out minus the memory-matched control's ("+0.050 (p 1e-05)", Bonferroni-corrected)."""
-    t = cell_table(keys)
-    if not len(t):
-        return pd.DataFrame()
-    out = pd.DataFrame({"network": [network_label(a, h) for a, h in zip(t["arch"], t["hidden"])],
-                        "sigma": t["noise"].map("{:g}".format), "memory (steps)": t["memory"].map("{:.1f}".format)})
-    for name, label in KEY_DECODERS.items():
-        out[label] = t[name].map("{:.3f}".format)
-    out["state minus control"] = [f"{d:+.3f} (p {p:.1g})" for d, p in zip(t["mean_diff"], t["p_bonferroni"])]
-    return out.set_index(["network", "sigma"])
-
-
-def _keys(keys: pd.DataFrame) -> list[str]:
-    """The key-decoding section of the headline tables."""
-    return [
-        "<h3>Key decoding</h3><p>Accuracy of a linear read-out of the key (24 major and minor keys) on every step of "
-        "the test compositions, fitted on the training compositions: from the network's state, from a running average "
-        "of its noisy input with the network's effective memory (the control), from the average of the whole file so "
-        "far, and from no input (the majority key, chance). Per composition, runs averaged; mean over compositions. "
-        "The last column pairs the state with the control composition by composition (Wilcoxon signed-rank, "
-        "Bonferroni-corrected over the cells). Every value, per bin of steps into the file, is in "
-        "results/evaluation/keys.parquet.</p>",
-        key_decoding_table(keys).to_html(),
-    ]
 
 
 def _coding(stats: pd.DataFrame) -> list[str]:
@@ -247,10 +206,12 @@ def _controls(config: dict, pieces: pd.DataFrame) -> list[str]:
         "the compositions (table below, figure \u201cNetworks on the ladder of ideal observers\u201d). The global "
         "frequencies, which ignore the input, are the floor but no rung. \u201cIdeal\u201d means ideal for that "
         "order: a network can beat the first-order observer by using more context.</p>",
-        "<p><strong>Key decoding, with a memory-matched control.</strong> A state that carries the key could merely "
-        "echo the last few inputs. The network's effective memory is measured by perturbing an input and following "
-        "its influence on the state; the same key read-out from a running average of the input with that memory is "
-        "the control, and only what the state decodes beyond it counts as the key held in context.</p>",
+        "<p><strong>Key decoding, with memory-matched controls.</strong> A state that carries the key could merely "
+        "echo the last few inputs, denoised. The network's effective memory is measured by perturbing an input and "
+        "following its influence on the state; the same key read-out from a running average with that memory of the "
+        "noisy input, of the network's own decoded chords and of the ideal observer's posterior means are the "
+        "controls, and only what the state decodes beyond the strongest of them counts as the key held in "
+        "context.</p>",
         "<p><strong>Prediction-error coding, with two controls.</strong> The prediction error is "
         "e<sub>t</sub> = x<sub>t+1</sub> - p<sub>t</sub>. The network's state h<sub>t+1</sub> is computed from the "
         "input x<sub>t+1</sub>, which holds the noise part of e<sub>t</sub>, and the prediction p<sub>t</sub> is read "
@@ -303,7 +264,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
         "<h3>Effective order on the ladder of ideal observers</h3>",
         orders_section(orders, model_label(OBSERVER_ORDERS[0], errors)),
         orders_table(orders).to_html(),
-        *(_keys(keys) if keys is not None else []),
+        *(keys_html(keys) if keys is not None else []),
         *_coding(stats),
         f"<h3>Key comparisons</h3><p>Each entry: mean BCE difference network minus reference over the "
         f"{stats['n_pieces'].max() if len(stats) else 0} test compositions (negative: the network is better), the "

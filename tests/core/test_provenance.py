@@ -96,10 +96,12 @@ EDITS = {
                       "report.page"},  # families
     "corpus/crawl/pipelines.py": {"corpus.crawl"},  # named in a string only
     "networks/training.py": {"networks.training_job", "references.trained", "evaluation.generalisation"},
-    "references/observer.py": {"references.counted", "evaluation.generalisation"},
+    # the key decoding's observer control counts bayes again (evaluation.evaluation_job.bayes_observer)
+    "references/observer.py": {"references.counted", "evaluation.generalisation", "evaluation.evaluation_job"},
     # the folder source and the composers: not the Bach corpus's conversion (which lists files with corpus.files)
     "corpus/folder.py": {"corpus.folder"},  # the page reads the composers from core.layout
-    "references/counted.py": {"references.counted", "evaluation.generalisation"},  # Bach's counted models, elsewhere
+    "references/counted.py": {"references.counted", "evaluation.generalisation",  # Bach's counted models, elsewhere
+                              "evaluation.evaluation_job"},
     "report/labels.py": {"report.figures", "report.page"},
     "dataset/split.py": {"dataset.split"},
     "dataset/keys.py": {"dataset.keys"},  # the labels' own rule: the key decoding reruns through its input

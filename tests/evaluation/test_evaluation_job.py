@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -16,7 +17,11 @@ from bayesbach.core.atomic import write_torch
 from bayesbach.dataset.loader import load_split
 from bayesbach.core.registry import KEY_DECODERS
 from bayesbach.dev.synthetic import write_dataset, write_file_keys
-from bayesbach.evaluation.evaluation_job import evaluate_network
+from bayesbach.dataset.noise import crn_inputs
+from bayesbach.evaluation.evaluation_job import WrongObserver, bayes_observer, evaluate_network
+from bayesbach.references.alphabet import count_alphabet
+from bayesbach.references.contexts import count_contexts
+from bayesbach.references.observer import Observer
 from bayesbach.networks.models import build, load_network
 from bayesbach.networks.scoring import score_pieces
 
@@ -50,10 +55,39 @@ def test_the_network_job_scores_decoder_and_probe_states_on_the_test_split(tmp_p
     keys = pq.read_table(tmp_path / "keys.parquet")
     assert keys.schema == schemas.KEY_DECODING
     df = keys.to_pandas()
-    assert set(df["decoder"]) == set(KEY_DECODERS) and set(df["piece"]) == set(test)
+    assert set(df["decoder"]) == set(KEY_DECODERS) - {"control_observer"} and set(df["piece"]) == set(test)
     assert (df["arch"] == "gru").all() and (df["run"] == 1).all() and (df["memory"] >= 1).all()
     steps = sum(len(f) for files in test.values() for f in files)
     assert (df.groupby("decoder")["steps"].sum() == steps).all()  # every test step, once per decoder
+
+
+def test_the_observer_control_is_the_bayes_reference_counted_again_with_its_smoothing(tmp_path: Path):
+    data = write_file_keys(write_dataset(tmp_path / "dataset", {"train": 4, "validation": 1, "test": 3}))
+    train, test = load_split(data, "train"), load_split(data, "test")
+    smoothing = {"beta": 1.5, "a1": 0.3}
+    folder = tmp_path / "references/s0.4/bayes"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"model": "bayes", "noise": 0.4, "encoding": "pc12",
+                                                  "smoothing": smoothing}))
+    model = count_contexts(train, count_alphabet(train), 1)
+    by_hand = Observer(model.alphabet, model.automaton(smoothing), 0.4)
+    xs = [x for files in crn_inputs(test, 0.4, 5).values() for x in files]
+    for (got, _), (expected, _) in zip(bayes_observer(folder, train, 0.4, "pc12", 5).filter(xs), by_hand.filter(xs)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    with pytest.raises(WrongObserver, match="not bayes of the network's sigma = 1.0"):
+        bayes_observer(folder, train, 1.0, "pc12", 5)
+    # the job with it: every decoder, the observer's control too
+    spec = {"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 6, "layers": 1}
+    cell = tmp_path / "models/gru/h6/s0.4/r0"
+    for stage in ("decoder", "probe"):
+        write_torch(cell / f"{stage}.pt", build(spec, seed=1).state_dict())
+    (cell / "meta.json").write_text(json.dumps({"model": spec, "arch": "gru", "hidden": 6, "noise": 0.4, "run": 0,
+                                                "encoding": "pc12", "gap": 20}))
+    evaluate_network(data, cell, tmp_path / "errors.parquet", tmp_path / "encoding.parquet", tmp_path / "keys.parquet",
+                     seed=5, observer_dir=folder)
+    df = pq.read_table(tmp_path / "keys.parquet").to_pandas()
+    assert set(df["decoder"]) == set(KEY_DECODERS)
+    assert (df.groupby("decoder")["steps"].sum() == sum(len(f) for fs in test.values() for f in fs)).all()
 
 
 def test_evaluating_a_folder_without_a_trained_network_is_a_readable_error(tmp_path: Path, capsys):

@@ -1,12 +1,14 @@
 """Key decoding (bayesbach.evaluation.key_decoding): the decoder finds a key that features carry and only chance
-when they carry none, the running average against its definition, and the per-bin rows of a network on pieces
-written in known keys."""
+when they carry none, the running average against its definition, the per-bin rows of a network on pieces
+written in known keys, and the denoised controls: the decoded-chord and observer controls against their direct
+computation, and a network that only denoises and averages earning nothing over them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,10 +17,17 @@ import torch
 from bayesbach.core import schemas
 from bayesbach.core.registry import KEY_DECODERS, KEY_NAMES
 from bayesbach.dev.synthetic import write_dataset
-from bayesbach.evaluation.key_decoding import (BINS, EXP_SAFE, MissingKeys, _objective, file_key_labels,
-                                               fit_decoder, key_rows, running_average)
+from bayesbach.dataset.noise import crn_inputs
+from bayesbach.evaluation import key_decoding
+from bayesbach.evaluation.key_decoding import (BINS, EXP_SAFE, MissingKeys, _objective, decoder_features,
+                                               file_key_labels, fit_decoder, key_rows, running_average)
 from bayesbach.evaluation.key_summary import cell_table, piece_accuracy, pooled_accuracy
+from bayesbach.evaluation.memory import Memory, decay
+from bayesbach.evaluation.states import FileStates, file_states
 from bayesbach.networks.models import build
+from bayesbach.references.alphabet import count_alphabet
+from bayesbach.references.contexts import count_contexts
+from bayesbach.references.observer import Observer
 
 torch.set_num_threads(1)
 
@@ -128,7 +137,7 @@ def test_rows_cover_every_test_step_per_decoder_and_the_input_average_learns_the
     rng = np.random.default_rng(2)
     (train, train_keys), (test, test_keys) = scale_pieces(40, rng), scale_pieces(12, rng)
     net = build({"kind": "recurrent", "arch": "gru", "units": 12, "hidden": 6, "layers": 1}, seed=0)
-    memory, rows = key_rows(net, train, test, train_keys, test_keys, sigma=0.3, seed=4)
+    memory, rows = key_rows(net, train, test, train_keys, test_keys, sigma=0.3, seed=4, observer=observer(train, 0.3))
     assert memory.tau >= 1
     assert {r["decoder"] for r in rows} == set(KEY_DECODERS)
     for name in KEY_DECODERS:
@@ -147,6 +156,123 @@ def test_rows_cover_every_test_step_per_decoder_and_the_input_average_learns_the
     assert late["accuracy"].mean() > 0.9
     cells = cell_table(table.to_pandas())
     assert len(cells) == 1 and cells["n_pieces"].iloc[0] == 12 and cells["memory"].iloc[0] == memory.tau
+    # without an observer: every decoder but the observer's control
+    _, rows = key_rows(net, train, test, train_keys, test_keys, sigma=0.3, seed=4)
+    assert {r["decoder"] for r in rows} == set(KEY_DECODERS) - {"control_observer"}
+
+
+SMOOTHING = {"beta": 0.8, "a1": 0.5}  # a first-order model's strengths (pc12: no pitch-class back-off)
+
+
+def observer(train: dict, sigma: float) -> Observer:
+    """The first-order observer of the training pieces' counted chords, as ``bayes`` fits it, at ``sigma``."""
+    model = count_contexts(train, count_alphabet(train), 1)
+    return Observer(model.alphabet, model.automaton(SMOOTHING), sigma)
+
+
+class DenoiseAndAverage(torch.nn.Module):
+    """A network that only denoises and integrates: per unit, d_t = sigmoid(gain (x_t - 1/2)), a steep threshold (a
+    near-perfect denoiser of 0/1 chords at moderate noise), and the state h_t = [the running average of d with
+    ``lam``, the logits gain (x_t - 1/2)]; its decode head reads the logits back, so its decoded chords are d_t.
+    It holds no key beyond a denoised echo of its last inputs with that memory."""
+
+    def __init__(self, units: int, lam: float, gain: float = 20.0):
+        super().__init__()
+        self.spec, self.lam, self.gain = {"kind": "recurrent", "hidden": 2 * units}, lam, gain
+        head = torch.nn.Linear(2 * units, units)
+        with torch.no_grad():
+            head.weight.zero_()
+            head.weight[:, units:] = torch.eye(units)
+            head.bias.zero_()
+        self.heads = torch.nn.ModuleDict({"observe": head})
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.gain * (x - 0.5)
+        d = torch.sigmoid(logits)
+        acc, weight, out = torch.zeros_like(d[:, 0]), 0.0, []
+        for t in range(x.shape[1]):
+            acc, weight = self.lam * acc + d[:, t], self.lam * weight + 1.0
+            out.append(torch.cat([acc / weight, logits[:, t]], 1))
+        return torch.stack(out, 1)
+
+
+def matched_memory(monkeypatch, lam: float, lags: int = 128) -> None:
+    """The effective memory of the running average with ``lam`` (the fake network's own), given to key_rows."""
+    tau = float(sum(lam ** k for k in range(lags + 1)))
+    assert decay(tau, lags) == pytest.approx(lam, abs=1e-12)
+    monkeypatch.setattr(key_decoding, "effective_memory", lambda *args: Memory(tau, lags))
+
+
+def direct_accuracy(train_features: list, train_keys: dict, test_features: dict, test_keys: dict) -> dict:
+    """{piece: accuracy over its steps} of the decoder fitted on ``train_features`` (one array per training file,
+    in piece order) and scored on ``test_features`` ({piece: [arrays]}): the read-out, step by step."""
+    labels = np.concatenate([np.full(len(f), k) for f, k in zip(train_features,
+                                                                 [k for ks in train_keys.values() for k in ks])])
+    decoder = fit_decoder(np.concatenate(train_features), labels)
+    return {p: float(np.mean(np.concatenate([decoder.predict(f) == k for f, k in zip(fs, test_keys[p])])))
+            for p, fs in test_features.items()}
+
+
+def row_accuracy(rows: list[dict], decoder: str) -> dict:
+    """{piece: accuracy over all its steps} of ``decoder``'s rows (the bins pooled)."""
+    table = pd.DataFrame([r for r in rows if r["decoder"] == decoder])
+    table["correct"] = table["accuracy"] * table["steps"]
+    g = table.groupby("piece")[["correct", "steps"]].sum()
+    return (g["correct"] / g["steps"]).to_dict()
+
+
+def test_the_decoded_chord_control_is_the_running_average_of_the_decoded_chords_with_the_networks_lambda():
+    rng = np.random.default_rng(5)
+    files = [FileStates(rng.normal(size=(n, 4)).astype(np.float32), rng.normal(size=(n, 3)).astype(np.float32),
+                        rng.uniform(size=(n, 3)).astype(np.float32)) for n in (7, 1, 30)]
+    means = [rng.uniform(size=(len(f.input), 3)) for f in files]
+    for lam in (0.0, 0.4, 0.9):
+        features = decoder_features(files, lam, means)
+        assert list(features) == ["network", "input_memory", "control_decoded", "control_observer", "input_all"]
+        for f, m, dec, obs, noisy in zip(files, means, features["control_decoded"], features["control_observer"],
+                                         features["input_memory"]):
+            np.testing.assert_array_equal(dec, running_average(f.output, lam))
+            np.testing.assert_array_equal(obs, running_average(m, lam))
+            np.testing.assert_array_equal(noisy, running_average(f.input, lam))
+    assert "control_observer" not in decoder_features(files, 0.5)  # no observer, no observer control
+
+
+def test_the_key_rows_of_both_denoised_controls_are_their_direct_computation(monkeypatch):
+    rng = np.random.default_rng(6)
+    (train, train_keys), (test, test_keys) = scale_pieces(30, rng), scale_pieces(8, rng)
+    lam, sigma, seed = 0.7, 0.6, 3
+    net = DenoiseAndAverage(12, lam)
+    matched_memory(monkeypatch, lam)
+    bayes = observer(train, sigma)
+    _, rows = key_rows(net, train, test, train_keys, test_keys, sigma, seed, observer=bayes)
+    # the decoded chords: the network's decode head, sigmoid(W_obs h_t), averaged with the network's lambda
+    fit, scored = file_states(net, train, sigma, seed, "observe"), file_states(net, test, sigma, seed, "observe")
+    decoded = direct_accuracy([running_average(f.output, lam) for fs in fit.values() for f in fs], train_keys,
+                              {p: [running_average(f.output, lam) for f in fs] for p, fs in scored.items()}, test_keys)
+    assert row_accuracy(rows, "control_decoded") == pytest.approx(decoded, abs=1e-12)
+    # the observer: its posterior means on the study's noisy inputs (the same common random numbers the network
+    # saw), file by file, averaged with the same lambda
+    def means(pieces):
+        return {p: [running_average(dec, lam) for dec, _ in bayes.filter(xs)]
+                for p, xs in crn_inputs(pieces, sigma, seed).items()}
+    by_hand = direct_accuracy([m for ms in means(train).values() for m in ms], train_keys, means(test), test_keys)
+    assert row_accuracy(rows, "control_observer") == pytest.approx(by_hand, abs=1e-12)
+    assert row_accuracy(rows, "control_observer") != row_accuracy(rows, "control_decoded")  # not one control twice
+
+
+def test_a_network_that_only_denoises_and_averages_gains_nothing_over_its_decoded_control(monkeypatch):
+    rng = np.random.default_rng(7)
+    (train, train_keys), (test, test_keys) = scale_pieces(60, rng), scale_pieces(24, rng)
+    lam, sigma = 0.8, 0.6
+    matched_memory(monkeypatch, lam)
+    _, rows = key_rows(DenoiseAndAverage(12, lam), train, test, train_keys, test_keys, sigma, seed=1)
+    keys = pd.DataFrame([{"arch": "gru", "hidden": 24, "noise": sigma, "run": 0, "memory": 5.0, **r} for r in rows])
+    cell = cell_table(keys).iloc[0]
+    # against the average of its own decoded chords, with the same memory, it is level (state minus that control
+    # about 0); and "state minus control", against the strongest control (here the noisy average: a hard threshold
+    # throws away what the noise's size says), credits it with no context held
+    assert abs(cell["network"] - cell["control_decoded"]) < 0.02
+    assert cell["control"] in ("input_memory", "control_decoded") and cell["mean_diff"] < 0.01 and cell["p"] > 0.05
 
 
 def test_every_file_needs_a_key_label(tmp_path: Path):

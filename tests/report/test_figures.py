@@ -185,10 +185,20 @@ def test_the_key_figure_shows_each_state_against_its_control_over_steps_into_the
     assert len(axes) == len(HIDDEN) * len(NOISE)
     text = texts(fig)
     shared = [KEY_DECODERS[d] for d in ("input_all", "majority", "chance")]
-    for label in ("GRU: state", "GRU: input average, its memory", "Elman RNN: state", *shared):
+    for label in ("GRU: state", "GRU: strongest control, its memory", "GRU: noisy-input average, its memory",
+                  "Elman RNN: state", *shared):
         assert label in text, label
     assert [t.get_text() for t in axes[-1].get_xticklabels()] == ["1", "2", "3-4", "5-8", "9+"]
-    assert len(axes[0].lines) == 3 + 2 * len(ARCHS)
+    assert len(axes[0].lines) == 3 + 3 * len(ARCHS)
+    # the strongest control is the page's, per network cell
+    from bayesbach.evaluation.key_summary import cell_table, piece_accuracy
+    keys = tables["keys"]
+    hidden, sigma = sorted(keys["hidden"].unique())[0], sorted(keys["noise"].unique())[0]
+    control = cell_table(keys).set_index(["arch", "hidden", "noise"]).at[("gru", hidden, sigma), "control"]
+    acc = piece_accuracy(keys, per_bin=True).query("arch == 'gru' and hidden == @hidden and noise == @sigma")
+    expected = acc[acc["decoder"] == control].groupby("bin_start")["accuracy"].mean().to_numpy()
+    line = next(ln for ln in axes[0].lines if ln.get_label() == "GRU: strongest control, its memory")
+    np.testing.assert_allclose(line.get_ydata(), expected)
 
 
 def test_the_other_composers_figure_shows_each_corpus_mean_beside_its_own_references(tables):

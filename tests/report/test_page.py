@@ -13,7 +13,7 @@ import pytest
 from bayesbach.core.errors_table import errors_table
 from bayesbach.core.registry import HEADLINE_COMPARISONS, KEY_DECODERS
 from bayesbach.evaluation.stats import comparisons
-from bayesbach.report import mean_tables, page
+from bayesbach.report import key_section, mean_tables, page
 from bayesbach.report.labels import model_label
 
 
@@ -120,19 +120,37 @@ def test_key_tables_count_the_label_sources_and_pair_each_state_with_its_control
     file_keys = pd.DataFrame({"key_source": ["score", "score", "key_signature", "estimate"],
                               "key": ["C major", "A minor", "G major", "D minor"],
                               "estimate": ["C major", "C major", "G major", "D minor"]})
-    sources = page.key_sources_table(file_keys)
+    sources = key_section.key_sources_table(file_keys)
     assert list(sources["files"]) == [2, 1, 1]
     assert list(sources["Krumhansl-Schmuckler estimate agrees"]) == ["50%", "100%", "-"]
     rng = np.random.default_rng(1)
     rows = [{"arch": "gru", "hidden": 8, "noise": s, "run": r, "memory": 2.0 + r, "decoder": d, "piece": f"bwv{i}",
              "bin_start": 0, "bin_end": None, "steps": 10,
-             "accuracy": {"network": 0.6, "input_memory": 0.3}.get(d, 0.1) + rng.uniform(-0.05, 0.05)}
+             "accuracy": {"network": 0.6, "input_memory": 0.3, "control_decoded": 0.6 if s == 0.2 else 0.5,
+                          "control_observer": 0.45}.get(d, 0.1) + rng.uniform(-0.05, 0.05)}
             for s in (0.2, 1.0) for r in (0, 1) for d in KEY_DECODERS for i in range(8)]
-    table = page.key_decoding_table(pd.DataFrame(rows))
+    table = key_section.key_decoding_table(pd.DataFrame(rows))
     assert list(table.index) == [("GRU, 8 units", "0.2"), ("GRU, 8 units", "1")]
     assert list(table["memory (steps)"]) == ["2.5", "2.5"]  # the runs' mean
-    assert all(cell.startswith("+0.3") and "(p 0.02)" in cell for cell in table["state minus control"])
-    assert list(table.columns[1:-1]) == list(KEY_DECODERS.values())
+    assert list(table.columns[1:-3]) == [key_section.KEY_COLUMNS[d] for d in KEY_DECODERS if d != "chance"]
+    # the state against the strongest control of its cell (the decoded chords' average) and the noisy input's
+    assert list(table["strongest"]) == ["decoded chords"] * 2
+    assert all(cell.startswith("+0.3") and "(p 0.02)" in cell for cell in table["state minus noisy input"])
+    level, ahead = table["state minus strongest"]
+    assert abs(float(level.split()[0])) < 0.03 and "(p 0.02)" not in level  # level with it at sigma 0.2
+    assert float(ahead.split()[0]) > 0.07 and "(p 0.02)" in ahead  # ahead of it at sigma 1
+    # the sentence says so, with the test and its correction, from the same table
+    found = key_section.key_findings(pd.DataFrame(rows))
+    assert "better in 1 of the 2 network cells (GRU, 8 units at sigma 1: " in found
+    assert "not significantly different in 1 (two-sided Wilcoxon signed-rank test over 8 test compositions, " \
+           "Bonferroni-corrected over the 2 cells, p &lt; 0.05)" in found
+    assert "Against the noisy-input control alone it decodes it better in 2 of the 2 network cells" in found
+    assert "the strongest control was the decoded-chord average in 2 cells" in found and "underpowered" not in found
+    few = key_section.key_findings(pd.DataFrame([r for r in rows if r["piece"] in ("bwv0", "bwv1", "bwv2")]))
+    assert "underpowered: with 3 compositions the exact test's smallest corrected p is 0.5" in few  # 2 * 2 / 2^3
+    # without the observer's rows (a study without bayes): the same, its column empty
+    table = key_section.key_decoding_table(pd.DataFrame([r for r in rows if r["decoder"] != "control_observer"]))
+    assert list(table[key_section.KEY_COLUMNS["control_observer"]]) == ["-", "-"]
 
 
 def test_the_other_composers_section_shows_each_corpus_and_its_comparisons_with_its_own_references():

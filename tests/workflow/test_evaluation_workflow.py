@@ -203,7 +203,8 @@ def test_the_page_is_self_contained_and_says_what_ran(study: Path):
                  "How the comparison is kept fair", "compositions form", "Effective order on the ladder",
                  "Key comparisons", "<h4>Prediction (probed networks)</h4>", "<h4>Decoding</h4>", "Prediction ladder.",
                  "Networks on the ladder of ideal observers.", "Listening", "data:audio/midi;base64,", "Key labels",
-                 "Key decoding", "Key decoding, with a memory-matched control."):
+                 "Key decoding", "Key decoding, with memory-matched controls.",
+                 "What the key decoding found.", "What the key label is."):
         assert text in page, text
 
 

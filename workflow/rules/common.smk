@@ -36,6 +36,7 @@ from bayesbach.core.layout import (
     listen_outputs,
     network_evaluation_dir,
     pack_dirs,
+    reference_dir,
     reference_files,
     source_dir,
     source_files,
@@ -83,6 +84,13 @@ def network_packs():
 def evaluation_packs():
     """The evaluation jobs: the packs a CPU training job would hold (evaluation runs on the CPU)."""
     return packs(config["sweep"], config["train"]["pack"], "cpu")
+
+
+def observer_dirs(pack):
+    """The bayes reference of each network of an evaluation pack (its noise level), for the key decoding's observer
+    control (bayesbach.evaluation.key_decoding); None for each where the study runs no bayes (references.models)."""
+    on = "bayes" in config["references"]["models"]
+    return [reference_dir("bayes", noise) if on else None for noise, _ in pack.cells]
 
 
 def train_params():

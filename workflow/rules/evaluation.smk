@@ -15,6 +15,8 @@ for _pack in evaluation_packs():
             pieces=f"{DATASET_DIR}/pieces.parquet",
             file_keys=f"{DATASET_DIR}/file_keys.parquet",
             models=files_in(pack_dirs(_pack), TRAINED_FILES),
+            # the key decoding's observer control: the bayes reference of each network's noise level (its smoothing)
+            observers=[f"{d}/meta.json" for d in sorted(set(observer_dirs(_pack)) - {None})],
         output:
             # evaluation.evaluation_job: errors, encoding and (evaluation.key_decoding) key decoding of each network
             files_in(pack_dirs(_pack, network_evaluation_dir), NETWORK_EVALUATION_FILES),
@@ -27,6 +29,7 @@ for _pack in evaluation_packs():
         params:
             models=pack_dirs(_pack),
             outs=pack_dirs(_pack, network_evaluation_dir),
+            observers=observer_dirs(_pack),
             seed=config["seed"],
             code=code("evaluation.evaluation_job"),
         script:
