@@ -107,3 +107,12 @@ def test_the_page_opens_with_its_findings(tmp_path):
     html = summary_html(config, pieces, err, stats, orders, [], [], None)
     assert html.index("<h2>Findings</h2>") < html.index("<h2>What was run</h2>")
     assert findings.prediction_finding(stats, err) in html and findings.ladder_finding(orders) in html
+
+
+def test_the_key_finding_counts_only_cells_beating_the_strongest_control_after_correction():
+    cells = pd.DataFrame({"mean_diff": [0.05, 0.04, -0.01], "p_bonferroni": [0.01, 0.3, 0.5],
+                          "input_diff": [0.2, 0.19, 0.18], "input_p_bonferroni": [1e-4, 1e-4, 1e-4]})
+    text = findings.key_finding(cells)
+    assert "in 1 of 3 network cells (state minus control -0.010 to +0.050 accuracy" in text
+    assert "it beats the average of the noisy input alone in 3 (state minus it +0.180 to +0.200)" in text
+    assert findings.key_finding(cells.iloc[:0]) == ""
