@@ -94,10 +94,12 @@ def coding_finding(stats: pd.DataFrame) -> str:
     coding = tests[(tests["p_holm"] < ALPHA) & (tests["mean_model"] > 0)]
     names = "; ".join(f"{network_label(a, h)} at sigma {s:g}" for a, h, s in
                       zip(coding["model"], coding["hidden"], coding["noise"]))
+    where = f"all {len(tests)}" if len(coding) == len(tests) else f"{len(coding)} of {len(tests)}"
+    gains = f", explaining {_span(coding['mean_model'], 3)} of what those two leave unexplained" if len(coding) else ""
     return ("<strong>Prediction-error coding.</strong> The state adds to a read-out of the prediction error from "
-            f"the input and the previous state in {len(coding)} of {len(tests)} network cells ({TEST}, Holm-corrected "
-            f"within {html.escape(tests['family'].iloc[0])}, p &lt; {ALPHA:g})"
-            + (f": {html.escape(names)}." if len(coding) else
+            f"the input and the previous state in {where} network cells{gains} ({TEST}, Holm-corrected within "
+            f"{html.escape(tests['family'].iloc[0])}, p &lt; {ALPHA:g})"
+            + (f": {html.escape(names)}." if 0 < len(coding) < len(tests) else "." if len(coding) else
                "; elsewhere what the state adds over the input alone is explained by its memory of the input."))
 
 

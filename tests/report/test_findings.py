@@ -81,7 +81,10 @@ def test_the_coding_finding_names_only_cells_whose_gain_over_the_history_survive
          "p_holm": 1e-5, "family": "encoding/gain_over_input"},
     ])
     text = findings.coding_finding(stats)
-    assert "in 1 of 2 network cells" in text and "GRU, 16 units at sigma 1." in text and "8 units" not in text
+    assert "in 1 of 2 network cells, explaining +0.100 of" in text and "GRU, 16 units at sigma 1." in text
+    assert "8 units" not in text
+    every = findings.coding_finding(stats.assign(p_holm=0.001))
+    assert "in all 2 network cells" in every and "GRU, 16 units" not in every
     none = findings.coding_finding(stats.assign(p_holm=0.5))
     assert "in 0 of 2 network cells" in none and "explained by its memory of the input" in none
 
