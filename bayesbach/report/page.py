@@ -275,7 +275,7 @@ def summary_html(config: dict, pieces: pd.DataFrame, errors: pd.DataFrame, stats
     ]
     for task in TASKS[::-1]:  # prediction, the study's question, first
         parts += [f"<h4>{'Prediction (probed networks)' if task == 'predict' else 'Decoding'}</h4>",
-                  f"<p>{family_note(shown_comparisons(stats, task), 'stats.csv').strip()}</p>",
+                  f"<p>{(family_note(shown_comparisons(stats, task), 'stats.csv') + underpowered_note(shown_comparisons(stats, task))).strip()}</p>",
                   key_comparisons(stats, task, errors).to_html()]
         if task == "predict" and (note := memoryless_note(errors, stats)):
             parts.append(f"<p>{note}</p>")

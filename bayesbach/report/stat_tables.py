@@ -23,11 +23,12 @@ def key_comparisons(stats: pd.DataFrame, task: str, errors: pd.DataFrame | None 
                     versus: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The comparisons that carry the argument for one task, one row per network cell, one column per
     reference (``versus``, by default those of ``HEADLINE_COMPARISONS``): "mean BCE difference (d_z, Holm p)", or
-    "underpowered" in place of the p of a test that could not be significant on its pieces (``stats.underpowered``)."""
+    "low n" in place of the p of a test that could not be significant on its pieces (``stats.underpowered``; short,
+    so the table fits the page: :func:`underpowered_note` says what it means)."""
     versus = tuple(v for t, v in HEADLINE_COMPARISONS if t == task) if versus is None else versus
     s = shown_comparisons(stats, task, versus)
     weak = s["underpowered"] if "underpowered" in s else [False] * len(s)
-    cell = [f"{diff:+.4f} (d_z {d:+.2f}, {'underpowered' if w else f'p {p:.1g}'})"
+    cell = [f"{diff:+.4f} (d_z {d:+.2f}, {'low n' if w else f'p {p:.1g}'})"
             for diff, d, p, w in zip(s["mean_diff"], s["d_z"], s["p_holm"], weak)]
     table = pd.DataFrame({
         "network": [network_label(a, h) for a, h in zip(s["model"], s["hidden"])],
@@ -161,7 +162,7 @@ def underpowered_note(comparisons: pd.DataFrame) -> str:
         return ""
     weak = comparisons[comparisons["underpowered"]]
     n, m = int(weak["n_pieces"].max()), int(weak["family_size"].max())
-    return (f" {len(weak)} of these {len(comparisons)} tests are marked underpowered: with {n} compositions the "
+    return (f" {len(weak)} of these {len(comparisons)} tests are underpowered, marked \u201clow n\u201d: with {n} compositions the "
             f"smallest two-sided Wilcoxon p is 2/2^{n} = {2.0 ** (1 - n):.2g}, and Holm's correction over {m} tests "
             f"cannot bring it below {ALPHA:g}, so whatever the networks do there is no result.")
 

@@ -45,7 +45,7 @@ def test_key_comparisons_are_one_narrow_table_per_task():
     row = stats.query("task == 'predict' and versus == 'markov_high'").iloc[0]
     # 6 compositions: the smallest p, 2 / 2^6 corrected over the family, cannot pass 0.05
     assert row["underpowered"]
-    assert predict.iloc[0][model_label("markov_high")] == f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, underpowered)"
+    assert predict.iloc[0][model_label("markov_high")] == f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, low n)"
     powered = page.key_comparisons(stats.assign(underpowered=False), "predict", err)
     assert powered.iloc[0][model_label("markov_high")] == (f"{row['mean_diff']:+.4f} (d_z {row['d_z']:+.2f}, "
                                                            f"p {row['p_holm']:.1g})")
