@@ -67,12 +67,12 @@ def test_every_bach_trained_model_and_the_composers_own_are_scored_on_their_test
     df = gen.to_pandas()
     assert set(df["corpus"]) == {"mine", "monteverdi"} and set(df["noise"]) == {0.5}
     for corpus, rows in df.groupby("corpus"):
-        assert set(rows["model"]) == {"gru", *REFERENCES, "own_global", "own_markov_counts"}
+        assert set(rows["model"]) == {"gru", *REFERENCES, "own_global", "own_markov_counts", "own_bayes"}  # config.yaml's own_models
         assert set(rows["piece"]) == set(load_split(study / "results/dataset/composers" / corpus, "test"))
     assert df["bce"].between(0, 5).all()
     stats = pd.read_csv(study / "results/evaluation/generalisation.csv")
     assert list(stats.columns) == GENERALISATION_COLUMNS
-    assert {"own_global", "own_markov_counts", "bayes", "global"} <= set(stats["versus"])
+    assert {"own_global", "own_markov_counts", "own_bayes", "bayes", "global"} <= set(stats["versus"])
     assert (study / "results/figures/generalisation.pdf").exists()
 
 
