@@ -21,13 +21,9 @@ import pandas as pd
 from bayesbach.core.registry import ARCHS, OWN_PREFIX
 from bayesbach.evaluation.stats import ALPHA, ENCODING_TASK
 from bayesbach.report.labels import model_label, network_label
+from bayesbach.report.stat_tables import span
 
 TEST = "two-sided Wilcoxon signed-rank tests over the test compositions"
-
-
-def _span(values: pd.Series, digits: int = 4) -> str:
-    lo, hi = values.min(), values.max()
-    return f"{lo:+.{digits}f}" if abs(hi - lo) < 0.5 * 10 ** -digits else f"{lo:+.{digits}f} to {hi:+.{digits}f}"
 
 
 def _significant(rows: pd.DataFrame, better: bool) -> pd.DataFrame:
@@ -44,7 +40,7 @@ def _versus(stats: pd.DataFrame, versus: str, errors: pd.DataFrame | None) -> st
     for noise, g in rows.groupby("noise", sort=True):
         better, worse = len(_significant(g, True)), len(_significant(g, False))
         levels.append(f"at sigma {noise:g} better in {better} and worse in {worse} of {len(g)} "
-                      f"({_span(g['mean_diff'])} BCE)")
+                      f"({span(g['mean_diff'])} BCE)")
     return f"against {html.escape(model_label(versus, errors))} {', '.join(levels)}"
 
 
@@ -95,7 +91,7 @@ def coding_finding(stats: pd.DataFrame) -> str:
     names = "; ".join(f"{network_label(a, h)} at sigma {s:g}" for a, h, s in
                       zip(coding["model"], coding["hidden"], coding["noise"]))
     where = f"all {len(tests)}" if len(coding) == len(tests) else f"{len(coding)} of {len(tests)}"
-    gains = f", explaining {_span(coding['mean_model'], 3)} of what those two leave unexplained" if len(coding) else ""
+    gains = f", explaining {span(coding['mean_model'], 3)} of what those two leave unexplained" if len(coding) else ""
     return ("<strong>Prediction-error coding.</strong> The state adds to a read-out of the prediction error from "
             f"the input and the previous state in {where} network cells{gains} ({TEST}, Holm-corrected within "
             f"{html.escape(tests['family'].iloc[0])}, p &lt; {ALPHA:g})"
@@ -112,11 +108,11 @@ def key_finding(cells: pd.DataFrame) -> str:
     if "input_diff" in cells:
         beats = cells[(cells["input_p_bonferroni"] < ALPHA) & (cells["input_diff"] > 0)]
         noisy = (f"; it beats the average of the noisy input alone in {len(beats)} (state minus it "
-                 f"{_span(cells['input_diff'], 3)}), which a denoiser can do without holding any context")
+                 f"{span(cells['input_diff'], 3)}), which a denoiser can do without holding any context")
     return ("<strong>Key context.</strong> A linear read-out of the key from the state beats the same read-out from "
             "the strongest memory-matched control (running averages, with the network's memory, of its noisy input, "
             f"its decoded chords or the observer's posterior means) in {len(better)} of {len(cells)} network cells "
-            f"(state minus control {_span(cells['mean_diff'], 3)} accuracy; {TEST}, Bonferroni-corrected over the "
+            f"(state minus control {span(cells['mean_diff'], 3)} accuracy; {TEST}, Bonferroni-corrected over the "
             f"cells, p &lt; {ALPHA:g}){noisy}.")
 
 
@@ -136,7 +132,7 @@ def composer_finding(generalisation_stats: pd.DataFrame, errors: pd.DataFrame | 
             continue
         better, worse = len(_significant(rows, True)), len(_significant(rows, False))
         parts.append(f"{html.escape(corpus)} ({n} test compositions): better in {better} and worse in {worse} of "
-                     f"{len(rows)} cells (mean differences {_span(rows['mean_diff'])} BCE)")
+                     f"{len(rows)} cells (mean differences {span(rows['mean_diff'])} BCE)")
     if not parts:
         return ""
     return ("<strong>Other composers.</strong> Against each composer's own first-order ideal observer "

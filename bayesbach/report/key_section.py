@@ -8,6 +8,7 @@ import pandas as pd
 
 from bayesbach.core.registry import KEY_DECODERS, KEY_SOURCES
 from bayesbach.evaluation.key_summary import cell_table
+from bayesbach.evaluation.stats import underpowered
 from bayesbach.report.labels import network_label
 
 
@@ -74,8 +75,9 @@ def key_findings(keys: pd.DataFrame, alpha: float = 0.05) -> str:
     pieces = f"{int(t['n_pieces'].min())}" + (f"-{int(t['n_pieces'].max())}" if t["n_pieces"].nunique() > 1 else "")
     test = (f"two-sided Wilcoxon signed-rank test over {pieces} test compositions, Bonferroni-corrected over the "
             f"{n} cell{'s' * (n != 1)}, p &lt; {alpha:g}")
-    floor = min(1.0, n * 2.0 ** (1 - int(t["n_pieces"].max())))  # the exact test's smallest corrected p: 2 / 2^n
-    if floor >= alpha:
+    most = int(t["n_pieces"].max())
+    if underpowered(most, n, alpha):
+        floor = min(1.0, n * 2.0 ** (1 - most))  # the exact test's smallest corrected p: n x 2 / 2^pieces
         test += f"; underpowered: with {pieces} compositions the exact test's smallest corrected p is {floor:.2g}"
     strongest = t["control"].dropna().map(lambda c: KEY_DECODERS[c].split(",")[0].lower()).value_counts()
     return (f"<p><strong>What the key decoding found.</strong> Against the strongest memory-matched control, the "

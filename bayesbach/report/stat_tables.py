@@ -167,9 +167,10 @@ def underpowered_note(comparisons: pd.DataFrame) -> str:
             f"cannot bring it below {ALPHA:g}, so whatever the networks do there is no result.")
 
 
-def _span(values: pd.Series) -> str:
+def span(values: pd.Series, digits: int = 4) -> str:
+    """The range of ``values`` with their signs, or one value where the range rounds to nothing."""
     lo, hi = values.min(), values.max()
-    return f"{lo:+.4f}" if abs(hi - lo) < 5e-5 else f"{lo:+.4f} to {hi:+.4f}"
+    return f"{lo:+.{digits}f}" if abs(hi - lo) < 0.5 * 10 ** -digits else f"{lo:+.{digits}f} to {hi:+.{digits}f}"
 
 
 def memoryless_note(errors: pd.DataFrame, stats: pd.DataFrame, bound: str = "bayes_memoryless") -> str:
@@ -184,18 +185,18 @@ def memoryless_note(errors: pd.DataFrame, stats: pd.DataFrame, bound: str = "bay
         gap = cells.loc["predict", noise] - ref["predict", noise]  # index: (hidden, arch)
         if (gap <= 0).all():
             out.append(f"At sigma {noise:g} every probed network predicts at least as well as the {label} "
-                       f"({_span(gap)} BCE).")
+                       f"({span(gap)} BCE).")
             continue
         rows = stats[(stats["task"] == "predict") & (stats["versus"] == bound) & (stats["noise"] == noise)]
         worse = int(((rows["mean_diff"] > 0) & (rows["p_holm"] < ALPHA)).sum())
         by_size = gap.groupby(level="hidden")
-        sizes = "; ".join(f"{int(h)} units {_span(g)}" for h, g in by_size)
+        sizes = "; ".join(f"{int(h)} units {span(g)}" for h, g in by_size)
         text = (f"At sigma {noise:g}, {worse} of {len(rows)} probed network cells predict significantly worse than "
                 f"the {label} (test BCE {ref['predict', noise]:.4f}; Holm p < {ALPHA:g}): network minus observer "
                 f"{sizes}.")
         if ("decode", noise) in ref.index and "decode" in cells.index.get_level_values("task"):
             dec = cells.loc["decode", noise] - ref["decode", noise]
-            text += (f" The same networks decode the current chord at {_span(dec)} BCE from the observer's "
+            text += (f" The same networks decode the current chord at {span(dec)} BCE from the observer's "
                      f"{ref['decode', noise]:.4f}, so their state holds the current chord; what the probe, a linear "
                      "sigmoid read-out of that state, lacks is the chord's first-order transitions, which the "
                      "observer takes from its counts.")
