@@ -23,7 +23,8 @@ def cmd_reference(args) -> int:
     if kind == "counted":
         from bayesbach.references.counted import counted_reference
 
-        metas = counted_reference(dataset, outs, encoding=config["train"]["encoding"], **common)
+        metas = counted_reference(dataset, outs, encoding=config["train"]["encoding"],
+                                  settings=REFERENCES[args.name].params(config["references"]), **common)
     elif kind == "trained":
         from bayesbach.references.trained import network_reference
 

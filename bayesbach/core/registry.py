@@ -114,8 +114,9 @@ class Reference:
     # Its model and scores do not depend on the noise level (it never sees the noisy input): one job fits and scores
     # it once and writes the folder of every noise level of the sweep (references.smk).
     sigma_free: bool = False
-    # A trained one's: the references: config keys its results depend on (its rule's params, so a changed
-    # rnn_hidden reruns the recurrent ones alone), and its job's size (a counted job's: core.resources.counted_minutes).
+    # The references: config keys its results depend on (its rule's params, so a changed rnn_hidden reruns the
+    # recurrent ones alone, a changed ppm_stm_escape the PPM models with an STM), and a trained one's job size (a
+    # counted job's: core.resources.counted_minutes).
     config: tuple[str, ...] = ()
     job: JobSize | None = None
     # Its label where errors.parquet gives its architecture and size: "{arch}" (that architecture's label) and
@@ -131,6 +132,12 @@ class Reference:
 # feed-forward one's job is sized as the recurrent net of the config, an upper bound.
 FEED_FORWARD = {"config": ("batches", "ff_hidden", "lr"), "job": JobSize(estimated=False)}
 RECURRENT = {"config": ("batches", "lr", "rnn_arch", "rnn_hidden"), "job": JobSize()}
+
+# The references: keys of the PPM models (bayesbach.references.ppm.DEFAULTS): each memory's order bound, escape
+# method and update exclusion, the bias of their combination, the alphabet.
+PPM_LTM = ("ppm_ltm_order_bound", "ppm_ltm_escape", "ppm_ltm_update_exclusion", "ppm_alphabet")
+PPM_STM = ("ppm_stm_order_bound", "ppm_stm_escape", "ppm_stm_update_exclusion", "ppm_alphabet")
+PPM_BOTH = PPM_LTM[:-1] + PPM_STM[:-1] + ("ppm_bias", "ppm_alphabet")
 
 REFERENCES = {  # in the order a study lists them by default (references.models)
     "global": Reference("counted", ("decode", "predict"), "Global pitch-class frequencies", "#999999", sigma_free=True),
@@ -152,11 +159,21 @@ REFERENCES = {  # in the order a study lists them by default (references.models)
                                 sigma_free=True),
     "bayes2": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 2nd order", "#4D4D4D"),
     "bayes3": Reference("counted", ("decode", "predict"), "Ideal Bayesian observer, 3rd order", "#808080"),
+    # IDyOM's PPM models of the chords (bayesbach.references.ppm), on the clean previous chords of the file, each
+    # with the references: keys of its memories (their defaults: IDyOM's).
+    "ppm_ltm": Reference("counted", ("predict",), "PPM long-term model (IDyOM LTM)", "#A6761D", sigma_free=True,
+                         config=PPM_LTM),
+    "ppm_stm": Reference("counted", ("predict",), "PPM short-term model (IDyOM STM)", "#E6AB02", sigma_free=True,
+                         config=PPM_STM),
+    "ppm_both": Reference("counted", ("predict",), "PPM long- and short-term (IDyOM both)", "#8C510A",
+                          sigma_free=True, config=PPM_BOTH),
+    "ppm_both_plus": Reference("counted", ("predict",), "PPM LTM+ and STM (IDyOM both+)", "#543005",
+                               sigma_free=True, config=PPM_BOTH),
 }
 # The references each network is compared with in stats.csv, per task, in the order of its rows.
 COMPARED = {
     "predict": ("markov_high", "bayes_memoryless", "global", "markov_low", "markov_counts", "bayes", "bayes2", "bayes3",
-                "rnn_pred"),
+                "rnn_pred", "ppm_both"),
     "decode": ("decoder_ff", "bayes_memoryless", "bayes", "bayes2", "bayes3"),
 }
 # The comparisons the results page shows as its key tables, one per task (task, reference).
@@ -168,7 +185,8 @@ HEADLINE_COMPARISONS = (("predict", "markov_high"), ("predict", "bayes_memoryles
 OBSERVER_ORDERS = ("bayes_memoryless", "bayes", "bayes2", "bayes3")
 # The prediction ladder of the figures, roughly worst to best.
 LADDER_FIGURE_MODELS = ("global", "markov_high", "bayes_memoryless", "markov_low", "markov_counts", "bayes",
-                        "markov_counts2", "bayes2", "markov_counts3", "bayes3", "rnn_pred")
+                        "markov_counts2", "bayes2", "markov_counts3", "bayes3", "ppm_stm", "ppm_ltm", "ppm_both",
+                        "rnn_pred")
 
 
 def reference_names(kind: str, sigma_free: bool | None = None) -> tuple[str, ...]:

@@ -8,9 +8,11 @@ study's protocol (every file on its own, the common random numbers of :mod:`baye
   (:func:`bayesbach.evaluation.evaluation_job.network_errors`);
 - every reference of the study at that noise level, as fitted on Bach: a trained one from its ``model.pt``
   (:func:`bayesbach.references.trained.load_reference`), a counted one counted again on the Bach training split
-  with the smoothing its own job chose (its meta.json), so neither a training nor a smoothing search is repeated;
+  with the smoothing its own job chose and the options it was given (its meta.json), so neither a training nor a
+  smoothing search is repeated;
 - the composer's own references (``generalisation.own_models``, named ``own_<reference>``): counted models fitted
-  on the composer's training split, their smoothing chosen on its validation split. The global frequencies and
+  on the composer's training split, their smoothing chosen on its validation split (a PPM model with IDyOM's
+  defaults, not the study's references: keys). The global frequencies and
   the first-order chord model give the composer's own predictability.
 
 The rows are those of errors.parquet with the composer in ``corpus`` (``schemas.GENERALISATION``);
@@ -73,7 +75,8 @@ def bach_reference(folder: Path, bach: Splits, test: Splits, sigma: float, seed:
     _same_noise(meta, sigma, folder)
     name, encoding = meta["model"], meta["encoding"]
     if REFERENCES[name].kind == "counted":  # counted again, with the strengths its job chose
-        how = counted.Fitting(sigma, seed, counted.CLASSES[encoding], smoothing=meta.get("smoothing"))
+        how = counted.Fitting(sigma, seed, counted.CLASSES[encoding], smoothing=meta.get("smoothing"),
+                              settings=meta.get("settings"))  # and with its options (a PPM model's)
         fitted = counted.fit(name, bach("train", encoding), {}, how)
         bce, bits = fitted.evaluate(test("test", encoding), sigma, seed)  # bits of its distribution over chords
     else:

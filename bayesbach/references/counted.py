@@ -1,5 +1,6 @@
-"""The counted references of the ladder: ``global``, ``markov_counts``/``2``/``3`` and the ideal observers
-``bayes_memoryless`` and ``bayes``/``2``/``3``.
+"""The counted references of the ladder: ``global``, ``markov_counts``/``2``/``3``, the ideal observers
+``bayes_memoryless`` and ``bayes``/``2``/``3``, and IDyOM's PPM models ``ppm_ltm``, ``ppm_stm``, ``ppm_both``,
+``ppm_both_plus`` (:mod:`bayesbach.references.ppm`).
 
 Each is fitted on the clean training split and scored on every test piece, each
 file of a piece on its own (docs/science.md, "Evaluation"), in the long format of
@@ -25,7 +26,11 @@ networks see. Their names and tasks are in :data:`bayesbach.core.registry.REFERE
   ``bayes``'s on its own noisy validation BCE: the exact bound of ``decoder_ff`` and
   ``markov_high`` (decode and predict).
 
-``global`` and ``markov_countsK`` never see the noise (``registry.SIGMA_FREE``): one job
+- ``ppm_*``: variable-order PPM models of the chord sequence on the clean previous chords of the file (a long-term
+  model of the training split, a short-term model of the file so far, their entropy-weighted combination), with
+  IDyOM's defaults or the ``references:`` keys of their registry entry (``Fitting.settings``) (predict).
+
+``global``, ``markov_countsK`` and ``ppm_*`` never see the noise (``registry.SIGMA_FREE``): one job
 fits and scores each once and writes its result for every noise level
 (:func:`counted_reference`).
 """
@@ -51,6 +56,7 @@ from bayesbach.references.alphabet import (count_alphabet, global_marginal, info
                                             pooled_bce)
 from bayesbach.references.contexts import ContextModel, count_contexts
 from bayesbach.references.observer import observer_of
+from bayesbach.references.ppm import PPMReference
 from bayesbach.references.smoothing import select_clean, select_observer
 
 log = logging.getLogger(__name__)
@@ -79,6 +85,8 @@ class Fitting:
     # model is scored on other pieces (bayesbach.evaluation.generalisation) at the cost of counting alone.
     smoothing: dict | None = None
     progress: Path | None = None  # where a smoothing search keeps its evaluations: a killed job resumes it
+    # Its references: config keys (its registry entry's ``config``, e.g. the PPM options); None: their defaults.
+    settings: dict | None = None
 
 
 # What ``probabilities`` yields for each test piece: (piece, per-file decode probabilities or None, per-file predict
@@ -179,6 +187,10 @@ MODELS = {
     "bayes": partial(Bayes, order=1),
     "bayes2": partial(Bayes, order=2),
     "bayes3": partial(Bayes, order=3),
+    "ppm_ltm": partial(PPMReference, kind="ltm"),
+    "ppm_stm": partial(PPMReference, kind="stm"),
+    "ppm_both": partial(PPMReference, kind="both"),
+    "ppm_both_plus": partial(PPMReference, kind="both_plus"),
 }
 
 
@@ -227,10 +239,11 @@ def fit(name: str, train: dict, validation: dict, how: Fitting) -> Counted:
 
 def evaluate_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
                      encoding: str = "pc12", smoothing: dict | None = None,
-                     progress: Path | None = None) -> tuple[dict, dict, dict]:
+                     progress: Path | None = None, settings: dict | None = None) -> tuple[dict, dict, dict]:
     """``({task: {piece: bce}}, {task: {piece: bits}}, meta)`` of counted reference ``name`` fitted and scored at
-    noise level ``sigma`` (``encoding``, ``smoothing`` and ``progress`` as :class:`Fitting` takes them)."""
-    fitted = fit(name, train, validation, Fitting(sigma, seed, CLASSES[encoding], smoothing, progress))
+    noise level ``sigma`` (``encoding``, ``smoothing``, ``progress`` and ``settings`` as :class:`Fitting` takes
+    them)."""
+    fitted = fit(name, train, validation, Fitting(sigma, seed, CLASSES[encoding], smoothing, progress, settings))
     bce, bits = fitted.evaluate(test, sigma, seed)
     return bce, bits, fitted.meta
 
@@ -244,17 +257,18 @@ def score_counted(name: str, train: dict, validation: dict, test: dict, sigma: f
 
 
 def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: list[float], seed: int,
-                      encoding: str = "pc12") -> list[dict]:
+                      encoding: str = "pc12", settings: dict | None = None) -> list[dict]:
     """One job: fit and score ``name`` at each noise level of ``noises``; writes ``errors.parquet`` and
     ``meta.json`` of level k (its ``noise``) to ``outs[k]`` and returns their meta.json. Several levels only
-    for a sigma-free reference (:func:`bayesbach.references.check_noise_levels`), fitted and scored once."""
+    for a sigma-free reference (:func:`bayesbach.references.check_noise_levels`), fitted and scored once.
+    ``settings``: the references: config keys its registry entry names (``Reference.config``)."""
     noises = [float(s) for s in noises]
     check_noise_levels(name, outs, noises)
     t0 = time.perf_counter()
     data = load_splits(dataset, SPLITS, encoding)
     progress = Path(outs[0]) / SEARCH_PROGRESS  # a killed job's smoothing search resumes from it
     bce_by_task, bits, fitted = evaluate_counted(name, data["train"], data["validation"], data["test"], noises[0],
-                                                 seed, encoding, progress=progress)
+                                                 seed, encoding, progress=progress, settings=settings)
     seconds = time.perf_counter() - t0
     for task, values in bce_by_task.items():
         log.info("%s sigma=%s %s: mean test BCE %.5f over %d pieces", name, ", ".join(map(repr, noises)), task,
@@ -263,7 +277,7 @@ def counted_reference(dataset: Path, outs: list[Path], *, name: str, noises: lis
     for out, noise in zip(map(Path, outs), noises):
         meta = {"model": name, "noise": noise, "seed": seed, "encoding": encoding,
                 "pieces": {split: len(d) for split, d in data.items()}, "test_steps": n_steps(data["test"]),
-                "seconds": round(seconds, 3), **fitted}
+                "seconds": round(seconds, 3), **({"settings": settings} if settings else {}), **fitted}
         table = errors_table(bce_by_task, name, None, None, noise, None, ENCODINGS[encoding], bits)
         write_parquet(out / "errors.parquet", table)
         write_json(out / "meta.json", meta)

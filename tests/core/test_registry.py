@@ -49,8 +49,10 @@ def test_a_trained_reference_needs_only_the_config_keys_its_entry_names():
         assert spec(name, 12, params)["kind"] in {"recurrent", "feedforward"} and stage(name, params["batches"]), name
         arch, hidden, batches = ref.job.of(refs)
         assert arch in ARCHS and hidden > 0 and batches == 3, name
-    for name in reference_names("counted"):  # sized as a counted job (core.resources.counted_minutes), no keys
-        assert REFERENCES[name].config == () and REFERENCES[name].job is None, name
+    for name in reference_names("counted"):  # sized as a counted job (core.resources.counted_minutes); keys: PPM's
+        ref = REFERENCES[name]
+        assert ref.job is None and (ref.config == () or name.startswith("ppm_")), name
+        assert set(ref.config) <= set(registry.PPM_BOTH), name
 
 
 def test_every_compared_reference_is_scored_on_that_task():

@@ -1,8 +1,8 @@
 # The reference ladder (docs/science.md, "Reference models"), each writing results/references/s{noise}/{name}/
 # with its per-piece test errors in the long format of errors.parquet, so the evaluation only concatenates.
 # A reference whose results depend on the noise level is one job per noise level (reference_counted,
-# reference_network); a sigma-free one (registry.REFERENCES: global, the counted Markov models, markov_low,
-# which never see the noise) is one job that fits and scores it once and writes its folder of every noise
+# reference_network); a sigma-free one (registry.REFERENCES: global, the counted Markov models, the PPM models,
+# markov_low, which never see the noise) is one job that fits and scores it once and writes its folder of every noise
 # level of the sweep (reference_counted_sigma_free, reference_network_sigma_free), each with its own noise.
 # The name wildcard of each rule is constrained to its references, so no two rules make the same file.
 
@@ -27,6 +27,7 @@ rule reference_counted:
         noises=lambda wildcards: [float(wildcards.noise)],
         seed=config["seed"],
         encoding=config["train"]["encoding"],
+        refs=reference_params,  # the references: keys of its entry (a PPM model's options), none for the others
         code=code("references.counted"),
     script:
         "../scripts/reference_counted.py"

@@ -8,5 +8,5 @@ metas = snakemake.output.meta  # one meta.json, or one per noise level of params
 counted_reference(
     Path(snakemake.input.pieces).parent, [Path(m).parent for m in ([metas] if isinstance(metas, str) else metas)],
     name=snakemake.wildcards.name, noises=snakemake.params.noises, seed=snakemake.params.seed,
-    encoding=snakemake.params.encoding,
+    encoding=snakemake.params.encoding, settings=dict(snakemake.params.refs),
 )
