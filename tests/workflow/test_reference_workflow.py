@@ -88,14 +88,15 @@ def test_cli_rerun_of_a_network_reference_is_bit_identical(built: Path, tmp_path
 @pytest.mark.parametrize(
     "module,expected",
     [
-        # the counted jobs (seconds each) share one code digest, sigma-free (global, markov_counts*) or not (bayes*,
-        # bayes_memoryless)
-        ("references/observer.py", {"reference_counted": 4, "reference_counted_sigma_free": 4}),
-        ("references/alphabet.py", {"reference_counted": 4, "reference_counted_sigma_free": 4}),
+        # the counted jobs (seconds each) share one code digest, sigma-free (global, markov_counts*, ppm_*) or not
+        # (bayes*, bayes_memoryless)
+        ("references/observer.py", {"reference_counted": 4, "reference_counted_sigma_free": 8}),
+        ("references/alphabet.py", {"reference_counted": 4, "reference_counted_sigma_free": 8}),
+        ("references/ppm.py", {"reference_counted": 4, "reference_counted_sigma_free": 8}),
         ("references/trained.py", {"reference_network": 3, "reference_network_sigma_free": 1}),
         ("networks/training.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # they train with it
         ("networks/scoring.py", {"reference_network": 3, "reference_network_sigma_free": 1}),  # not the counted ones
-        ("core/errors_table.py", {"reference_counted": 4, "reference_counted_sigma_free": 4, "reference_network": 3,
+        ("core/errors_table.py", {"reference_counted": 4, "reference_counted_sigma_free": 8, "reference_network": 3,
                             "reference_network_sigma_free": 1}),  # every one writes the errors table
     ],
 )
@@ -116,6 +117,10 @@ def test_editing_a_module_reruns_exactly_the_references_using_it(built: Path, mo
         ("references: {ff_hidden: 5}", {"reference_network": 2, "reference_network_sigma_free": 1}),
         ("train: {decode_batches: 7}", {}),  # the networks' own budget is not the references'
         ("train: {lr: 0.01}", {"reference_network": 3, "reference_network_sigma_free": 1}),
+        # the PPM models with a short-term model, those with a long-term model, those that combine them
+        ("references: {ppm_stm_escape: c}", {"reference_counted_sigma_free": 3}),
+        ("references: {ppm_ltm_order_bound: 3}", {"reference_counted_sigma_free": 3}),
+        ("references: {ppm_bias: 2}", {"reference_counted_sigma_free": 2}),
     ],
 )
 def test_config_changes_rerun_only_the_references_they_touch(built: Path, override: str, expected: dict):
@@ -128,11 +133,12 @@ def test_a_sigma_free_reference_is_one_job_for_every_noise_level(built: Path, tm
     shutil.copytree(built, work, symlinks=True)  # with its results
     (work / "two.yaml").write_text("sweep: {noise: [0.5, 1.0]}\n")
     free = [name for name in NAMES if REFERENCES[name].sigma_free]
-    assert free == ["global", "markov_counts", "markov_low", "markov_counts2", "markov_counts3"]
+    assert free == ["global", "markov_counts", "markov_low", "markov_counts2", "markov_counts3", "ppm_ltm", "ppm_stm",
+                    "ppm_both", "ppm_both_plus"]
     targets = [f"results/references/s{s}/{name}/errors.parquet" for s in ("0.5", "1.0") for name in NAMES]
     # the new noise level's jobs of the others, and one job per sigma-free reference writing both levels
     assert planned_jobs(work, *targets, "--configfile", TINY, "two.yaml") == {
-        "reference_counted": 4, "reference_network": 3, "reference_counted_sigma_free": 4,
+        "reference_counted": 4, "reference_network": 3, "reference_counted_sigma_free": 8,
         "reference_network_sigma_free": 1}
     snakemake(work, *[t for t in targets if t.split("/")[3] in free], "--configfile", TINY, "two.yaml")
     for name in free:
