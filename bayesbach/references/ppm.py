@@ -47,6 +47,7 @@ every unit (the summed probability of the chords that contain it) for the BCE, o
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.registry import PPM_BOTH, PPM_LTM, PPM_STM
@@ -184,8 +185,7 @@ class PPM:
                     del counts[value]
                 node.cache = None
             elif op == 2:
-                del node.children[value]
-                self.nodes -= 1
+                self.nodes -= _subtree(node.children.pop(value))
             else:
                 node.origin = value
         journal.clear()
@@ -213,7 +213,7 @@ class PPM:
                 return path, self._has_longer(node, seq, i)
             if node.depth >= i or not self._deeper_allowed(node.depth):
                 return path, False
-            if node.origin is not None:  # an order bound reads past a once-seen context
+            if node.origin is not None:  # an order bound reads past a once-seen context (the same model)
                 self._expand(node, None)
             child = node.children.get(seq[i - node.depth - 1])
             if child is None:
@@ -248,6 +248,11 @@ class PPM:
             excluded[syms] = True
         p += escape / (size + 1 - len(self.root.counts))
         return p / p.sum()
+
+
+def _subtree(node: Node) -> int:
+    """How many nodes ``node`` and its longer contexts are."""
+    return 1 + sum(_subtree(child) for child in node.children.values())
 
 
 def entropy_bits(p: np.ndarray) -> np.ndarray:
@@ -286,17 +291,17 @@ class Symbols:
         self.index: dict[bytes, int] = {}
         self.rows: list[np.ndarray] = []
         self.units = units
+        self.closed = False
         if every:
             for row in all_chords(units):
                 self._add(row)
-        self.closed = every
+            self.closed = True  # every chord listed, in the order of its bits
 
     def _add(self, row: np.ndarray) -> int:
         key = np.packbits(row > 0.5).tobytes()
         s = self.index.get(key)
         if s is None:
-            if getattr(self, "closed", False):
-                raise AssertionError("every chord is listed")  # pragma: no cover
+            assert not self.closed, "every chord is listed"
             s = self.index[key] = len(self.rows)
             self.rows.append((row > 0.5).astype(np.float64))
         return s
@@ -309,6 +314,13 @@ class Symbols:
             s = self.index.get(key.tobytes())
             out.append(s if s is not None else self._add(np.asarray(y[t])))
         return out
+
+    def truncate(self, n: int) -> None:
+        """Forget every symbol from the ``n``-th on (the chords of files scored before)."""
+        if not self.closed:
+            for key in [k for k, s in self.index.items() if s >= n]:
+                del self.index[key]
+            del self.rows[n:]
 
     @property
     def size(self) -> int:
@@ -344,6 +356,7 @@ class PPMReference:
             raise BadAlphabet(f"ppm_alphabet: all lists 2^{units} chords; use it with pc12 (12 units) only")
         self.symbols = Symbols(units, every=s["ppm_alphabet"] == "all")
         self.train_seqs = [self.symbols.of(y) for y in files]
+        self.n_train = self.symbols.size
         self.ltm = None
         if kind != "stm":
             self.ltm = self._memory("ltm")
@@ -388,9 +401,10 @@ class PPMReference:
     def probabilities(self, test: dict, sigma: float, seed: int):
         """The counted protocol (:data:`bayesbach.references.counted.Probabilities`): per file, the marginal of
         every unit and the information content of the actual chord, from the second event on (``predict``)."""
-        seqs = {piece: [self.symbols.of(y) for y in ys] for piece, ys in test.items()}  # the alphabet: train + test
+        self.symbols.truncate(self.n_train)  # the alphabet: the training chords and those of these files
+        seqs = {piece: [self.symbols.of(y) for y in ys] for piece, ys in test.items()}
         size = self.symbols.size
-        chords = self.symbols.matrix()
+        chords = sp.csr_matrix(self.symbols.matrix().T)  # units x symbols, a few units per chord
         events = 0
         for piece, ys in test.items():
             marginals, bits = [], []
@@ -401,7 +415,7 @@ class PPMReference:
                     continue
                 p = self.file_distributions(seq, size)[1:]
                 events += len(seq)
-                marginals.append(np.clip(p @ chords, 0.0, 1.0))
+                marginals.append(np.clip(np.asarray((chords @ p.T).T), 0.0, 1.0))  # p @ the chords, sparse
                 with np.errstate(divide="ignore"):
                     bits.append(information_content(np.log(p[np.arange(len(p)), seq[1:]])))
             yield piece, None, marginals, None, bits

@@ -178,6 +178,29 @@ def test_the_trie_predicts_as_plain_ngram_counts(bound, escape, update_exclusion
             plain.learn(seq, i)
 
 
+def test_undo_takes_back_a_file_also_under_an_order_bound():
+    train, seq, other = train_and_file(9)
+    for bound, ue in ((None, False), (2, True), (4, False)):
+        model = PPM(bound, "c", ue)
+        for s in train:
+            model.learn_sequence(s)
+        before = [model.distribution(other, i, 6) for i in range(len(other))]
+        nodes, journal = model.nodes, []
+        for i in range(len(seq)):
+            model.distribution(seq, i, 6)  # reading may make once-seen contexts nodes: the same model
+            model.learn(seq, i, journal)
+        model.undo(journal)
+        after = [model.distribution(other, i, 6) for i in range(len(other))]
+        np.testing.assert_array_equal(before, after)
+        assert model.nodes >= nodes and model.nodes == sum(1 for _ in walk(model.root)), bound
+
+
+def walk(node):
+    yield node
+    for child in node.children.values():
+        yield from walk(child)
+
+
 def test_every_distribution_sums_to_one_over_the_alphabet():
     rng = np.random.default_rng(3)
     for bound, escape, ue in itertools.product((None, 0, 2), ppm.ESCAPES, (False, True)):
@@ -292,6 +315,10 @@ def test_the_alphabet_is_training_and_scored_chords_or_every_chord():
     list(observed.probabilities(test, 0.5, 0))
     distinct = {row.tobytes() for ys in (*train.values(), *test.values()) for y in ys for row in (y > 0.5)}
     assert observed.meta["alphabet"] == len(distinct)
+    first = [b for _, _, _, _, b in observed.probabilities(test, 0.5, 0)]
+    list(observed.probabilities(pieces(rng, 2), 0.5, 0))  # other files, other chords
+    again = [b for _, _, _, _, b in observed.probabilities(test, 0.5, 0)]
+    assert all(np.array_equal(x, y) for f, g in zip(first, again) for x, y in zip(f, g))  # nothing kept from them
     every = MODELS["ppm_ltm"](train, {}, Fitting(0.5, 0, settings={"ppm_alphabet": "all"}))
     list(every.probabilities(test, 0.5, 0))
     assert every.meta["alphabet"] == 4096
