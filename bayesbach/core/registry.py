@@ -133,7 +133,7 @@ class Reference:
 FEED_FORWARD = {"config": ("batches", "ff_hidden", "lr"), "job": JobSize(estimated=False)}
 RECURRENT = {"config": ("batches", "lr", "rnn_arch", "rnn_hidden"), "job": JobSize()}
 
-# The references: keys of the PPM models (bayesbach.references.ppm.DEFAULTS): each memory's order bound, escape
+# The references: keys of the PPM models (bayesbach.references.ppm_reference.DEFAULTS): each memory's order bound, escape
 # method and update exclusion, the bias of their combination, the alphabet.
 PPM_LTM = ("ppm_ltm_order_bound", "ppm_ltm_escape", "ppm_ltm_update_exclusion", "ppm_alphabet")
 PPM_STM = ("ppm_stm_order_bound", "ppm_stm_escape", "ppm_stm_update_exclusion", "ppm_alphabet")

@@ -1,6 +1,6 @@
 """The counted references of the ladder: ``global``, ``markov_counts``/``2``/``3``, the ideal observers
 ``bayes_memoryless`` and ``bayes``/``2``/``3``, and IDyOM's PPM models ``ppm_ltm``, ``ppm_stm``, ``ppm_both``,
-``ppm_both_plus`` (:mod:`bayesbach.references.ppm`).
+``ppm_both_plus`` (:mod:`bayesbach.references.ppm_reference`).
 
 Each is fitted on the clean training split and scored on every test piece, each
 file of a piece on its own (docs/science.md, "Evaluation"), in the long format of
@@ -56,7 +56,7 @@ from bayesbach.references.alphabet import (count_alphabet, global_marginal, info
                                             pooled_bce)
 from bayesbach.references.contexts import ContextModel, count_contexts
 from bayesbach.references.observer import observer_of
-from bayesbach.references.ppm import PPMReference
+from bayesbach.references.ppm_reference import PPMReference
 from bayesbach.references.smoothing import select_clean, select_observer
 
 log = logging.getLogger(__name__)

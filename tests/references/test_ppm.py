@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 from bayesbach.core.registry import REFERENCES
-from bayesbach.references import ppm
+from bayesbach.references import ppm_reference
 from bayesbach.references.counted import MODELS, Fitting, evaluate_counted
-from bayesbach.references.ppm import PPM, PPMReference, combine, entropy_bits
+from bayesbach.references.ppm import ESCAPES, PPM, combine, entropy_bits
+from bayesbach.references.ppm_reference import PPMReference
 
 ABRACADABRA = "abracadabra"
 ALPHABET = "abcdr"
@@ -203,7 +204,7 @@ def walk(node):
 
 def test_every_distribution_sums_to_one_over_the_alphabet():
     rng = np.random.default_rng(3)
-    for bound, escape, ue in itertools.product((None, 0, 2), ppm.ESCAPES, (False, True)):
+    for bound, escape, ue in itertools.product((None, 0, 2), ESCAPES, (False, True)):
         model = PPM(bound, escape, ue)
         for seq in [repetitive(rng, 30, 5) for _ in range(3)]:
             p = model_sequence(model, seq, 8)  # three symbols never occur: they keep probability
@@ -305,7 +306,7 @@ def test_the_reference_scores_marginals_and_bits_of_its_distribution_over_chords
     bce, bits, meta = evaluate_counted("ppm_both", train, {}, test, 0.5, 0)
     assert set(bce) == {"predict"} and set(bce["predict"]) == set(test)
     assert all(np.isfinite(v) and v > 0 for v in bits["predict"].values())
-    assert meta["settings"] == {k: ppm.DEFAULTS[k] for k in REFERENCES["ppm_both"].config}
+    assert meta["settings"] == {k: ppm_reference.DEFAULTS[k] for k in REFERENCES["ppm_both"].config}
 
 
 def test_the_alphabet_is_training_and_scored_chords_or_every_chord():
@@ -323,7 +324,7 @@ def test_the_alphabet_is_training_and_scored_chords_or_every_chord():
     list(every.probabilities(test, 0.5, 0))
     assert every.meta["alphabet"] == 4096
     wide = {"p": [np.eye(128, dtype=np.float32)[:5]]}
-    with pytest.raises(ppm.BadAlphabet):
+    with pytest.raises(ppm_reference.BadAlphabet):
         MODELS["ppm_ltm"](wide, {}, Fitting(0.5, 0, settings={"ppm_alphabet": "all"}))
 
 
@@ -341,7 +342,7 @@ def test_options_reach_the_models():
 def test_the_schema_defaults_are_idyoms():
     schema = yaml.safe_load((Path(__file__).parents[2] / "workflow/schemas/config.schema.yaml").read_text())
     props = schema["properties"]["references"]["properties"]
-    assert {k: props[k]["default"] for k in ppm.DEFAULTS} == ppm.DEFAULTS
+    assert {k: props[k]["default"] for k in ppm_reference.DEFAULTS} == ppm_reference.DEFAULTS
     for name in ("ppm_ltm", "ppm_stm", "ppm_both", "ppm_both_plus"):
         ref = REFERENCES[name]
         assert ref.kind == "counted" and ref.sigma_free and ref.tasks == ("predict",) and set(ref.config) <= set(props)
