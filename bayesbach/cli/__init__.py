@@ -16,13 +16,13 @@ import os
 import sys
 import textwrap
 
-from bayesbach.cli import corpus, dataset, dev, evaluation, generalisation, networks, references, report
+from bayesbach.cli import annotate, corpus, dataset, dev, evaluation, generalisation, networks, references, report
 from bayesbach.cli.common import RENAMED
 from bayesbach.core import logs
 from bayesbach.core.exceptions import StudyError
 
 log = logging.getLogger("bayesbach")
-STAGES = (corpus, dataset, networks, references, evaluation, generalisation, report, dev)  # in the help's order
+STAGES = (corpus, dataset, networks, references, evaluation, generalisation, annotate, report, dev)  # in the help's order
 
 # What Snakemake sets for every job: the linear-algebra libraries' thread pools at the job's threads.
 BLAS_THREADS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

@@ -57,6 +57,12 @@ KEY_DECODING = pa.schema({"arch": string, "hidden": int32, "noise": float64, "ru
                           "accuracy": float64})
 # results/listen/example.parquet: the example piece's chord sequences per noise level and kind
 EXAMPLE = pa.schema({"noise": float64, "piece": string, "kind": string, "step": int32, "values": pa.list_(pa.float32())})
+# OUT/annotations.parquet of bayesbach annotate (results/annotations/ for the test split): one row per stimulus file,
+# chord step and model; the information content and entropy of the model's prediction of the chord and, for the
+# observers, the Bayesian surprise of its update, in bits (NaN where a model has none: a file's first chord, surprise
+# of a model that is no observer); onset and duration in seconds (bayesbach.evaluation.annotate)
+ANNOTATIONS = pa.schema({"file": string, "step": int32, "onset": float64, "duration": float64, "model": string,
+                         "ic_bits": float64, "entropy_bits": float64, "surprise_bits": float64})
 
 
 def rejects_table(rejects: list[tuple[str, str]]) -> pa.Table:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,73 @@ def chain_corpus(pieces: dict[str, int], units: int = 12, vocab: int = 1500, suc
             states[:, t] = table[states[:, t - 1], np.minimum(pick, successors - 1)]
         out[split] = {f"{split[:2]}{i:04d}": [chords[states[i, :n]]] for i, n in enumerate(lengths)}
     return out
+
+
+def write_events(folder: Path, splits: dict[str, dict[str, list[np.ndarray]]]) -> Path:
+    """``events.parquet`` and ``pieces.parquet`` of pc12 chords given in the loader's form per split (``{split:
+    {piece: [files]}}``), each pitch class voiced once above middle C, half a second a chord."""
+    events, pieces = [], []
+    for split, comps in splits.items():
+        for piece, files in comps.items():
+            for f, y in enumerate(files):
+                steps = len(y)
+                bits = (np.asarray(y) > 0.5)
+                rows, cols = np.nonzero(bits)
+                offsets = np.zeros(steps + 1, np.int32)
+                np.cumsum(np.bincount(rows, minlength=steps), out=offsets[1:])
+                events.append(pa.table({
+                    "piece": [piece] * steps, "file": [f"{piece}_{f}.mid"] * steps,
+                    "step": np.arange(steps, dtype=np.int32),
+                    "pitches": pa.ListArray.from_arrays(pa.array(offsets), pa.array(60 + cols, pa.uint8())),
+                    "pcs": (bits.astype(np.uint16) << np.arange(12, dtype=np.uint16)).sum(1).astype(np.uint16),
+                    "onset": 0.5 * np.arange(steps), "duration": np.full(steps, 0.5)}, schema=schemas.EVENTS))
+            pieces.append({"piece": piece, "bwv": len(pieces) + 1, "n_files": len(files),
+                           "n_events": sum(len(y) for y in files), "family": piece, "split": split})
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.concat_tables(events), folder / "events.parquet")
+    pq.write_table(pa.Table.from_pylist(pieces, schema=schemas.PIECES), folder / "pieces.parquet")
+    return folder
+
+
+def write_study(results: Path, splits: dict[str, dict[str, list[np.ndarray]]], sweep: dict, references: list[str],
+                refs: dict | None = None, seed: int = 0) -> Path:
+    """A finished study's results folder without its training: the dataset of ``splits`` (:func:`write_events`),
+    every network of ``sweep`` (arch, hidden, noise, runs) with untrained weights, and at each of its noise levels
+    every reference of ``references``: a trained one untrained, a counted one's meta.json with unit smoothing
+    strengths (its job's choice, as a generalisation or annotation counts it again). What the annotation reads."""
+    import torch
+
+    from bayesbach.core.layout import model_dir, network_dirs, reference_dir, under
+    from bayesbach.core.registry import REFERENCES
+    from bayesbach.networks.models import build, recurrent_spec
+    from bayesbach.references import trained
+
+    refs = {"ff_hidden": 16, "rnn_arch": "gru", "rnn_hidden": 8, **(refs or {})}
+    results = Path(results)
+    write_events(Path(under("results/dataset", str(results))), splits)
+    at = lambda p: Path(under(p, str(results)))  # noqa: E731
+    for k, folder in enumerate(network_dirs(sweep)):
+        arch, hidden, noise, run = folder.split("/")[-4:]
+        spec = recurrent_spec(arch, 12, int(hidden[1:]))
+        net = build(spec, seed=seed + k)
+        out = at(model_dir(arch, int(hidden[1:]), float(noise[1:]), int(run[1:])))
+        out.mkdir(parents=True, exist_ok=True)
+        for state in ("decoder.pt", "probe.pt"):
+            torch.save(net.state_dict(), out / state)
+        (out / "meta.json").write_text(json.dumps({"model": spec, "arch": arch, "hidden": int(hidden[1:]),
+                                                   "noise": float(noise[1:]), "run": int(run[1:]), "seed": seed,
+                                                   "encoding": "pc12"}))
+    for noise in sweep["noise"]:
+        for name in references:
+            out = at(reference_dir(name, noise))
+            out.mkdir(parents=True, exist_ok=True)
+            meta = {"model": name, "noise": float(noise), "seed": seed, "encoding": "pc12"}
+            if REFERENCES[name].kind == "trained":
+                spec = trained.spec(name, 12, refs)
+                torch.save(build(spec, seed=seed).state_dict(), out / "model.pt")
+                meta["spec"] = spec
+            elif name != "global":
+                order = int(name[-1]) if name[-1].isdigit() else 1
+                meta["smoothing"] = {"beta": 1.0, **{f"a{k}": 1.0 for k in range(1, order + 1)}}
+            (out / "meta.json").write_text(json.dumps(meta))
+    return results

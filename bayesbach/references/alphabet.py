@@ -42,6 +42,7 @@ EPS = 1e-12  # probabilities are clipped to [EPS, 1 - EPS] before the log (float
 # The least log-probability of a chord's information content: the smallest normal double, so that -log2 p stays
 # finite (at most 1022 bits) where a probability underflows; the back-off gives every chord p > 0.
 LOG_TINY = float(np.log(np.finfo(np.float64).tiny))
+ENUMERABLE = 16  # units up to which every chord can be listed (the entropy of a rest group's members)
 
 
 class TooFewSteps(StudyError):
@@ -204,6 +205,30 @@ class Alphabet:
             with np.errstate(divide="ignore"):
                 share[unseen] = np.minimum(log_u - np.log(self.group_mass[idx[unseen] - self.n_seen]), 0.0)
         return idx, share
+
+    def group_entropy(self) -> np.ndarray:
+        """(G,) the entropy in nats of each rest group's members as the models spread its mass over them, u(c) /
+        u(group) (:meth:`member_log_share`); by enumerating every chord, so for at most ``ENUMERABLE`` units."""
+        if getattr(self, "_group_entropy", None) is None:
+            if self.units > ENUMERABLE:
+                raise StudyError(f"the entropy over every chord of {self.units} units is not enumerable (at most "
+                                 f"{ENUMERABLE} units: pc12)")
+            chords = all_chords(self.units)
+            group = self.index(chords) - self.n_seen
+            unseen = group >= 0
+            log_u = chords[unseen] @ np.log(self.marginal) + (1 - chords[unseen]) @ np.log1p(-self.marginal)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_share = log_u - np.log(self.group_mass[group[unseen]])
+            self._group_entropy = np.bincount(group[unseen], -np.exp(log_share) * log_share, minlength=self.n_groups)
+        return self._group_entropy
+
+    def entropy_bits(self, p1: np.ndarray) -> np.ndarray:
+        """Entropy in bits over every chord of distributions over the level-1 states (rows x ``size``): the seen
+        chords' and groups' masses, plus each group's mass times the entropy of its members' shares."""
+        p1 = np.maximum(np.asarray(p1, np.float64), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own = -np.where(p1 > 0, p1 * np.log(p1), 0.0).sum(1)
+        return (own + p1[:, self.n_seen:] @ self.group_entropy()) / np.log(2)
 
     def base(self) -> np.ndarray:
         """Base measure u over the level-1 states (sums to 1)."""

@@ -69,6 +69,12 @@ PRUNE = 1e-7
 SEARCH_PROGRESS = "search.jsonl"  # in the job's folder while an observer chooses its smoothing
 
 
+def prune_of(model: ContextModel, memoryless: bool = False) -> float:
+    """The posterior mass an observer of ``model`` may drop per step: 0 (exact) for the memoryless one and up to
+    EXACT_STATES states, else PRUNE."""
+    return 0.0 if memoryless or model.n_states <= EXACT_STATES else PRUNE
+
+
 def mean_bce(ps: list[np.ndarray] | None, ys: list[np.ndarray]) -> float:
     """Mean BCE over every scored step and unit of a piece's files (pooled); NaN when it has none (as for the networks)."""
     return pooled_bce(ps, ys) if ps is not None else float("nan")
@@ -156,7 +162,7 @@ class Bayes:
         self.meta: dict = {}
         self.memoryless = memoryless
         self.model, start = _context_model(train, validation, order, how, self.meta)
-        self.prune = 0.0 if memoryless or self.model.n_states <= EXACT_STATES else PRUNE
+        self.prune = prune_of(self.model, memoryless)
         t0 = time.perf_counter()
         if how.smoothing is None:
             noisy = files_of(crn_inputs(validation, how.sigma, how.seed))

@@ -139,14 +139,36 @@ class Observer:
             rho = np.where(terms.rest > 0, post1[:, v:-1] / terms.rest, 0.0)
         return np.clip((self._chords_t @ post1[:, :v].T).T + self.alphabet.group_numerators(rho, terms), 0, 1)
 
+    def _surprise(self, x: np.ndarray, decoded: np.ndarray, target: tuple[np.ndarray, np.ndarray],
+                  prior1: np.ndarray, shift: np.ndarray, norm: np.ndarray) -> np.ndarray:
+        """Bayesian surprise in bits per row: KL(posterior over all chords given x || the prior ``prior1`` the
+        update started from). With ll(c) = log N(x; c) - log N(x; 0) = (c.x - |c| / 2) / sigma^2, KL = E_post[ll]
+        - log Z, and E_post[ll] is linear in c: (m.x - sum(m) / 2) / sigma^2 with m the posterior mean chord
+        (``decoded``, :meth:`_decode`, the rest groups' members included); log Z = log_mix + ``shift`` + log
+        ``norm`` (:meth:`_emission`'s scaling). At sigma = 0 the posterior is the chord itself: KL = -log2 of
+        its prior probability (``target``: its level-1 state and share)."""
+        if self.sigma == 0:
+            idx, share = target
+            with np.errstate(divide="ignore"):
+                return information_content(np.log(prior1[np.arange(len(idx)), idx]) + share)
+        inv = 1.0 / self.sigma**2
+        z = self._logit_m + (x - 0.5) * inv
+        log_mix = (np.log1p(-self.alphabet.marginal) + np.logaddexp(0, z)).sum(1)
+        kl = ((decoded * x).sum(1) - decoded.sum(1) / 2) * inv - log_mix - shift - np.log(norm)
+        return np.maximum(kl, 0.0) / np.log(2)  # >= 0 but for rounding
+
     # ---- the filter -----------------------------------------------------------------------------
 
-    def filter(self, xs: list[np.ndarray], ys: list[np.ndarray] | None = None) -> list[tuple]:
+    def filter(self, xs: list[np.ndarray], ys: list[np.ndarray] | None = None, measures: bool = False) -> list[tuple]:
         """For each noisy file (T x U): (decode (T x U), predict ((T-1) x U)) per-unit probabilities; given the
         clean files ``ys``, also the information content in bits of each actual chord under the categorical
-        posterior (decode, T) and predictive distribution (predict, T - 1) over all chords."""
+        posterior (decode, T) and predictive distribution (predict, T - 1) over all chords; with ``measures``
+        also the entropy in bits of each predictive distribution over all chords (T - 1, aligned with predict)
+        and the Bayesian surprise of each step (T, :meth:`_surprise`)."""
         if not xs:
             return []
+        if measures and ys is None:
+            raise ValueError("the observer's measures need the clean chords")
         lengths = np.array([len(x) for x in xs])
         order = np.argsort(-lengths, kind="stable")
         starts = np.concatenate([[0], np.cumsum(lengths[order])[:-1]])
@@ -156,6 +178,7 @@ class Observer:
             clean = np.concatenate([np.asarray(ys[i], np.float64) for i in order])
             target = self.alphabet.member_log_share(clean)  # (level-1 index, log share) of each actual chord
             log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
+            entropy, surprise = np.empty(len(flat)), np.empty(len(flat))
         active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
         beliefs = (_Dense if self.prune == 0 else _Sparse)(self)
         prior = beliefs.start(active_at[0])
@@ -168,6 +191,8 @@ class Observer:
                 if ys is not None:  # the next chord's level-1 state, its share of a rest group
                     with np.errstate(divide="ignore"):
                         log_pred[rows - 1] = np.log(prior1[np.arange(len(rows)), target[0][rows]]) + target[1][rows]
+                if measures:
+                    entropy[rows - 1] = self.alphabet.entropy_bits(prior1[:, :-1])
             log_lik, terms = self._emission(flat[rows])
             shift = np.where(prior1 > 0, log_lik, -np.inf).max(1)  # the best likelihood among states with prior mass
             lik1 = np.exp(log_lik - shift[:, None])
@@ -177,6 +202,9 @@ class Observer:
             if ys is not None:
                 log_dec[rows] = self._posterior_log_p(flat[rows], clean[rows], (target[0][rows], target[1][rows]),
                                                       prior1, shift, norm)
+            if measures:
+                surprise[rows] = self._surprise(flat[rows], decode[rows], (target[0][rows], target[1][rows]), prior1,
+                                                shift, norm)
             if active_at[t + 1]:
                 prior = beliefs.advance(prior, lik1, active_at[t + 1])
                 if isinstance(beliefs, _Sparse):
@@ -190,14 +218,17 @@ class Observer:
             out[i] = (decode[s:s + k], predict[s:s + k - 1])
             if ys is not None:
                 out[i] += (information_content(log_dec[s:s + k]), information_content(log_pred[s:s + k - 1]))
+            if measures:
+                out[i] += (entropy[s:s + k - 1], surprise[s:s + k])
         return out
 
     def run(self, inputs: dict[str, list[np.ndarray]], max_elements: int = 2**24,
-            targets: dict[str, list[np.ndarray]] | None = None) -> Iterator[tuple]:
+            targets: dict[str, list[np.ndarray]] | None = None, measures: bool = False) -> Iterator[tuple]:
         """:meth:`filter` over every file of many pieces (``{piece: [files]}``), in batches of at most
         ``max_elements`` input numbers and beliefs (longest files first); yields (piece, [decode per file],
         [predict per file]) in the order of ``inputs``, and with the clean ``targets`` (the same pieces and files)
-        also [decode bits per file], [predict bits per file] (:meth:`filter`)."""
+        also [decode bits per file], [predict bits per file], with ``measures`` also [predictive entropy per file],
+        [surprise per file] (:meth:`filter`)."""
         files = sorted(((p, k) for p, xs in inputs.items() for k in range(len(xs))), key=lambda f: -len(inputs[f[0]][f[1]]))
         # dense beliefs: a column of states per file. Sparse ones are batched by their inputs, as their every step
         # has a fixed cost; one that goes dense holds states x files (360k x 140 doubles: 0.4 GB per array).
@@ -208,14 +239,14 @@ class Observer:
             n = 0 if f is None else inputs[f[0]][f[1]].size + per_file
             if batch and (f is None or size + n > max_elements):
                 ys = None if targets is None else [targets[p][k] for p, k in batch]
-                results.update(zip(batch, self.filter([inputs[p][k] for p, k in batch], ys)))
+                results.update(zip(batch, self.filter([inputs[p][k] for p, k in batch], ys, measures)))
                 batch, size = [], 0
             if f is not None:
                 batch.append(f)
                 size += n
         for piece, xs in inputs.items():
             per_file = [results[piece, k] for k in range(len(xs))]
-            yield (piece, *([r[j] for r in per_file] for j in range(2 if targets is None else 4)))
+            yield (piece, *([r[j] for r in per_file] for j in range(2 if targets is None else 6 if measures else 4)))
 
 
 class MemorylessObserver(Observer):
@@ -237,9 +268,12 @@ class MemorylessObserver(Observer):
         self._then = np.asarray(then, np.float64)  # (level-1 states, units)
         self._transitions = None if transitions is None else (sp.csc_matrix(transitions[0]), transitions[1])
 
-    def filter(self, xs: list[np.ndarray], ys: list[np.ndarray] | None = None) -> list[tuple]:
+    def filter(self, xs: list[np.ndarray], ys: list[np.ndarray] | None = None, measures: bool = False) -> list[tuple]:
+        """:meth:`Observer.filter`; its surprise is the update's from ``q``, the prior of every step."""
         if not xs:
             return []
+        if measures and ys is None:
+            raise ValueError("the observer's measures need the clean chords")
         if ys is not None and self._transitions is None:
             raise ValueError("the memoryless observer scores chords only with its transitions over chords")
         flat = np.concatenate(xs).astype(np.float64)
@@ -249,6 +283,7 @@ class MemorylessObserver(Observer):
             clean = np.concatenate([np.asarray(y, np.float64) for y in ys])
             idx, share = self.alphabet.member_log_share(clean)
             log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
+            entropy, surprise = np.empty(len(flat)), np.empty(len(flat))
             nxt = np.minimum(np.arange(len(flat)) + 1, len(flat) - 1)  # the next row (the last of a file: unused)
         block = max(1, self.ROWS // len(self._prior))
         for lo in range(0, len(flat), block):
@@ -265,10 +300,24 @@ class MemorylessObserver(Observer):
                 prior1 = np.broadcast_to(self._prior, post.shape)
                 log_dec[at] = self._posterior_log_p(x, clean[at], (idx[at], share[at]), prior1, shift, norm)
                 log_pred[at] = self._predict_log_p(post[:, :-1], idx[nxt[at]], share[nxt[at]])
+                if measures:
+                    entropy[at] = self.alphabet.entropy_bits(self._predict_level1(post[:, :-1]))
+                    surprise[at] = self._surprise(x, decode[at], (idx[at], share[at]), prior1, shift, norm)
         out = [(decode[e - len(x):e], predict[e - len(x):e - 1]) for x, e in zip(xs, ends)]
         if ys is not None:
             out = [o + (information_content(log_dec[e - len(x):e]), information_content(log_pred[e - len(x):e - 1]))
                    for o, x, e in zip(out, xs, ends)]
+        if measures:
+            out = [o + (entropy[e - len(x):e - 1], surprise[e - len(x):e]) for o, x, e in zip(out, xs, ends)]
+        return out
+
+    def _predict_level1(self, post: np.ndarray) -> np.ndarray:
+        """The categorical prediction over the level-1 states from the posteriors ``post`` (rows x level-1 states):
+        sum_s post[s] (M[s, .] + root[s] q)."""
+        m, root = self._transitions
+        seen = (m.T @ post.T).T  # (rows, seen chords)
+        out = (post @ root)[:, None] * self._q[None, :]
+        out[:, :seen.shape[1]] += seen
         return out
 
     def _predict_log_p(self, post: np.ndarray, idx: np.ndarray, share: np.ndarray) -> np.ndarray:
