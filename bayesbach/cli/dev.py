@@ -52,6 +52,14 @@ def cmd_bench_evaluate(args) -> int:
     return 0
 
 
+def cmd_bench_annotate(args) -> int:
+    from bayesbach.dev.bench import bench_annotate
+
+    print(json.dumps(bench_annotate(args.stimuli, args.chords, args.train_pieces, args.train_steps, args.noise,
+                                    args.repeats, args.threads)))
+    return 0
+
+
 def cmd_bench_gpu(args) -> int:
     from bayesbach.core.exceptions import StudyError
     from bayesbach.dev.gpu_bench import Plan, constants_text, run
@@ -103,6 +111,16 @@ def register(sub) -> None:
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_bench_evaluate)
+    c = bsub.add_parser("annotate", help="bayesbach annotate on synthetic stimuli with every model of the default "
+                                         "study (its sweep and references, untrained)")
+    c.add_argument("--stimuli", type=int, default=100, help="synthetic MIDI files")
+    c.add_argument("--chords", type=int, default=200, help="chords per file (at most; repeats merge)")
+    c.add_argument("--train-pieces", type=int, default=300, help="synthetic training compositions, counted again")
+    c.add_argument("--train-steps", type=int, default=250, help="chords per training composition")
+    c.add_argument("--noise", type=float, default=0.0, help="the noise the models see (annotate --noise)")
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--threads", type=int, default=None)
+    c.set_defaults(func=cmd_bench_annotate)
     c = bsub.add_parser("gpu", help="a lent GPU's minutes at once: CUDA tests, bench train solo and packed at the "
                                     "paper's geometry, TF32 on/off, the cost model's constants (JSON + Markdown)")
     c.add_argument("--out", type=Path, required=True, help="the JSON written (and the Markdown table beside it, .md)")

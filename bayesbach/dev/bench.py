@@ -379,3 +379,44 @@ def bench_evaluate(pieces: int = 140, train_pieces: int = 490, arch: str = "gru"
             "encoding_seconds": round(statistics.median(encoding), 3),
             "test_steps_per_s": round(2 * steps / statistics.median(errors)), "runs": repeats,
             "threads": torch.get_num_threads()}
+
+
+def bench_annotate(stimuli: int = 100, chords: int = 200, train_pieces: int = 300, train_steps: int = 250,
+                   noise: float = 0.0, repeats: int = 3, threads: int | None = None) -> dict:
+    """``bayesbach annotate`` on ``stimuli`` synthetic MIDI files of ``chords`` chords each, with every model of
+    the default study (its sweep and references, untrained: a trained one costs the same) over a synthetic training
+    split of ``train_pieces`` compositions of ``train_steps`` chords from one sparse chord chain (an alphabet as
+    large as Bach's, counted again for every call as annotate does). Medians of ``repeats`` calls."""
+    import tempfile
+
+    import yaml
+
+    from bayesbach.cli.common import CHECKOUT
+    from bayesbach.core.registry import REFERENCES
+    from bayesbach.evaluation.annotate import annotate
+
+    config = yaml.safe_load((CHECKOUT / "config.yaml").read_text())
+    sweep = config["sweep"]
+    refs = config["references"]
+    names = [n for n in config["references"].get("models") or REFERENCES]
+    corpus = synthetic.chain_corpus({"train": train_pieces, "test": stimuli}, seed=0)
+    splits = {"train": {p: [f[0][:train_steps]] for p, f in corpus["train"].items()}}
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        synthetic.write_study(tmp / "results", splits, sweep, names,
+                              {"ff_hidden": refs["ff_hidden"], "rnn_arch": refs["rnn_arch"],
+                               "rnn_hidden": refs["rnn_hidden"]})
+        for k, (piece, files) in enumerate(corpus["test"].items()):  # voiced above middle C, a quarter second each
+            y = files[0][:chords]
+            notes = [(60 + int(p), 0.25 * t, 0.25 * t + 0.25) for t in range(len(y)) for p in y[t].nonzero()[0]]
+            synthetic.write_midi(tmp / "stimuli" / f"{piece}.mid", notes)
+        for _ in range(repeats):
+            runs.append(annotate([tmp / "stimuli"], tmp / "out", results=tmp / "results", noise=noise,
+                                 threads=threads))
+    seconds = statistics.median(r["seconds"] for r in runs)
+    first = runs[0]
+    return {"bench": "annotate", "stimuli": first["stimuli"], "events": first["events"], "models": first["models"],
+            "seconds": round(seconds, 3), "events_per_s": round(first["events"] / seconds),
+            "load_seconds": round(statistics.median(r["load_seconds"] for r in runs), 3), "noise": noise,
+            "runs": repeats}

@@ -432,7 +432,12 @@ def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] |
         log.warning("rejected %s: %s", name, reason)
     chosen, seed = study_models(results, models, networks, noise)
     t_fit = time.perf_counter()
-    values = {m.name: (m.measures(stimuli, float(noise), seed) if stimuli else {}) for m in chosen}
+    values, per_model = {}, {}
+    for m in chosen:
+        t = time.perf_counter()
+        values[m.name] = m.measures(stimuli, float(noise), seed) if stimuli else {}
+        per_model[m.name] = round(time.perf_counter() - t, 3)
+    log.debug("seconds per model: %s", per_model)
     car = sidecar(chosen, float(noise))
     for s in stimuli:
         cols = _columns(s, chosen, {m.name: values[m.name][s.stem] for m in chosen})
@@ -447,4 +452,4 @@ def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] |
     log.info("%d stimuli (%d chords) annotated with %d models in %.1f s (models loaded in %.1f s); %d rejected",
              len(stimuli), events, len(chosen), seconds, t_fit - t0, len(rejects))
     return {"stimuli": len(stimuli), "events": events, "models": len(chosen), "rejects": len(rejects),
-            "seconds": round(seconds, 3), "load_seconds": round(t_fit - t0, 3)}
+            "seconds": round(seconds, 3), "load_seconds": round(t_fit - t0, 3), "model_seconds": per_model}
