@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import torch
 from scipy.special import logsumexp
 
@@ -47,21 +46,23 @@ from bayesbach.core.atomic import write_json, write_parquet
 from bayesbach.core.exceptions import StudyError
 from bayesbach.core.layout import DATASET_DIR, MODEL_DIR, REFERENCE_DIR, under
 from bayesbach.core.registry import REFERENCES
+from bayesbach.evaluation import annotation_files as files
 from bayesbach.dataset.loader import load_split
 from bayesbach.dataset.midi import Rejected, events_from_bytes, midi_files
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.networks.models import load_network, probabilities
 from bayesbach.networks.scoring import HEADS, Padded
 from bayesbach.references import counted
-from bayesbach.references.alphabet import ENUMERABLE, EPS, all_chords
+from bayesbach.references.alphabet import ENUMERABLE, EPS, all_chords, information_content
 from bayesbach.references.observer import observer_of
+from bayesbach.references.ppm import entropy_bits
 from bayesbach.references.trained import NETWORKS, load_reference
 
 log = logging.getLogger(__name__)
 
 LN2 = math.log(2)
 ENCODING = "pc12"  # the encoding annotated (the entropy over every chord lists them: ENUMERABLE units)
-STEPS = 8192  # steps of a mixture's listed chords at once (steps x 4,096 chords x runs doubles)
+STEPS = 2048  # steps of a mixture's listed chords at once (two arrays of steps x 4,096 chords doubles)
 HEAD = HEADS["predict"][0]
 
 
@@ -131,13 +132,20 @@ def factorised_measures(ps: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
     units = ps.shape[-1]
     if units > ENUMERABLE:
         raise StudyError(f"the entropy of a mixture over every chord of {units} units is not enumerable")
-    chords = all_chords(units)
+    chords = all_chords(units).T  # (U, 2^U)
+    base, logit = log_q.sum(-1), log_p - log_q  # log P_r(c) = base + c . logit: one product per run
     entropy = np.empty(ps.shape[1])
-    for lo in range(0, ps.shape[1], STEPS):  # log P_r(c) of every chord c: (R, steps, 2^U)
+    for lo in range(0, ps.shape[1], STEPS):
         at = slice(lo, lo + STEPS)
-        log_c = log_p[:, at] @ chords.T + log_q[:, at] @ (1 - chords).T
-        log_mix = logsumexp(log_c, axis=0) - np.log(len(ps))
-        entropy[at] = -(np.exp(log_mix) * log_mix).sum(-1) / LN2
+        mix = np.zeros((len(base[0, at]), chords.shape[1]))
+        for r in range(len(ps)):  # the mixture's probabilities, summed in place (no (R, steps, 2^U) array)
+            log_c = logit[r, at] @ chords
+            log_c += base[r, at, None]
+            mix += np.exp(log_c, out=log_c)
+        mix /= len(ps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(mix > 0, mix * np.log(mix), 0.0)  # an underflowed chord adds 0 log 0 = 0
+        entropy[at] = -terms.sum(-1) / LN2
     return ic, entropy
 
 
@@ -156,6 +164,7 @@ class Model:
     name: str
     kind: str  # "network", "trained", "counted"
     observer: bool = False  # gives surprise
+    over: str = "all 4,096 pitch-class sets"  # what its entropy sums over
     detail: dict = field(default_factory=dict)  # what the sidecar says of it
 
     def measures(self, stimuli: list[Stimulus], noise: float, seed: int) -> dict[str, Measures]:
@@ -205,6 +214,27 @@ class Categorical(Model):
             steps = len(clean[stem][0])
             result[stem] = Measures(_at_steps(pred_bits[0], steps), _at_steps(entropy[0], steps),
                                     surprise[0] if self.observer else None)
+        return result
+
+
+@dataclass
+class Sequential(Model):
+    """A PPM model (:class:`~bayesbach.references.ppm_reference.PPMReference`): each chord's distribution over its
+    alphabet given the chords before it in the stimulus, the short-term memory empty at its start. The alphabet is
+    the training chords and the stimulus's own (IDyOM's), so a stimulus's values do not depend on the others."""
+
+    fitted: object = None
+    over: str = "its alphabet (the training split's chords and the stimulus's own, as IDyOM's)"
+
+    def measures(self, stimuli, noise, seed):
+        ppm, result = self.fitted, {}
+        for s in stimuli:
+            ppm.symbols.truncate(ppm.n_train)
+            seq = ppm.symbols.of(s.y)
+            p = ppm.file_distributions(seq, ppm.symbols.size)[1:]  # chords 1.. (the first: no prediction)
+            with np.errstate(divide="ignore"):
+                ic = information_content(np.log(p[np.arange(len(p)), seq[1:]]))
+            result[s.stem] = Measures(_at_steps(ic, len(seq)), _at_steps(entropy_bits(p), len(seq)))
         return result
 
 
@@ -281,11 +311,11 @@ def study_models(results: Path, models: list[str] | None = None, networks: list[
             continue
         if train is None:  # counted again on the study's training split, with the strengths its job chose
             train = load_split(Path(under(DATASET_DIR, str(results))), "train", ENCODING)
-        how = counted.Fitting(float(meta["noise"]), int(meta["seed"]), counted.CLASSES[ENCODING],
-                              smoothing=meta.get("smoothing"))
-        fitted = counted.fit(name, train, {}, how).model
+        fitted = counted.refit(meta, train).model
         if name == "global":
             out.append(Factorised(name, "counted", detail=detail, marginal=fitted.marginal))
+        elif name.startswith("ppm_"):
+            out.append(Sequential(name, "counted", detail=detail, fitted=fitted))
         else:
             out.append(Categorical(name, "counted", observer=name.startswith("bayes"), detail=detail, fitted=fitted))
     for cell in chosen_cells:
@@ -299,115 +329,6 @@ def study_models(results: Path, models: list[str] | None = None, networks: list[
     if len(seeds) > 1:
         raise StudyError(f"the models under {results} come from studies of different seeds: {sorted(seeds)}")
     return out, seeds.pop()
-
-
-# ---- the files ----------------------------------------------------------------------------------
-
-
-MEASURES = {  # column prefix -> (long name, description of the model's value, units)
-    "ic": ("Information content", "-log2 of the probability {model} gave the chord before it came, from the input "
-           "up to the chord before; n/a for a file's first chord (no prediction)", "bits"),
-    "entropy": ("Entropy", "entropy of {model}'s prediction of the chord over all 4,096 pitch-class sets, before it "
-                "came; n/a for a file's first chord", "bits"),
-    "surprise": ("Bayesian surprise", "KL divergence of {model}'s posterior over the current chord after hearing it "
-                 "from the prior it was updated from (its prediction; bayes_memoryless: its constant prior)", "bits"),
-}
-
-
-def _columns(stimulus: Stimulus, models: list[Model], values: dict[str, Measures]) -> dict[str, list]:
-    cols: dict[str, list] = {
-        "onset": stimulus.onset.tolist(), "duration": stimulus.duration.tolist(),
-        "pitches": [" ".join(map(str, p)) for p in stimulus.pitches],
-        "pitch_classes": [" ".join(str(k) for k in np.flatnonzero(row)) for row in stimulus.y],
-    }
-    for m in models:
-        v = values[m.name]
-        cols[f"ic_{m.name}"], cols[f"entropy_{m.name}"] = v.ic.tolist(), v.entropy.tolist()
-        if v.surprise is not None:
-            cols[f"surprise_{m.name}"] = v.surprise.tolist()
-    return cols
-
-
-def sidecar(models: list[Model], noise: float) -> dict:
-    """The events.json of every stimulus: each column's LongName, Description and Units (BIDS)."""
-    out = {
-        "onset": {"LongName": "Onset", "Description": "When the chord's set of sounding pitches starts, from the "
-                  "file's own tempo map", "Units": "s"},
-        "duration": {"LongName": "Duration", "Description": "Until the next chord's onset (a rest is part of the "
-                     "chord before it), the last chord until its last note ends", "Units": "s"},
-        "pitches": {"LongName": "MIDI pitches", "Description": "The chord's sounding MIDI note numbers, drums left "
-                    "out, separated by spaces", "Units": "MIDI note number"},
-        "pitch_classes": {"LongName": "Pitch classes", "Description": "The chord's pitch-class set (C = 0), what the "
-                          "models see (pc12), separated by spaces", "Units": "pitch class"},
-    }
-    for m in models:
-        what = (f"the network cell {m.name} (architecture, hidden units, training noise; its runs' probes as an "
-                f"equal mixture)" if m.kind == "network" else f"the reference {m.name} ({REFERENCES[m.name].label})")
-        for prefix, (long, description, units) in MEASURES.items():
-            if prefix == "surprise" and not m.observer:
-                continue
-            out[f"{prefix}_{m.name}"] = {"LongName": f"{long}, {m.name}",
-                                         "Description": description.format(model=what) + f"; input noise sigma = "
-                                                                                          f"{noise!r}",
-                                         "Units": units}
-    return out
-
-
-def _tsv_value(v) -> str:
-    if isinstance(v, str):
-        return v
-    return "n/a" if v is None or not math.isfinite(v) else f"{v:.6g}"
-
-
-def write_tsv(path: Path, cols: dict[str, list]) -> None:
-    lines = ["\t".join(cols)]
-    lines += ["\t".join(_tsv_value(cols[c][i]) for c in cols) for i in range(len(cols["onset"]))]
-    path.write_text("\n".join(lines) + "\n")
-
-
-def regressors(stimulus: Stimulus, cols: dict[str, list], rate: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Sample times (s) and, per measure column, impulses at the onsets scaled by it (0 elsewhere and where the
-    measure is n/a; two onsets in one sample add)."""
-    end = float(stimulus.onset[-1] + stimulus.duration[-1]) if len(stimulus.onset) else 0.0
-    n = int(math.floor(end * rate)) + 1
-    at = np.minimum(np.round(stimulus.onset * rate).astype(np.int64), n - 1)
-    out = {}
-    for c, values in cols.items():
-        if c.split("_")[0] in MEASURES:
-            v = np.nan_to_num(np.asarray(values, np.float64))
-            out[c] = np.bincount(at, v, minlength=n)
-    return np.arange(n) / rate, out
-
-
-def write_regressors(out: Path, stimulus: Stimulus, cols: dict, rate: float, mat: bool) -> list[Path]:
-    times, series = regressors(stimulus, cols, rate)
-    path = out / f"{stimulus.stem}_regressors.tsv"
-    write_tsv(path, {"onset": times.tolist(), **{c: v.tolist() for c, v in series.items()}})
-    files = [path]
-    if mat:
-        from scipy.io import savemat
-
-        mpath = out / f"{stimulus.stem}_regressors.mat"
-        savemat(mpath, {"fs": float(rate), "time": times, "names": np.array(list(series), dtype=object),
-                        "regressors": np.stack(list(series.values()), 1) if series else np.zeros((len(times), 0))})
-        files.append(mpath)
-    return files
-
-
-def long_table(stimuli: list[Stimulus], models: list[Model], values: dict[str, dict[str, Measures]]) -> pa.Table:
-    """annotations.parquet: one row per stimulus, step and model."""
-    parts = []
-    for s in stimuli:
-        steps = len(s.y)
-        for m in models:
-            v = values[m.name][s.stem]
-            parts.append({"file": [s.name] * steps, "step": np.arange(steps, dtype=np.int32), "onset": s.onset,
-                          "duration": s.duration, "model": [m.name] * steps, "ic_bits": v.ic,
-                          "entropy_bits": v.entropy,
-                          "surprise_bits": v.surprise if v.surprise is not None else np.full(steps, np.nan)})
-    if not parts:
-        return schemas.ANNOTATIONS.empty_table()
-    return pa.concat_tables([pa.table(p, schema=schemas.ANNOTATIONS) for p in parts])
 
 
 def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] | None = None,
@@ -438,14 +359,14 @@ def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] |
         values[m.name] = m.measures(stimuli, float(noise), seed) if stimuli else {}
         per_model[m.name] = round(time.perf_counter() - t, 3)
     log.debug("seconds per model: %s", per_model)
-    car = sidecar(chosen, float(noise))
+    car = files.sidecar(chosen, float(noise))
     for s in stimuli:
-        cols = _columns(s, chosen, {m.name: values[m.name][s.stem] for m in chosen})
-        write_tsv(out / f"{s.stem}_events.tsv", cols)
+        cols = files.columns(s, chosen, {m.name: values[m.name][s.stem] for m in chosen})
+        files.write_tsv(out / f"{s.stem}_events.tsv", cols)
         write_json(out / f"{s.stem}_events.json", {c: car[c] for c in cols})
         if rate:
-            write_regressors(out, s, cols, float(rate), mat)
-    write_parquet(out / "annotations.parquet", long_table(stimuli, chosen, values))
+            files.write_regressors(out, s, cols, float(rate), mat)
+    write_parquet(out / "annotations.parquet", files.long_table(stimuli, chosen, values))
     write_parquet(out / "rejects.parquet", schemas.rejects_table(rejects))
     seconds = time.perf_counter() - t0
     events = sum(len(s.y) for s in stimuli)

@@ -75,9 +75,7 @@ def bach_reference(folder: Path, bach: Splits, test: Splits, sigma: float, seed:
     _same_noise(meta, sigma, folder)
     name, encoding = meta["model"], meta["encoding"]
     if REFERENCES[name].kind == "counted":  # counted again, with the strengths its job chose
-        how = counted.Fitting(sigma, seed, counted.CLASSES[encoding], smoothing=meta.get("smoothing"),
-                              settings=meta.get("settings"))  # and with its options (a PPM model's)
-        fitted = counted.fit(name, bach("train", encoding), {}, how)
+        fitted = counted.refit(meta, bach("train", encoding), sigma, seed)  # and with its options (a PPM model's)
         bce, bits = fitted.evaluate(test("test", encoding), sigma, seed)  # bits of its distribution over chords
     else:
         fitted = load_reference(folder)

@@ -243,6 +243,14 @@ def fit(name: str, train: dict, validation: dict, how: Fitting) -> Counted:
     return Counted(name, MODELS[name](train, validation, how))
 
 
+def refit(meta: dict, train: dict, sigma: float | None = None, seed: int | None = None) -> Counted:
+    """The counted reference of a job's ``meta.json`` counted again on ``train``, with the strengths and options that
+    job chose (nothing searched again), at ``sigma`` and ``seed`` (default: the job's)."""
+    how = Fitting(float(meta["noise"]) if sigma is None else sigma, int(meta["seed"]) if seed is None else seed,
+                  CLASSES[meta["encoding"]], smoothing=meta.get("smoothing"), settings=meta.get("settings"))
+    return fit(meta["model"], train, {}, how)
+
+
 def evaluate_counted(name: str, train: dict, validation: dict, test: dict, sigma: float, seed: int,
                      encoding: str = "pc12", smoothing: dict | None = None,
                      progress: Path | None = None, settings: dict | None = None) -> tuple[dict, dict, dict]:

@@ -15,7 +15,7 @@ import scipy.io
 from bayesbach.cli import main
 from bayesbach.core.registry import REFERENCES
 from bayesbach.dev.synthetic import chain_corpus, write_midi, write_study
-from bayesbach.evaluation.annotate import Categorical, Stimulus, factorised_measures
+from bayesbach.evaluation.annotate import Categorical, Sequential, Stimulus, factorised_measures
 from bayesbach.references import counted
 from bayesbach.references.alphabet import all_chords
 
@@ -109,6 +109,24 @@ def test_entropy_of_independent_units_is_the_sum_of_binary_entropies():
     joint = lambda r: np.prod(np.where(y > 0, r[0], 1 - r[0]), 1)  # noqa: E731
     assert np.allclose(ic3, -np.log2((joint(p) + joint(q)) / 2))
     assert np.all(entropy3 >= np.minimum(entropy, factorised_measures(q, y)[1]) - 1e-9)
+    # its entropy against every chord listed by brute force
+    for t in range(len(y)):
+        mix = np.array([(np.prod(np.where(c > 0, p[0, t], 1 - p[0, t])) + np.prod(np.where(c > 0, q[0, t], 1 - q[0, t])))
+                        / 2 for c in all_chords(12)])
+        assert entropy3[t] == pytest.approx(-(mix * np.log2(mix)).sum(), rel=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["stm", "both_plus"])
+def test_a_ppm_models_information_content_is_the_studys_own_on_that_file(kind):
+    train = chain_corpus({"train": 5}, vocab=30, successors=4, seed=3)["train"]
+    test = chain_corpus({"test": 2}, vocab=30, successors=4, seed=4)["test"]
+    name = f"ppm_{kind}"
+    model = Sequential(name, "counted", fitted=fitted(name, train, None))
+    got = model.measures([stimulus(f[0][:120], p) for p, f in test.items()], 0.0, 0)
+    for piece, f in test.items():  # the study scores the file alone: the same alphabet, the training chords and its own
+        (_, _, _, _, bits), = fitted(name, train, None).probabilities({piece: [f[0][:120]]}, 0.0, 0)
+        assert np.isnan(got[piece].ic[0]) and np.allclose(got[piece].ic[1:], bits[0], rtol=1e-12)
+        assert np.all(got[piece].entropy[1:] > 0)
 
 
 @pytest.mark.parametrize("name", ["bayes", "bayes2", "bayes_memoryless"])
