@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bayesbach.cli.common import command, results_arg
+from bayesbach.cli.common import command, config_args, dataset_arg, dataset_of, path, results_arg, study_config
+from bayesbach.core.exceptions import StudyError
+from bayesbach.core.layout import ANNOTATION_DIR, annotation_models
 
 
 def names(text: str | None) -> list[str] | None:
@@ -14,13 +16,22 @@ def names(text: str | None) -> list[str] | None:
 
 
 def cmd_annotate(args) -> int:
-    from bayesbach.evaluation.annotate import annotate
+    from bayesbach.evaluation.annotate import annotate, annotate_files, split_stimuli
 
-    done = annotate(args.paths, args.out, results=args.results, models=names(args.models),
-                    networks=names(args.networks), noise=args.noise, rate=args.rate, mat=args.mat,
-                    threads=args.threads)
+    options = dict(results=args.results, models=names(args.models), networks=names(args.networks), noise=args.noise,
+                   rate=args.rate, mat=args.mat, threads=args.threads)
+    if args.paths:
+        if args.out is None:
+            raise StudyError("--out names the folder the annotation of PATHS is written to")
+        out, done = args.out, annotate(args.paths, args.out, **options)
+    else:  # the rule's job: the test split with the config's models, into RESULTS/annotations
+        dataset = dataset_of(args)
+        for key, chosen in annotation_models(study_config(args)).items():  # what --models/--networks leave open
+            options[key] = chosen if options[key] is None else options[key]
+        out = args.out or path(args.results, ANNOTATION_DIR)
+        done = annotate_files(split_stimuli(dataset), out, **options)
     print(f"{done['stimuli']} stimuli ({done['events']} chords) annotated with {done['models']} models in "
-          f"{done['seconds']:.1f} s, {done['rejects']} rejected (rejects.parquet); written to {args.out}")
+          f"{done['seconds']:.1f} s, {done['rejects']} rejected (rejects.parquet); written to {out}")
     return 0
 
 
@@ -28,8 +39,13 @@ def register(sub) -> None:
     c = command(sub, "annotate", cmd_annotate,
                 "per-chord information content, entropy and Bayesian surprise (bits) of any MIDI stimuli under a "
                 "finished study's models: OUT/<stem>_events.tsv and .json, annotations.parquet, rejects.parquet")
-    c.add_argument("paths", type=Path, nargs="+", metavar="PATHS", help="MIDI files, or folders searched for them")
-    c.add_argument("--out", type=Path, required=True, help="the folder written")
+    c.add_argument("paths", type=Path, nargs="*", metavar="PATHS",
+                   help="MIDI files, or folders searched for them (default: the study's test split, as the rule does, "
+                        "with the config's references and cells)")
+    c.add_argument("--out", type=Path, default=None,
+                   help="the folder written (needed with PATHS; default for the test split: RESULTS/annotations)")
+    config_args(c, "its references and network cells, for the test split")
+    dataset_arg(c)
     results_arg(c)
     c.add_argument("--models", default=None, metavar="NAMES",
                    help="references annotated, comma-separated (default: every one of the study that predicts; "

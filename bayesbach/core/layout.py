@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from pathlib import PurePath
 
-from bayesbach.core.registry import LISTEN_KINDS, example_network, reference_names
+from bayesbach.core.registry import LISTEN_KINDS, REFERENCES, example_network, reference_names
 
 # ---- the templates ------------------------------------------------------------------------------
 
@@ -36,6 +36,8 @@ SUMMARY = f"{RESULTS}/summary.html"  # the results page
 SUMMARY_TEXT = f"{RESULTS}/summary.txt"  # its headline table, printed when a run ends
 LOGS_DIR = f"{RESULTS}/logs"  # one log per job, a folder per stage
 CONVERGENCE = f"{EVALUATION_DIR}/convergence.csv"  # did each trained stage converge (evaluation.convergence)
+ANNOTATION_DIR = f"{RESULTS}/annotations"  # the test split annotated: <stem>_events.tsv and .json per file, and
+ANNOTATION_FILES = ("annotations.parquet", "rejects.parquet")  # these (bayesbach.evaluation.annotate)
 
 MODEL_FILES = ("decoder.pt", "probe.pt", "history.parquet", "meta.json")  # what a training job writes per network
 TRAINED_FILES = ("decoder.pt", "probe.pt", "meta.json")  # what a trained network is loaded from
@@ -56,6 +58,7 @@ FIGURE_INPUTS = {
     "sweep": {"stats": f"{EVALUATION_DIR}/stats.csv"},
     "training": {"model_dirs": MODEL_DIR},
     "example": {"example_path": f"{LISTEN_DIR}/example.parquet"},
+    "surprisal": {"annotations_path": f"{ANNOTATION_DIR}/annotations.parquet", "events": f"{DATASET_DIR}/events.parquet"},
     "encoding": {"coding_path": f"{EVALUATION_DIR}/encoding.parquet"},
     "keys": {"keys_path": f"{EVALUATION_DIR}/keys.parquet"},
     "generalisation": {"generalisation_path": f"{EVALUATION_DIR}/generalisation.parquet",
@@ -215,6 +218,34 @@ def convergence_inputs(config: dict, results=RESULTS) -> dict[str, list[str]]:
     return under({kind: files_in(dirs, HISTORY_FILES) for kind, dirs in convergence_dirs(config).items()}, results)
 
 
+def annotation_models(config: dict) -> dict[str, list[str]]:
+    """What the annotate rule annotates with: every reference of the study that predicts, in the registry's order,
+    and every network cell of the sweep (``<arch>_h<hidden>_s<noise>``, as bayesbach annotate names them)."""
+    names = config["references"]["models"]
+    cells = dict.fromkeys(f"{a}_h{h}_s{noise_label(s)}" for a, h, s, _ in sweep_cells(config["sweep"]))
+    return {"models": [n for n in REFERENCES if n in names and "predict" in REFERENCES[n].tasks],
+            "networks": list(cells)}
+
+
+def annotate_inputs(config: dict, results=RESULTS) -> dict[str, list[str]]:
+    """The annotate rule's inputs: the test split's files (the dataset's tables and the corpus's manifests: its MIDI
+    files lie beside them), every network of the sweep and every reference of the study at every noise level."""
+    names = config["references"]["models"]
+    return under({
+        "dataset": [f"{DATASET_DIR}/events.parquet", f"{DATASET_DIR}/pieces.parquet"],
+        "manifests": source_manifests(config),
+        "networks": files_in(network_dirs(config["sweep"]), TRAINED_FILES),
+        "references": reference_files(names, config["sweep"]["noise"], ["meta.json"]),
+        "reference_models": reference_files([n for n in names if n in reference_names("trained")],
+                                            config["sweep"]["noise"], ["model.pt"]),
+    }, results)
+
+
+def annotation_targets(results=RESULTS) -> list[str]:
+    """The annotate rule's tables (its per-file TSVs and sidecars lie beside them)."""
+    return under(files_in([ANNOTATION_DIR], ANNOTATION_FILES), results)
+
+
 def generalise_inputs(config: dict, composer: str, noise: float, results=RESULTS) -> dict[str, list[str] | str]:
     """A generalise job's inputs: every network of the sweep and every reference of the study at that noise
     level, Bach's dataset (the counted references are counted again) and the composer's."""
@@ -315,4 +346,4 @@ def report_targets(config: dict, results=RESULTS) -> list[str]:
 def study_targets(config: dict) -> list[str]:
     """Every file a whole study makes (rule all)."""
     return (dataset_targets() + network_targets(config) + reference_targets(config) + evaluation_targets()
-            + generalisation_targets(config) + report_targets(config))
+            + annotation_targets() + generalisation_targets(config) + report_targets(config))

@@ -44,10 +44,10 @@ from scipy.special import logsumexp
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_json, write_parquet
 from bayesbach.core.exceptions import StudyError
-from bayesbach.core.layout import DATASET_DIR, MODEL_DIR, REFERENCE_DIR, under
+from bayesbach.core.layout import DATASET_DIR, MODEL_DIR, REFERENCE_DIR, SOURCE_DIR, under
 from bayesbach.core.registry import REFERENCES
-from bayesbach.evaluation import annotation_files as files
-from bayesbach.dataset.loader import load_split
+from bayesbach.evaluation import annotation_files as written
+from bayesbach.dataset.loader import load_split, split_files
 from bayesbach.dataset.midi import Rejected, events_from_bytes, midi_files
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.networks.models import load_network, probabilities
@@ -91,11 +91,11 @@ class Measures:
     surprise: np.ndarray | None = None  # the observers'
 
 
-def read_stimuli(paths: list[Path]) -> tuple[list[Stimulus], list[tuple[str, str]]]:
-    """The usable MIDI files of ``paths`` (files, or folders searched for .mid/.midi) and the rest as (name,
-    reason), as the dataset's converter judges them."""
+def read_stimuli(files: list[tuple[str, Path]]) -> tuple[list[Stimulus], list[tuple[str, str]]]:
+    """The usable MIDI ``files`` (name, path) and the rest as (name, reason), as the dataset's converter judges
+    them."""
     stimuli, rejects, stems = [], [], set()
-    for name, path in midi_files(paths):
+    for name, path in files:
         try:
             events = events_from_bytes(name, Path(path).read_bytes())
         except OSError as e:
@@ -331,10 +331,24 @@ def study_models(results: Path, models: list[str] | None = None, networks: list[
     return out, seeds.pop()
 
 
-def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] | None = None,
-             networks: list[str] | None = None, noise: float = 0.0, rate: float | None = None,
-             mat: bool = False, threads: int | None = None) -> dict:
-    """Annotate the MIDI files of ``paths`` with the study's models (module text); writes OUT/<stem>_events.tsv and
+def split_stimuli(dataset: Path, split: str = "test") -> list[tuple[str, Path]]:
+    """The MIDI files of a split of the study's ``dataset`` as (events.parquet's ``file``, its path below
+    data/raw/), composition by composition: what the annotate rule annotates."""
+    raw = Path(SOURCE_DIR).parent
+    files = split_files(dataset, split)
+    return [(name, raw / name) for names in files.values() for name in names]
+
+
+def annotate(paths: list[Path], out: Path, **options) -> dict:
+    """Annotate the MIDI files of ``paths`` (files, or folders searched for .mid/.midi; a file below a folder is
+    named by its path from there) with the study's models: :func:`annotate_files`."""
+    return annotate_files(midi_files(paths), out, **options)
+
+
+def annotate_files(files: list[tuple[str, Path]], out: Path, *, results: Path, models: list[str] | None = None,
+                   networks: list[str] | None = None, noise: float = 0.0, rate: float | None = None,
+                   mat: bool = False, threads: int | None = None) -> dict:
+    """Annotate MIDI ``files`` (name, path) with the study's models (module text); writes OUT/<stem>_events.tsv and
     .json per stimulus (and with ``rate`` <stem>_regressors.tsv, with ``mat`` .mat), annotations.parquet and
     rejects.parquet; returns what it did (stimuli, events, models, rejects, seconds)."""
     if threads:
@@ -348,7 +362,7 @@ def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] |
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stimuli, rejects = read_stimuli(paths)
+    stimuli, rejects = read_stimuli(files)
     for name, reason in rejects:
         log.warning("rejected %s: %s", name, reason)
     chosen, seed = study_models(results, models, networks, noise)
@@ -359,14 +373,14 @@ def annotate(paths: list[Path], out: Path, *, results: Path, models: list[str] |
         values[m.name] = m.measures(stimuli, float(noise), seed) if stimuli else {}
         per_model[m.name] = round(time.perf_counter() - t, 3)
     log.debug("seconds per model: %s", per_model)
-    car = files.sidecar(chosen, float(noise))
+    car = written.sidecar(chosen, float(noise))
     for s in stimuli:
-        cols = files.columns(s, chosen, {m.name: values[m.name][s.stem] for m in chosen})
-        files.write_tsv(out / f"{s.stem}_events.tsv", cols)
+        cols = written.columns(s, chosen, {m.name: values[m.name][s.stem] for m in chosen})
+        written.write_tsv(out / f"{s.stem}_events.tsv", cols)
         write_json(out / f"{s.stem}_events.json", {c: car[c] for c in cols})
         if rate:
-            files.write_regressors(out, s, cols, float(rate), mat)
-    write_parquet(out / "annotations.parquet", files.long_table(stimuli, chosen, values))
+            written.write_regressors(out, s, cols, float(rate), mat)
+    write_parquet(out / "annotations.parquet", written.long_table(stimuli, chosen, values))
     write_parquet(out / "rejects.parquet", schemas.rejects_table(rejects))
     seconds = time.perf_counter() - t0
     events = sum(len(s.y) for s in stimuli)

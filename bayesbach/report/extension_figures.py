@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty, mean_sem,  # style
-                                       plain_log, plt, stars, swept)
+from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, PITCH_CLASSES, REFERENCE_COLOURS, WIDTH,  # style
+                                       empty, mean_sem, plain_log, plt, stars, swept)
 from bayesbach.core.registry import KEY_DECODERS, OWN_MODELS, OWN_PREFIX, primary_arch
 from bayesbach.evaluation.key_summary import CELL, cell_table, piece_accuracy
 from bayesbach.evaluation.stats import ALPHA, encoding_comparisons
@@ -189,3 +191,46 @@ def generalisation(gen: pd.DataFrame, errors: pd.DataFrame):
     fig.suptitle("Bach-trained models on other composers (mean over test compositions +/- s.e.m.)", fontsize=9)
     return fig
 
+
+
+# --------------------------------------------------------------------------------------------------
+# The surprisal figure's references: the memoryless and the richest ideal observer, and IDyOM's model.
+SURPRISAL_REFERENCES = ("bayes_memoryless", "bayes3", "ppm_both")
+CELL_NAME = re.compile(r"^(?P<arch>\w+?)_h(?P<hidden>\d+)_s(?P<noise>[\d.e+-]+)$")  # annotate's network cells
+
+
+def surprisal(ann: pd.DataFrame, events: pd.DataFrame):
+    """One annotated test file (the one of median length, the shorter of the two middle ones): its chords over time
+    and, under them, the information content of each chord for the probed network (the primary architecture's
+    largest size, one line per training noise level) and the references of SURPRISAL_REFERENCES."""
+    if not len(ann):
+        return empty("No annotated test file to show.")
+    lengths = ann.groupby("file")["step"].max()
+    ranked = sorted(lengths.index, key=lambda f: (lengths[f], f))
+    file = ranked[(len(ranked) - 1) // 2]
+    one = ann[ann["file"] == file]
+    cells = {m: CELL_NAME.match(m) for m in one["model"].unique() if CELL_NAME.match(m)}
+    arch = primary_arch({c["arch"] for c in cells.values()})
+    sizes = [int(c["hidden"]) for c in cells.values() if c["arch"] == arch]
+    probed = sorted((m for m, c in cells.items() if c["arch"] == arch and int(c["hidden"]) == max(sizes, default=0)),
+                    key=lambda m: float(cells[m]["noise"]))
+    chords = events[events["file"] == file].sort_values("step")
+    fig, (roll, ax) = plt.subplots(2, 1, figsize=(WIDTH, 4.6), sharex=True, height_ratios=(1, 1.6),
+                                   layout="constrained")
+    for onset, duration, pcs in zip(chords["onset"], chords["duration"], chords["pcs"]):
+        for k in np.flatnonzero((int(pcs) >> np.arange(12)) & 1):
+            roll.broken_barh([(onset, duration)], (k - 0.4, 0.8), color="0.25", lw=0)
+    roll.set_yticks(range(0, 12, 2), PITCH_CLASSES[::2])
+    roll.set_ylim(-0.6, 11.6)
+    roll.set_ylabel("Pitch class")
+    roll.set_title(f"A test file ({file}): its chords and how surprising each was", fontsize=9)
+    series = [(m, f"{network_label(arch, cells[m]['hidden'])}, trained at sigma = {float(cells[m]['noise']):g}",
+               BLUES[i % len(BLUES)], "-") for i, m in enumerate(probed)]
+    series += [(m, model_label(m), REFERENCE_COLOURS[m], "--") for m in SURPRISAL_REFERENCES if m in set(one["model"])]
+    for model, label, colour, style in series:
+        rows = one[one["model"] == model].sort_values("step")
+        ax.plot(rows["onset"], rows["ic_bits"], style, color=colour, lw=1.1, marker=".", ms=3, label=label)
+    ax.set_xlabel("Time (s, the file's own tempo)")
+    ax.set_ylabel("Information content (bits)")
+    ax.legend(loc="upper right", fontsize=7, frameon=False, ncol=2)
+    return fig

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, REFERENCE_COLOURS, WIDTH, empty,  # the style first
+from bayesbach.report.plotting import (BCE, BLUES, OKABE_ITO, PITCH_CLASSES, REFERENCE_COLOURS, WIDTH, empty,  # style
                                        mean_sem, network_means, plain_log, plt, save, stars, swept)
 from bayesbach.core.layout import FIGURES
 from bayesbach.core.registry import ARCHITECTURES, LADDER_FIGURE_MODELS, primary_arch
 from bayesbach.evaluation.stats import ALPHA
-from bayesbach.report.extension_figures import error_coding, generalisation, keys
+from bayesbach.report.extension_figures import error_coding, generalisation, keys, surprisal
 from bayesbach.report.labels import arch_label, model_label, network_label
 
 
@@ -213,7 +213,6 @@ def training(history: pd.DataFrame):
 
 
 # 5. -----------------------------------------------------------------------------------------------
-PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
 
 def example(rolls: pd.DataFrame, steps: int = 48):
@@ -295,7 +294,8 @@ def histories(model_dirs: list[Path]) -> pd.DataFrame:
 
 def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None = None, coding_path: Path | None = None,
          model_dirs: list[Path] | None = None, example_path: Path | None = None, orders_path: Path | None = None,
-         keys_path: Path | None = None, generalisation_path: Path | None = None, example_steps: int = 48) -> None:
+         keys_path: Path | None = None, generalisation_path: Path | None = None, annotations_path: Path | None = None,
+         events: Path | None = None, example_steps: int = 48) -> None:
     """Draw figure ``name`` from the stage files it needs and save it (PNG + PDF)."""
     read = pd.read_parquet
     if name == "ladder":
@@ -310,6 +310,8 @@ def make(name: str, out: Path, *, errors: Path | None = None, stats: Path | None
         fig = training(histories(model_dirs or []))
     elif name == "example":
         fig = example(read(example_path), example_steps)
+    elif name == "surprisal":
+        fig = surprisal(read(annotations_path), read(events, columns=["file", "step", "pcs", "onset", "duration"]))
     elif name == "encoding":
         fig = error_coding(read(coding_path))
     elif name == "architectures":

@@ -21,6 +21,7 @@ from bayesbach.core.registry import ARCHITECTURES, REFERENCES  # noqa: E402
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
 WIDTH = 7.5  # inches: a page width at 100 % zoom, text at 9 pt stays legible
+PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 BCE = "BCE (nats)"  # per pitch class and step: the captions say it
 # The references' colours come from the registry; the networks are blue.
 REFERENCE_COLOURS = {name: ref.colour for name, ref in REFERENCES.items()}

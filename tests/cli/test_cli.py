@@ -53,6 +53,7 @@ def study(tmp_path_factory) -> Path:
         ok("generalise", "mine", "--noise", str(NOISE), "--config", config, "--config", gen)
         ok("collect_generalisation", "--sweep", "--config", config, "--config", gen)
         ok("generalisation_stats")
+        ok("annotate", "--config", config, "--config", gen)  # the test split, as the rule does
         ok("figures", "--config", config, "--config", gen)
         ok("convergence", "--config", config, "--config", gen)  # gen.yaml names the references trained here
         ok("summary", "--config", config, "--config", gen)

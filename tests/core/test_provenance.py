@@ -91,17 +91,19 @@ def test_imports_absolute_relative_and_by_name_at_any_depth(tmp_path, monkeypatc
 # What editing one module must rerun: the rules whose code(...) runs it, worked out from the imports by hand.
 EDITS = {
     "dataset/noise.py": {"networks.training_job", "references.counted", "references.trained", "evaluation.evaluation_job", "report.listening",
-                         "evaluation.generalisation"},
+                         "evaluation.generalisation", "evaluation.annotate"},
     "corpus/bwv.py": {"corpus.bundled", "corpus.crawl", "corpus.folder", "dataset.midi", "dataset.keys", "dataset.split",
-                      "report.page"},  # families
+                      "report.page", "evaluation.annotate"},  # families; annotate reads MIDI as dataset.midi does
     "corpus/crawl/pipelines.py": {"corpus.crawl"},  # named in a string only
-    "networks/training.py": {"networks.training_job", "references.trained", "evaluation.generalisation"},
+    "networks/training.py": {"networks.training_job", "references.trained", "evaluation.generalisation",
+                             "evaluation.annotate"},
     # the key decoding's observer control counts bayes again (evaluation.evaluation_job.bayes_observer)
-    "references/observer.py": {"references.counted", "evaluation.generalisation", "evaluation.evaluation_job"},
+    "references/observer.py": {"references.counted", "evaluation.generalisation", "evaluation.evaluation_job",
+                               "evaluation.annotate"},
     # the folder source and the composers: not the Bach corpus's conversion (which lists files with corpus.files)
     "corpus/folder.py": {"corpus.folder"},  # the page reads the composers from core.layout
     "references/counted.py": {"references.counted", "evaluation.generalisation",  # Bach's counted models, elsewhere
-                              "evaluation.evaluation_job"},
+                              "evaluation.evaluation_job", "evaluation.annotate"},
     "report/labels.py": {"report.figures", "report.page"},
     "dataset/split.py": {"dataset.split"},
     "dataset/keys.py": {"dataset.keys"},  # the labels' own rule: the key decoding reruns through its input

@@ -60,8 +60,20 @@ def tables():
                         for s in NOISE for task in tasks for p in PIECES], columns=errors.columns)
     generalisation = pd.concat([pd.concat([errors.assign(bce=errors["bce"] + k), own]).assign(corpus=c)
                                 for k, c in enumerate(("monteverdi", "palestrina"))], ignore_index=True)
+    # The annotated test split: three files of 5, 9 and 12 chords (9: the median), every model of the figure and one
+    # more network and reference it leaves out.
+    files = {"bundled/a.mid": 5, "bundled/b.mid": 9, "bundled/c.mid": 12}
+    events = pd.DataFrame([(f, t, int(rng.integers(1, 4096)), 0.5 * t, 0.5) for f, n in files.items() for t in range(n)],
+                          columns=["file", "step", "pcs", "onset", "duration"])
+    models = ["gru_h16_s0.2", "gru_h16_s1.0", "gru_h4_s0.2", "elman_h16_s0.2", "bayes_memoryless", "bayes3",
+              "ppm_both", "markov_counts"]
+    annotations = pd.DataFrame([(f, t, 0.5 * t, 0.5, m, np.nan if t == 0 else rng.uniform(0, 12), rng.uniform(1, 12),
+                                 np.nan) for f, n in files.items() for m in models for t in range(n)],
+                               columns=["file", "step", "onset", "duration", "model", "ic_bits", "entropy_bits",
+                                        "surprise_bits"])
     return {"errors": errors, "stats": comparisons(errors), "encoding": enc, "history": history, "rolls": rolls,
-            "orders": effective_orders(errors), "keys": keys, "generalisation": generalisation}
+            "orders": effective_orders(errors), "keys": keys, "generalisation": generalisation,
+            "annotations": annotations, "events": events}
 
 
 def draw(name: str, t: dict) -> Figure:
@@ -69,7 +81,7 @@ def draw(name: str, t: dict) -> Figure:
             "sweep": lambda: figures.sweep(t["stats"]), "training": lambda: figures.training(t["history"]),
             "example": lambda: figures.example(t["rolls"], 48), "encoding": lambda: figures.error_coding(t["encoding"]),
             "architectures": lambda: figures.architectures(t["errors"]), "orders": lambda: figures.orders(t["orders"]),
-            "keys": lambda: figures.keys(t["keys"]),
+            "keys": lambda: figures.keys(t["keys"]), "surprisal": lambda: figures.surprisal(t["annotations"], t["events"]),
             "generalisation": lambda: figures.generalisation(t["generalisation"], t["errors"])}[name]()
 
 
@@ -239,3 +251,18 @@ def test_an_architecture_added_to_the_registry_draws_in_every_figure_even_alone(
     assert styles["GRU, 4 units, validation"].get_linestyle() == "-"
     panel = next(ax for ax in draw("orders", both).axes if ax.get_title() == "Prediction, sigma = 1")
     assert {line.get_label(): line.get_marker() for line in panel.get_lines()}["Elman RNN (ReLU)"] == "D"
+
+
+def test_the_surprisal_figure_shows_the_median_file_for_the_probed_network_and_the_observers(tables):
+    fig = draw("surprisal", tables)
+    roll, ic = fig.axes
+    assert "bundled/b.mid" in roll.get_title()  # 9 chords: the median of 5, 9 and 12
+    chords = tables["events"].query("file == 'bundled/b.mid'")
+    assert len(roll.collections) == sum(bin(int(p)).count("1") for p in chords["pcs"])  # a bar per sounding pitch class
+    lines = {ln.get_label(): ln for ln in ic.get_lines()}
+    assert list(lines) == ["GRU, 16 units, trained at sigma = 0.2", "GRU, 16 units, trained at sigma = 1",
+                           figures.model_label("bayes_memoryless"), figures.model_label("bayes3"),
+                           figures.model_label("ppm_both")]
+    want = tables["annotations"].query("file == 'bundled/b.mid' and model == 'bayes3'").sort_values("step")
+    np.testing.assert_array_equal(lines[figures.model_label("bayes3")].get_ydata(), want["ic_bits"])
+    np.testing.assert_array_equal(lines[figures.model_label("bayes3")].get_xdata(), want["onset"])

@@ -13,8 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from bayesbach.core import schemas
+from bayesbach.core.config import load_config
+from bayesbach.core.layout import annotation_models
 from bayesbach.core.registry import COMPARED, KEY_DECODERS, REFERENCES
-from bayesbach.dataset.loader import load_split
+from bayesbach.dataset.loader import load_split, split_files
 from bayesbach.evaluation import convergence
 from bayesbach.evaluation.stats import COLUMNS
 from conftest import copy_workflow, planned_jobs, snakemake
@@ -154,6 +156,22 @@ def test_the_commands_on_the_studys_files_write_the_rules_tables_and_figures(stu
         assert (tmp_path / "figures" / png.name).read_bytes() == png.read_bytes(), png.name
 
 
+def test_the_test_split_is_annotated_by_every_model_of_the_study(study: Path):
+    ann = pq.read_table(study / "results/annotations/annotations.parquet").to_pandas()
+    files = {f for names in split_files(study / "results/dataset", "test").values() for f in names}
+    assert set(ann["file"]) == files and not len(pq.read_table(study / "results/annotations/rejects.parquet"))
+    config = load_config([study / "config.yaml", study / TINY], study / "workflow/schemas/config.schema.yaml")
+    chosen = annotation_models(config)
+    assert set(ann["model"]) == set(chosen["models"]) | set(chosen["networks"]) and "ppm_both" in set(ann["model"])
+    later = ann[ann["step"] > 0]
+    assert later["ic_bits"].between(0, 200).all() and later["entropy_bits"].gt(0).all()
+    events = pd.read_parquet(study / "results/dataset/events.parquet")
+    first = sorted(files)[0]
+    tsv = pd.read_csv(study / f"results/annotations/{first.removesuffix('.mid').replace('/', '_')}_events.tsv", sep="\t")
+    assert list(tsv.columns[:2]) == ["onset", "duration"]
+    assert tsv["onset"].to_numpy() == pytest.approx(events.loc[events["file"] == first, "onset"].to_numpy(), abs=1e-5)
+
+
 def test_second_run_does_nothing(study: Path):
     assert planned_jobs(study, "--configfile", TINY) == {}
 
@@ -162,7 +180,7 @@ def test_figures_are_drawn_as_png_and_pdf_and_the_single_architecture_sweep_skip
     from PIL import Image
 
     figures = study / "results/figures"
-    names = {"ladder", "orders", "decoding", "sweep", "training", "example", "encoding", "keys"}
+    names = {"ladder", "orders", "decoding", "sweep", "training", "example", "surprisal", "encoding", "keys"}
     assert {p.stem for p in figures.glob("*.png")} == names == {p.stem for p in figures.glob("*.pdf")}
     for png in figures.glob("*.png"):
         assert Image.open(png).size[0] >= 900, png  # a page width at 150 dpi
@@ -198,7 +216,7 @@ def test_the_page_is_self_contained_and_says_what_ran(study: Path):
     page = (study / "results/summary.html").read_text()
     # nothing loaded from elsewhere (the config's crawler URLs appear as text only)
     assert not re.search(r"(src|href)=['\"]?(https?:|//|file:)", page) and "url(" not in page and "<script" not in page
-    assert page.count("<img ") == 8 and page.count("src='data:image/png;base64,") == 8
+    assert page.count("<img ") == 9 and page.count("src='data:image/png;base64,") == 9
     for text in ("Corpus and splits", "Software", "torch", "Mean test BCE per model and noise level",
                  "How the comparison is kept fair", "compositions form", "Effective order on the ladder",
                  "Key comparisons", "<h4>Prediction (probed networks)</h4>", "<h4>Decoding</h4>", "Prediction ladder.",

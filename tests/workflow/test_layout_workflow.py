@@ -48,6 +48,7 @@ def test_the_joining_and_report_rules_read_the_layouts_lists(planned):
     assert jobs["listen"] == [flat(layout.listen_inputs(config))]
     assert jobs["summary"] == [flat(layout.summary_inputs(config))]
     assert jobs["convergence"] == [flat(layout.convergence_inputs(config))]
+    assert jobs["annotate"] == [flat(layout.annotate_inputs(config))]
     for name in layout.study_figures(config):
         assert jobs[f"figure_{name}"] == [flat(layout.figure_inputs(name, config))], name
     manifests = set(layout.source_manifests(config))

@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from bayesbach.core.config import ConfigError, check_config
 from bayesbach.core.layout import (
+    ANNOTATION_DIR,
     COMPOSER_DATASET_DIR,
     CONVERGENCE,
     COMPOSER_SOURCE_DIR,
@@ -24,6 +25,8 @@ from bayesbach.core.layout import (
     SUMMARY_TEXT,
     TRAINED_FILES,
     WEB_REPORT,
+    annotate_inputs,
+    annotation_models,
     collect_evaluation_inputs,
     collect_generalisation_inputs,
     composer_folders,

@@ -101,3 +101,23 @@ rule convergence:
         code=code("evaluation.convergence"),
     script:
         "../scripts/convergence.py"
+
+
+# The test split annotated as bayesbach annotate does for anyone's stimuli (docs/science.md, "Annotation"): per
+# chord, each model's information content, entropy and (observers) Bayesian surprise in bits, at its onset.
+rule annotate:
+    input:
+        **annotate_inputs(config),
+    output:
+        annotations=f"{ANNOTATION_DIR}/annotations.parquet",  # beside them each file's TSV and sidecar
+        rejects=f"{ANNOTATION_DIR}/rejects.parquet",
+    log:
+        f"{LOGS_DIR}/evaluation/annotate.log",
+    conda:
+        "../envs/bayesbach.yaml"
+    threads: 1
+    params:
+        **annotation_models(config),
+        code=code("evaluation.annotate"),
+    script:
+        "../scripts/annotate.py"
