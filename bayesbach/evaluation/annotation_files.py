@@ -70,7 +70,7 @@ def sidecar(models: list[Model], noise: float) -> dict:
 def _tsv_value(v) -> str:
     if isinstance(v, str):
         return v
-    return "n/a" if v is None or not math.isfinite(v) else f"{v:.6g}"
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.10g}"
 
 
 def write_tsv(path: Path, cols: dict[str, list]) -> None:

@@ -232,5 +232,5 @@ def surprisal(ann: pd.DataFrame, events: pd.DataFrame):
         ax.plot(rows["onset"], rows["ic_bits"], style, color=colour, lw=1.1, marker=".", ms=3, label=label)
     ax.set_xlabel("Time (s, the file's own tempo)")
     ax.set_ylabel("Information content (bits)")
-    ax.legend(loc="upper right", fontsize=7, frameon=False, ncol=2)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False, fontsize=7)
     return fig

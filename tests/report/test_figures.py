@@ -260,6 +260,7 @@ def test_the_surprisal_figure_shows_the_median_file_for_the_probed_network_and_t
     chords = tables["events"].query("file == 'bundled/b.mid'")
     assert len(roll.collections) == sum(bin(int(p)).count("1") for p in chords["pcs"])  # a bar per sounding pitch class
     lines = {ln.get_label(): ln for ln in ic.get_lines()}
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(lines)
     assert list(lines) == ["GRU, 16 units, trained at sigma = 0.2", "GRU, 16 units, trained at sigma = 1",
                            figures.model_label("bayes_memoryless"), figures.model_label("bayes3"),
                            figures.model_label("ppm_both")]

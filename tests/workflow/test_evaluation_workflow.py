@@ -169,7 +169,7 @@ def test_the_test_split_is_annotated_by_every_model_of_the_study(study: Path):
     first = sorted(files)[0]
     tsv = pd.read_csv(study / f"results/annotations/{first.removesuffix('.mid').replace('/', '_')}_events.tsv", sep="\t")
     assert list(tsv.columns[:2]) == ["onset", "duration"]
-    assert tsv["onset"].to_numpy() == pytest.approx(events.loc[events["file"] == first, "onset"].to_numpy(), abs=1e-5)
+    assert tsv["onset"].to_numpy() == pytest.approx(events.loc[events["file"] == first, "onset"].to_numpy(), abs=1e-7)
 
 
 def test_second_run_does_nothing(study: Path):
@@ -261,7 +261,7 @@ def test_every_figure_of_the_page_loads_and_is_visible_in_chromium(study: Path, 
     images = re.search(r'data-images="(\d+)"', dom)
     visible = re.search(r'data-visible="(\d+)"', dom)
     assert images and visible, dom[:500]
-    assert int(images[1]) == 8 and int(visible[1]) == 8
+    assert int(images[1]) == 9 and int(visible[1]) == 9
     assert re.search(r'data-wide="(\d+)"', dom)[1] == "0"  # every table fits the page's width
     shot = tmp_path / "page.png"
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", (study / "results/summary.html").as_uri()],
