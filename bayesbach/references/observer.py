@@ -44,6 +44,7 @@ from typing import Iterator
 import numpy as np
 import scipy.sparse as sp
 
+from bayesbach.references import kernel as compiled
 from bayesbach.references.alphabet import Alphabet, Mixtures, information_content
 from bayesbach.references.contexts import Automaton
 
@@ -52,6 +53,10 @@ from bayesbach.references.contexts import Automaton
 # costs far more than a dense element (docs/performance.md, "Ideal observers"), and a posterior that spread
 # prunes little.
 DENSE_SHARE = 0.005
+# How a dense step is computed: "numba", the compiled kernel (bayesbach.references.kernel, one call per step, files
+# in parallel), or "numpy", the NumPy/SciPy reference path it is tested against. The same results to rounding.
+KERNELS = ("numba", "numpy")
+DEFAULT_KERNEL = "numba" if compiled.AVAILABLE else "numpy"
 
 
 @dataclass
@@ -73,10 +78,18 @@ class Discarded:
 class Observer:
     """Forward filter of ``automaton`` under Gaussian noise ``sigma`` over the level-1 states of ``alphabet``."""
 
-    def __init__(self, alphabet: Alphabet, automaton: Automaton, sigma: float, prune: float = 0.0):
+    def __init__(self, alphabet: Alphabet, automaton: Automaton, sigma: float, prune: float = 0.0,
+                 kernel: str | None = None):
         if not sigma >= 0:
             raise ValueError(f"the observer needs a noise level sigma >= 0, got {sigma}")
+        kernel = DEFAULT_KERNEL if kernel is None else kernel
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown observer kernel {kernel!r}; expected one of {KERNELS}")
+        if kernel == "numba" and not compiled.AVAILABLE:
+            raise ValueError("the numba kernel needs numba installed (pyproject.toml); kernel='numpy' runs without")
         self.alphabet, self.automaton, self.sigma, self.prune = alphabet, automaton, float(sigma), float(prune)
+        self.kernel = kernel
+        self._dense = _Compiled if kernel == "numba" else _Dense
         n1 = alphabet.size
         # a state that emits nothing (BOS) emits the extra column n1, of likelihood 0
         self._emits = np.where(automaton.last >= 0, automaton.last, n1)
@@ -180,7 +193,7 @@ class Observer:
             log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
             entropy, surprise = np.empty(len(flat)), np.empty(len(flat))
         active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
-        beliefs = (_Dense if self.prune == 0 else _Sparse)(self)
+        beliefs = (self._dense if self.prune == 0 else _Sparse)(self)
         prior = beliefs.start(active_at[0])
         spread = 0.0  # entries per file of the sparse beliefs, averaged over the last 20 steps or so
         for t in range(lengths.max()):
@@ -210,7 +223,8 @@ class Observer:
                 if isinstance(beliefs, _Sparse):
                     spread = 0.95 * spread + 0.05 * len(prior[0]) / active_at[t + 1] if t else len(prior[0]) / active_at[1]
                     if spread > DENSE_SHARE * self._dense_cost:  # lastingly, not in one uncertain step
-                        beliefs, prior = _Dense(self), _Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1])
+                        beliefs = self._dense(self)
+                        prior = beliefs.load(_Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1]))
                         self.discarded.dense_from_step = min(self.discarded.dense_from_step or t + 1, t + 1)
         out = [None] * len(xs)
         for j, i in enumerate(order):
@@ -331,15 +345,17 @@ class MemorylessObserver(Observer):
             return np.log(own + (post @ root) * self._q[idx]) + share
 
 
-def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memoryless: bool = False) -> Observer:
+def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memoryless: bool = False,
+                kernel: str | None = None) -> Observer:
     """The observer of a counted :class:`~bayesbach.references.contexts.ContextModel` with these strengths: its
-    filter (``bayesK``), or with ``memoryless`` the :class:`MemorylessObserver` of its unigram and first-order
-    transitions (``bayes_memoryless``; exact, ``prune`` unused)."""
+    filter (``bayesK``; its dense step by ``kernel``, default :data:`DEFAULT_KERNEL`), or with ``memoryless`` the
+    :class:`MemorylessObserver` of its unigram and first-order transitions (``bayes_memoryless``; exact, ``prune``
+    and ``kernel`` unused: it has no step to advance)."""
     if memoryless:
         level1 = np.arange(model.alphabet.size)  # the seen chords, then the rest groups: order-1 states
         return MemorylessObserver(model.alphabet, model.q(smoothing), model.predict_units(level1, smoothing), sigma,
                                   model.level1_rows(smoothing))
-    return Observer(model.alphabet, model.automaton(smoothing), sigma, prune)
+    return Observer(model.alphabet, model.automaton(smoothing), sigma, prune, kernel)
 
 
 class _Dense:
@@ -361,6 +377,10 @@ class _Dense:
     def per_level1(self, prior: np.ndarray, n: int) -> np.ndarray:
         return (self.sum_level1 @ prior).T
 
+    def load(self, prior: np.ndarray) -> np.ndarray:
+        """Beliefs given as an array (states x files), in this class's form."""
+        return prior
+
     def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
         """The next step's prior of the first ``n`` files, from their prior and scaled likelihoods."""
         if self._post.shape != (len(self.emits), n):
@@ -368,6 +388,62 @@ class _Dense:
         post = np.take(np.ascontiguousarray(lik1[:n].T), self.emits, axis=0, out=self._post, mode="clip")  # in range
         post *= prior[:, :n]
         return self.auto.apply(post)
+
+
+class _Compiled:
+    """:class:`_Dense`'s beliefs (states x files) and step, compiled (:mod:`bayesbach.references.kernel`): one
+    kernel call per step, which also sums the next prior's level-1 marginal; the files split across threads."""
+
+    def __init__(self, observer: Observer):
+        auto = observer.automaton
+        self.auto, self.emits = auto, np.ascontiguousarray(observer._emits, np.int64)
+        self.width = observer.alphabet.size + 1
+        n = auto.n_states
+        # a chain given in full (P = A): every state a child of the root, of weight 0
+        parent = np.full(n, -1, np.int64) if auto.parent is None else np.asarray(auto.parent, np.int64)
+        beta = np.zeros(n) if auto.parent is None else np.asarray(auto.beta, np.float64)
+        self.pairs = compiled.backoff_pairs(parent, beta)
+        self.slot, self.n_parents = compiled.slots(parent)
+        self.root = np.flatnonzero(parent < 0).astype(np.int64)
+        self.root_weight = np.ascontiguousarray(beta[self.root])
+        self.q = np.zeros(n) if auto.parent is None else np.ascontiguousarray(auto.q, np.float64)
+        a_t = auto._a_t  # A^T as CSR: each target's predecessors, summed in SciPy's order
+        self.csr = (a_t.indptr.astype(np.int64), a_t.indices.astype(np.int32), np.ascontiguousarray(a_t.data))
+        self._marginal_of: np.ndarray | None = None  # the beliefs whose marginal ``_marginal`` holds
+
+    def start(self, n: int) -> np.ndarray:
+        return self.load(np.repeat(self.auto.initial[:, None], n, axis=1))
+
+    def load(self, prior: np.ndarray) -> np.ndarray:
+        """Beliefs given as an array (states x files); room for as many files as it has, in whole cache lines."""
+        room = -(-prior.shape[1] // compiled.LINE) * compiled.LINE
+        self._prior = np.zeros((prior.shape[0], room))
+        self._prior[:, :prior.shape[1]] = prior
+        self._out = np.empty_like(self._prior)
+        self._marginal = np.zeros((self.width, room))
+        self._lent = np.zeros((self.n_parents, room))
+        self._back = np.zeros(room)
+        self._partial = np.zeros((compiled.BLOCKS, self.width, room))
+        self._marginal_of = None
+        return self._prior
+
+    def per_level1(self, prior: np.ndarray, n: int) -> np.ndarray:
+        if self._marginal_of is not prior:
+            compiled.kernels(prior.shape[0] * n)[2](prior, n, compiled.chunks(n), self.emits, self._marginal)
+            self._marginal_of = prior
+        return np.ascontiguousarray(self._marginal[:, :n].T)
+
+    def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
+        """The next step's prior of the first ``n`` files (and its level-1 marginal), from their prior and scaled
+        likelihoods; overwrites ``prior``."""
+        lik = np.ascontiguousarray(lik1[:n].T)
+        posterior, transition, _ = compiled.kernels(prior.shape[0] * n)
+        posterior(prior, lik, n, compiled.chunks(n), self.emits, *self.pairs, self.slot, self.root, self.root_weight,
+                  self._lent, self._back)
+        transition(prior, self._back, n, *self.csr, self.q, self.emits, self._out, self._partial, self._marginal)
+        self._prior, self._out = self._out, prior
+        self._marginal_of = self._prior
+        return self._prior
 
 
 class _Sparse:
