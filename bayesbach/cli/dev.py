@@ -39,9 +39,15 @@ def cmd_bench_train(args) -> int:
 
 
 def cmd_bench_bayes(args) -> int:
+    if args.job:
+        from bayesbach.dev.bench import bench_bayes_job
+
+        print(json.dumps(bench_bayes_job(args.pieces, args.sigma, args.units, args.order, args.kernel, args.threads)))
+        return 0
     from bayesbach.dev.bench import bench_bayes
 
-    print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats, args.single, args.order, args.prune)))
+    print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats, args.single, args.order, args.prune,
+                                 args.kernel, args.threads, args.compare)))
     return 0
 
 
@@ -102,6 +108,12 @@ def register(sub) -> None:
                    help="posterior mass a file may drop per step (0: exact; default: as a counted job decides)")
     c.add_argument("--single", type=int, default=6, help="longest files also filtered one by one (0: skip)")
     c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--kernel", choices=["numba", "numpy"], default=None,
+                   help="the dense step: compiled, or the NumPy/SciPy reference path (default: numba when installed)")
+    c.add_argument("--threads", type=int, default=None, help="threads of the numba kernel (default: numba's)")
+    c.add_argument("--compare", action="store_true", help="also time the NumPy/SciPy path in the same run")
+    c.add_argument("--job", action="store_true",
+                   help="instead: a whole bayesK job (counting, the smoothing searches, the test pass with bits)")
     c.set_defaults(func=cmd_bench_bayes)
     c = bsub.add_parser("evaluate", help="one network's evaluation job (test BCE + encoding) at paper scale")
     c.add_argument("--pieces", type=int, default=140, help="synthetic test compositions (median 200 steps)")

@@ -55,7 +55,7 @@ from bayesbach.references import check_noise_levels
 from bayesbach.references.alphabet import (count_alphabet, global_marginal, information_content, mean_information,
                                             pooled_bce)
 from bayesbach.references.contexts import ContextModel, count_contexts
-from bayesbach.references.observer import observer_of
+from bayesbach.references.observer import DEFAULT_KERNEL, observer_of
 from bayesbach.references.ppm_reference import PPMReference
 from bayesbach.references.smoothing import select_clean, select_observer
 
@@ -93,6 +93,7 @@ class Fitting:
     progress: Path | None = None  # where a smoothing search keeps its evaluations: a killed job resumes it
     # Its references: config keys (its registry entry's ``config``, e.g. the PPM options); None: their defaults.
     settings: dict | None = None
+    kernel: str | None = None  # an observer's dense step: "numba" or "numpy" (None: observer.DEFAULT_KERNEL)
 
 
 # What ``probabilities`` yields for each test piece: (piece, per-file decode probabilities or None, per-file predict
@@ -160,22 +161,23 @@ class Bayes:
 
     def __init__(self, train: dict, validation: dict, how: Fitting, order: int = 1, memoryless: bool = False):
         self.meta: dict = {}
-        self.memoryless = memoryless
+        self.memoryless, self.kernel = memoryless, how.kernel
         self.model, start = _context_model(train, validation, order, how, self.meta)
         self.prune = prune_of(self.model, memoryless)
         t0 = time.perf_counter()
         if how.smoothing is None:
             noisy = files_of(crn_inputs(validation, how.sigma, how.seed))
             self.smoothing, record = select_observer(self.model, files_of(validation), noisy, how.sigma, start,
-                                                     self.prune, how.progress, memoryless)
+                                                     self.prune, how.progress, memoryless, how.kernel)
         else:
             self.smoothing, record = _given(how.smoothing)
         self.meta.update(smoothing=self.smoothing, observer_smoothing=record, exact=self.prune == 0,
+                         kernel=None if memoryless else how.kernel or DEFAULT_KERNEL,
                          memoryless=memoryless, select_seconds=round(time.perf_counter() - t0, 3))
 
     def probabilities(self, test: dict, sigma: float, seed: int) -> Probabilities:
         t0 = time.perf_counter()
-        observer = observer_of(self.model, self.smoothing, sigma, self.prune, self.memoryless)
+        observer = observer_of(self.model, self.smoothing, sigma, self.prune, self.memoryless, self.kernel)
         yield from observer.run(crn_inputs(test, sigma, seed), targets=test)
         self.meta["filter_seconds"] = round(time.perf_counter() - t0, 3)
         if self.prune:

@@ -168,13 +168,13 @@ def _line_search(f: Callable[[float], float], x0: float) -> float:
 
 
 def observer_objective(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
-                       prune: float = 0.0, memoryless: bool = False) -> Callable[[dict], float]:
+                       prune: float = 0.0, memoryless: bool = False, kernel: str | None = None) -> Callable[[dict], float]:
     """The validation decoding plus prediction BCE of the order-K observer (or the memoryless one) with given
-    strengths."""
+    strengths (its dense step by ``kernel``: :func:`~bayesbach.references.observer.observer_of`)."""
     targets = [y[1:] for y in clean]
 
     def objective(smoothing: dict) -> float:
-        out = observer_of(model, smoothing, sigma, prune, memoryless).filter(noisy)
+        out = observer_of(model, smoothing, sigma, prune, memoryless, kernel).filter(noisy)
         return pooled_bce([d for d, _ in out], clean) + pooled_bce([p for _, p in out], targets)
 
     return objective
@@ -235,7 +235,7 @@ def search_fingerprint(model: ContextModel, clean: list[np.ndarray], noisy: list
 
 def select_observer(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
                     start: dict, prune: float = 0.0, progress: Path | None = None,
-                    memoryless: bool = False) -> tuple[dict, dict]:
+                    memoryless: bool = False, kernel: str | None = None) -> tuple[dict, dict]:
     """``bayesK``'s strengths (with ``memoryless``: ``bayes_memoryless``'s) at noise ``sigma`` on its own noisy
     validation BCE (module text): (smoothing, record). ``progress``: the file that keeps the evaluations
     (:class:`SearchProgress`)."""
@@ -247,7 +247,7 @@ def select_observer(model: ContextModel, clean: list[np.ndarray], noisy: list[np
     if not any(len(y) for y in clean):
         log.warning("no validation steps: the observer keeps the clean choice of smoothing")
         return smoothing, {**record, "method": "none (no validation steps)", "chosen": smoothing, "bce": None}
-    objective = observer_objective(model, clean, noisy, sigma, prune, memoryless)
+    objective = observer_objective(model, clean, noisy, sigma, prune, memoryless, kernel)
     kept = SearchProgress(progress, search_fingerprint(model, clean, noisy, sigma, start, prune, memoryless)
                           if progress else "")
     trace: list = []

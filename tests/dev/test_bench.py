@@ -35,6 +35,26 @@ def test_bench_bayes_times_the_observer_of_an_order_and_says_what_pruning_droppe
     assert 0 <= figures["discarded_max_per_step"] <= 1e-7 and 0 < figures["mean_states_kept"] <= figures["states"]
 
 
+def test_bench_bayes_compares_the_kernel_with_the_reference_path(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "bayes", "--pieces", "1", "--order", "2", "--repeats", "1", "--single", "0",
+                 "--kernel", "numba", "--threads", "1", "--compare"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip())
+    assert (figures["kernel"], figures["threads"]) == ("numba", 1)
+    assert figures["reference_seconds"] > 0 and figures["speedup"] > 0 and figures["max_difference"] <= 1e-12
+
+
+def test_bench_bayes_job_times_a_whole_observer_job(capsys):
+    from bayesbach.cli import main
+
+    assert main(["bench", "bayes", "--job", "--pieces", "1", "--order", "1", "--kernel", "numpy"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip())
+    assert (figures["bench"], figures["order"], figures["kernel"], figures["exact"]) == ("bayes_job", 1, "numpy", True)
+    assert figures["evaluations"] > 0 and figures["job_minutes"] > 0 and figures["test_seconds"] > 0
+    assert set(figures["mean_test_bits"]) == {"decode", "predict"}
+
+
 def test_bench_train_prints_the_real_against_the_bare_step(capsys):
     from bayesbach.cli import main
 
