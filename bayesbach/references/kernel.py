@@ -44,47 +44,46 @@ def threads() -> int:
 
 if AVAILABLE:
 
-    def _posterior(prior, lik, n, chunks, emits, child, parent, weight, slot, root, root_weight, lent,
+    def _posterior(prior, lik, n, emits, child, parent, weight, groups, levels, slot, root, root_weight, lent,
                    back):  # pragma: no cover - compiled
         """The backed-off posterior (I + B + ... + B^depth)^T (prior x likelihood) of the first ``n`` files
-        (columns of ``prior``, states x files, overwritten) and the root's share of each (``back``), the files
-        in ``chunks`` ranges of whole cache lines (one per thread). ``lik`` (level-1 + 1 x files): the scaled
-        likelihood of each level-1 state; ``emits``: the level-1 state each state emits; (``child``, ``parent``,
-        ``weight``): the back-off pairs, children before their parents; ``slot``: each state's row in ``lent``
-        (what its children lend it; -1: it has none); ``root``/``root_weight``: the states whose parent is the
-        root and their beta."""
-        lines = (n + LINE - 1) // LINE
-        for part in prange(chunks):
-            lo, hi = part * lines // chunks * LINE, min(n, (part + 1) * lines // chunks * LINE)
-            for r in range(lent.shape[0]):
-                for c in range(lo, hi):
-                    lent[r, c] = 0.0
-            # one pass, children first: a state's value is its posterior (up to the file's normaliser in lik)
-            # plus what its children lent it, and it lends beta of that to its parent
-            for i in range(child.shape[0]):
-                k, p, be = child[i], parent[i], weight[i]
-                e, sk, sp = emits[k], slot[k], slot[p]
-                if sk >= 0:
-                    for c in range(lo, hi):
-                        v = prior[k, c] * lik[e, c] + lent[sk, c]
-                        prior[k, c] = v
-                        lent[sp, c] += be * v
-                else:
-                    for c in range(lo, hi):
-                        v = prior[k, c] * lik[e, c]
-                        prior[k, c] = v
-                        lent[sp, c] += be * v
-            for c in range(lo, hi):
-                back[c] = 0.0
-            for i in range(root.shape[0]):  # the root's children: their values, and the root's share
-                s, be = root[i], root_weight[i]
-                e, ss = emits[s], slot[s]
-                for c in range(lo, hi):
-                    v = prior[s, c] * lik[e, c]
-                    if ss >= 0:
-                        v += lent[ss, c]
-                    prior[s, c] = v
-                    back[c] += be * v
+        (columns of ``prior``, states x files, overwritten) and the root's share of each (``back``). ``lik``
+        (level-1 + 1 x files): the scaled likelihood of each level-1 state; ``emits``: the level-1 state each state
+        emits; (``child``, ``parent``, ``weight``): the back-off pairs (:func:`backoff_pairs`), one run per parent
+        (``groups``: where each run starts), the runs of one depth between consecutive ``levels``; ``slot``: each
+        state's row in ``lent`` (what its children lend it; -1: it has none); ``root``/``root_weight``: the states
+        whose parent is the root and their beta."""
+        for level in range(levels.shape[0] - 1):
+            # the parents of one depth in parallel: each sums its own children (in index order) into its own row,
+            # what they were lent being complete a level before, so no thread count changes a sum
+            for g in prange(levels[level], levels[level + 1]):
+                sp = slot[parent[groups[g]]]
+                for c in range(n):
+                    lent[sp, c] = 0.0
+                for i in range(groups[g], groups[g + 1]):
+                    k, be = child[i], weight[i]
+                    e, sk = emits[k], slot[k]
+                    if sk >= 0:
+                        for c in range(n):
+                            v = prior[k, c] * lik[e, c] + lent[sk, c]
+                            prior[k, c] = v
+                            lent[sp, c] += be * v
+                    else:
+                        for c in range(n):
+                            v = prior[k, c] * lik[e, c]
+                            prior[k, c] = v
+                            lent[sp, c] += be * v
+        for c in range(n):
+            back[c] = 0.0
+        for i in range(root.shape[0]):  # the root's children (a few hundred): their values, and the root's share
+            s, be = root[i], root_weight[i]
+            e, ss = emits[s], slot[s]
+            for c in range(n):
+                v = prior[s, c] * lik[e, c]
+                if ss >= 0:
+                    v += lent[ss, c]
+                prior[s, c] = v
+                back[c] += be * v
 
     def _transition(post, back, n, indptr, indices, data, q, emits, out, partial,
                     marginal):  # pragma: no cover - compiled
@@ -156,17 +155,23 @@ def chunks(n: int) -> int:
     return max(1, min(threads(), -(-n // LINE)))
 
 
-def backoff_pairs(parent: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (child, parent, beta) pairs of a back-off tree, every child before its parent: deepest first, by index
-    within a depth (the order the states lie in memory)."""
+def backoff_pairs(parent: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The (child, parent, beta) pairs of a back-off tree, every child before its parent: deepest first, one run
+    per parent (a parent's row stays in cache while its children lend to it), by index within a run (the order
+    the reference sums them in); then where each run starts (and the end), and which runs start each depth."""
     depth = np.zeros(len(parent), np.int64)
     cur = parent.copy()
     while (cur >= 0).any():
         depth += cur >= 0
         cur = np.where(cur >= 0, parent[np.maximum(cur, 0)], -1)
     child = np.flatnonzero(parent >= 0)
-    child = child[np.lexsort((child, -depth[child]))]
-    return child.astype(np.int64), parent[child].astype(np.int64), beta[child].astype(np.float64)
+    child = child[np.lexsort((child, parent[child], -depth[child]))]
+    par = parent[child].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, par[1:] != par[:-1]])[:len(par)]
+    first = depth[child[starts]]
+    levels = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])[:len(first)]
+    return (child.astype(np.int64), par, beta[child].astype(np.float64), np.r_[starts, len(par)].astype(np.int64),
+            np.r_[levels, len(starts)].astype(np.int64))
 
 
 def slots(parent: np.ndarray) -> tuple[np.ndarray, int]:

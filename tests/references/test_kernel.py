@@ -114,10 +114,12 @@ def test_the_kernel_is_the_default_and_is_checked():
 
 def test_backoff_pairs_put_every_child_before_its_parent():
     parent = np.array([-1, 0, 0, 1, 3, -1, 5, 2])
-    child, par, weight = kernel.backoff_pairs(parent, np.arange(8) / 10)
+    child, par, weight, groups, levels = kernel.backoff_pairs(parent, np.arange(8) / 10)
     assert sorted(child) == [1, 2, 3, 4, 6, 7] and np.array_equal(par, parent[child])
     np.testing.assert_array_equal(weight, child / 10)
     position = {k: i for i, k in enumerate(child)}
     assert all(position[k] < position[p] for k, p in zip(child, par) if p in position)
+    # one run per parent, children by index; the runs of one depth together, deepest first
+    assert list(child) == [4, 3, 7, 1, 2, 6] and list(groups) == [0, 1, 2, 3, 5, 6] and list(levels) == [0, 1, 3, 5]
     slot, count = kernel.slots(parent)
     assert count == 5 and list(np.flatnonzero(slot >= 0)) == [0, 1, 2, 3, 5]
