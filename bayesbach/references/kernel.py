@@ -1,19 +1,19 @@
-"""The compiled dense step of the observers (numba): one call per step does what
-:class:`~bayesbach.references.observer._Dense` does with NumPy and SciPy in several sweeps.
+"""The compiled dense step of the observers (numba): two calls per step do what
+:class:`~bayesbach.references.beliefs.Dense` does with NumPy and SciPy in several sweeps.
 
 For each file, given its prior over the states and the scaled likelihood of each level-1 state: the
 posterior (prior times the likelihood of the level-1 state each state emits), the back-off
 (I + B + ... + B^depth)^T b of :meth:`~bayesbach.references.contexts.Automaton.apply` as one pass over
-the child-parent pairs, children before their parents, the root's share, the transition product A^T (by
-rows of A^T: each target gathers its predecessors, in the order SciPy sums them) and, in the same pass,
-the next prior's level-1 marginal.
+the child-parent pairs, one parent at a time, children before their parents, the root's share, then the
+transition product A^T (by rows of A^T: each target gathers its predecessors, in the order SciPy sums them)
+and, in the same pass, the next prior's level-1 marginal.
 
 Layout: as the reference's, states x files, so that every gathered state serves all files at once
-(a row of a state's files is contiguous). The files are split into one contiguous range per thread
-(``numba.prange``); each file's arithmetic is sequential and the same whatever range it falls in (no
-sum runs across files), so the results are bitwise the same on any number of threads
-(tests/references/test_kernel.py). The reference path is the NumPy/SciPy one
-(``Observer(kernel="numpy")``); the two agree to rounding (1e-12 in the tests).
+(a row of a state's files is contiguous). The threads (``numba.prange``) share the parents of one depth, and
+the transition's targets in fixed blocks; each file's arithmetic is sequential and in an order no thread count
+changes, so the results are bitwise the same on any number of threads (tests/references/test_kernel.py). The
+reference path is the NumPy/SciPy one (``Observer(kernel="numpy")``); the two agree to rounding (1e-12 in the
+tests). Where the time goes: docs/performance.md, "Ideal observers".
 
 Compiled once per machine (``cache=True``: numba keeps the machine code beside this file, in
 ``__pycache__``); the first call of a fresh install compiles for some seconds.

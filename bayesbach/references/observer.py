@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bayesbach.references import kernel as compiled
+from bayesbach.references.beliefs import Compiled, Dense, Sparse
 from bayesbach.references.alphabet import Alphabet, Mixtures, information_content
 from bayesbach.references.contexts import Automaton
 
@@ -89,7 +90,7 @@ class Observer:
             raise ValueError("the numba kernel needs numba installed (pyproject.toml); kernel='numpy' runs without")
         self.alphabet, self.automaton, self.sigma, self.prune = alphabet, automaton, float(sigma), float(prune)
         self.kernel = kernel
-        self._dense = _Compiled if kernel == "numba" else _Dense
+        self._dense = Compiled if kernel == "numba" else Dense
         n1 = alphabet.size
         # a state that emits nothing (BOS) emits the extra column n1, of likelihood 0
         self._emits = np.where(automaton.last >= 0, automaton.last, n1)
@@ -193,7 +194,7 @@ class Observer:
             log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
             entropy, surprise = np.empty(len(flat)), np.empty(len(flat))
         active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
-        beliefs = (self._dense if self.prune == 0 else _Sparse)(self)
+        beliefs = (self._dense if self.prune == 0 else Sparse)(self)
         prior = beliefs.start(active_at[0])
         spread = 0.0  # entries per file of the sparse beliefs, averaged over the last 20 steps or so
         for t in range(lengths.max()):
@@ -220,11 +221,11 @@ class Observer:
                                                 shift, norm)
             if active_at[t + 1]:
                 prior = beliefs.advance(prior, lik1, active_at[t + 1])
-                if isinstance(beliefs, _Sparse):
+                if isinstance(beliefs, Sparse):
                     spread = 0.95 * spread + 0.05 * len(prior[0]) / active_at[t + 1] if t else len(prior[0]) / active_at[1]
                     if spread > DENSE_SHARE * self._dense_cost:  # lastingly, not in one uncertain step
                         beliefs = self._dense(self)
-                        prior = beliefs.load(_Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1]))
+                        prior = beliefs.load(Sparse.to_dense(prior, self.automaton.n_states, active_at[t + 1]))
                         self.discarded.dense_from_step = min(self.discarded.dense_from_step or t + 1, t + 1)
         out = [None] * len(xs)
         for j, i in enumerate(order):
@@ -356,136 +357,3 @@ def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memory
         return MemorylessObserver(model.alphabet, model.q(smoothing), model.predict_units(level1, smoothing), sigma,
                                   model.level1_rows(smoothing))
     return Observer(model.alphabet, model.automaton(smoothing), sigma, prune, kernel)
-
-
-class _Dense:
-    """Beliefs as an array (states x files): the exact filter; its cost is the state count every step."""
-
-    def __init__(self, observer: Observer):
-        self.auto, self.emits = observer.automaton, observer._emits
-        width = observer.alphabet.size + 1
-        # Column by column (CSC), summing by emitted chord reads the beliefs in their order, where by rows each
-        # chord's states lie all over the array; the same sums in the same order, several times faster at the
-        # paper's scale (docs/performance.md, "Ideal observers").
-        self.sum_level1 = sp.csc_matrix((np.ones(len(self.emits)), (self.emits, np.arange(len(self.emits)))),
-                                        shape=(width, len(self.emits)))
-        self._post = np.empty((0, 0))  # the posterior's array, kept from step to step (0.4 GB at the paper's scale)
-
-    def start(self, n: int) -> np.ndarray:
-        return np.repeat(self.auto.initial[:, None], n, axis=1)
-
-    def per_level1(self, prior: np.ndarray, n: int) -> np.ndarray:
-        return (self.sum_level1 @ prior).T
-
-    def load(self, prior: np.ndarray) -> np.ndarray:
-        """Beliefs given as an array (states x files), in this class's form."""
-        return prior
-
-    def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
-        """The next step's prior of the first ``n`` files, from their prior and scaled likelihoods."""
-        if self._post.shape != (len(self.emits), n):
-            self._post = np.empty((len(self.emits), n))
-        post = np.take(np.ascontiguousarray(lik1[:n].T), self.emits, axis=0, out=self._post, mode="clip")  # in range
-        post *= prior[:, :n]
-        return self.auto.apply(post)
-
-
-class _Compiled:
-    """:class:`_Dense`'s beliefs (states x files) and step, compiled (:mod:`bayesbach.references.kernel`): one
-    kernel call per step, which also sums the next prior's level-1 marginal; the files split across threads."""
-
-    def __init__(self, observer: Observer):
-        auto = observer.automaton
-        self.auto, self.emits = auto, np.ascontiguousarray(observer._emits, np.int64)
-        self.width = observer.alphabet.size + 1
-        n = auto.n_states
-        # a chain given in full (P = A): every state a child of the root, of weight 0
-        parent = np.full(n, -1, np.int64) if auto.parent is None else np.asarray(auto.parent, np.int64)
-        beta = np.zeros(n) if auto.parent is None else np.asarray(auto.beta, np.float64)
-        self.pairs = compiled.backoff_pairs(parent, beta)
-        self.slot, self.n_parents = compiled.slots(parent)
-        self.root = np.flatnonzero(parent < 0).astype(np.int64)
-        self.root_weight = np.ascontiguousarray(beta[self.root])
-        self.q = np.zeros(n) if auto.parent is None else np.ascontiguousarray(auto.q, np.float64)
-        a_t = auto._a_t  # A^T as CSR: each target's predecessors, summed in SciPy's order
-        self.csr = (a_t.indptr.astype(np.int64), a_t.indices.astype(np.int32), np.ascontiguousarray(a_t.data))
-        self._marginal_of: np.ndarray | None = None  # the beliefs whose marginal ``_marginal`` holds
-
-    def start(self, n: int) -> np.ndarray:
-        return self.load(np.repeat(self.auto.initial[:, None], n, axis=1))
-
-    def load(self, prior: np.ndarray) -> np.ndarray:
-        """Beliefs given as an array (states x files); room for as many files as it has, in whole cache lines."""
-        room = -(-prior.shape[1] // compiled.LINE) * compiled.LINE
-        self._prior = np.zeros((prior.shape[0], room))
-        self._prior[:, :prior.shape[1]] = prior
-        self._out = np.empty_like(self._prior)
-        self._marginal = np.zeros((self.width, room))
-        self._lent = np.zeros((self.n_parents, room))
-        self._back = np.zeros(room)
-        self._partial = np.zeros((compiled.BLOCKS, self.width, room))
-        self._marginal_of = None
-        return self._prior
-
-    def per_level1(self, prior: np.ndarray, n: int) -> np.ndarray:
-        if self._marginal_of is not prior:
-            compiled.kernels(prior.shape[0] * n)[2](prior, n, compiled.chunks(n), self.emits, self._marginal)
-            self._marginal_of = prior
-        return np.ascontiguousarray(self._marginal[:, :n].T)
-
-    def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
-        """The next step's prior of the first ``n`` files (and its level-1 marginal), from their prior and scaled
-        likelihoods; overwrites ``prior``."""
-        if -(-n // compiled.LINE) * compiled.LINE < prior.shape[1]:
-            # a file ended: its cache line of columns goes, so the rows the step gathers are no wider than the files
-            # left (a step of a few files otherwise reads a line of each row for them, 140 files apart)
-            prior = self.load(prior[:, :n])
-        lik = np.ascontiguousarray(lik1[:n].T)
-        posterior, transition, _ = compiled.kernels(prior.shape[0] * n)
-        posterior(prior, lik, n, self.emits, *self.pairs, self.slot, self.root, self.root_weight, self._lent,
-                  self._back)
-        transition(prior, self._back, n, *self.csr, self.q, self.emits, self._out, self._partial, self._marginal)
-        self._prior, self._out = self._out, prior
-        self._marginal_of = self._prior
-        return self._prior
-
-
-class _Sparse:
-    """Beliefs as their nonzero entries (state, file, value), pruned after every step: each file drops at most
-    ``prune`` of its posterior mass per step (the states below prune / (states it has), so the bound holds by
-    construction). Every step costs the entries, never the number of states."""
-
-    def __init__(self, observer: Observer):
-        self.auto, self.emits, self.prune = observer.automaton, observer._emits, observer.prune
-        self.width, self.discarded = observer.alphabet.size + 1, observer.discarded
-
-    def start(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        init = np.flatnonzero(self.auto.initial)
-        return np.tile(init, n), np.repeat(np.arange(n), len(init)), np.tile(self.auto.initial[init], n)
-
-    def per_level1(self, prior, n: int) -> np.ndarray:
-        state, file, value = prior
-        value = np.maximum(value, 0.0)  # the back-off corrections may leave -1e-17
-        return np.bincount(file * self.width + self.emits[state], value, minlength=n * self.width).reshape(n, self.width)
-
-    def advance(self, prior, lik1: np.ndarray, n: int):
-        state, file, value = prior
-        on = file < n  # the files that go on
-        state, file = state[on], file[on]
-        value = np.maximum(value[on], 0.0) * lik1[file, self.emits[state]]
-        held = np.bincount(file, minlength=n)
-        drop = value < (self.prune / np.maximum(held, 1))[file]  # at most ``held`` entries of each file go
-        lost = np.bincount(file[drop], value[drop], minlength=n)
-        keep = ~drop
-        state, file, value = state[keep], file[keep], value[keep] / (1.0 - lost)[file[keep]]
-        d = self.discarded
-        d.max_step, d.total, d.steps = max(d.max_step, float(lost.max())), d.total + float(lost.sum()), d.steps + n
-        d.support.append(len(value) / n)
-        return self.auto.apply_entries(state, file, value, n)
-
-    @staticmethod
-    def to_dense(prior, n_states: int, n: int) -> np.ndarray:
-        state, file, value = prior
-        out = np.zeros((n_states, n))
-        out[state, file] = value
-        return out
