@@ -27,6 +27,9 @@ STAGES = (corpus, dataset, networks, references, evaluation, generalisation, ann
 # What Snakemake sets for every job: the linear-algebra libraries' thread pools at the job's threads.
 BLAS_THREADS = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+# and numba's pool, the observers' kernel (bayesbach.references.kernel): a job on 2 threads should not start one per
+# core of the node it shares; numba reads it when first imported
+THREAD_POOLS = BLAS_THREADS + ("NUMBA_NUM_THREADS",)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,12 +45,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def limit_blas_threads(threads: int) -> None:
-    """BLAS pools of ``threads`` threads, as a workflow job has, where the user's environment sets none: a sum's
-    order, and so its last bit, depends on them, and a command run by hand should reproduce its job's results
-    exactly (the jobs that use BLAS, evaluation and counted references, run on one thread). Only has effect
-    before numpy loads."""
-    for name in BLAS_THREADS:
+def limit_threads(threads: int) -> None:
+    """BLAS and numba pools of ``threads`` threads, as a workflow job has, where the user's environment sets none: a
+    BLAS sum's order, and so its last bit, depends on them, and a command run by hand should reproduce its job's
+    results exactly (the jobs that use BLAS, evaluation and counted references, run on one thread); the kernel's
+    results do not depend on its threads, only its speed. Only has effect before numpy and numba load."""
+    for name in THREAD_POOLS:
         os.environ.setdefault(name, str(threads))
 
 
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bayesbach: '{args.command}' is now '{RENAMED[args.command]}'; the old name goes in the next release",
               file=sys.stderr)
     if "numpy" not in sys.modules:  # a process of its own (called in-process, numpy's pools are already made)
-        limit_blas_threads(getattr(args, "threads", None) or 1)
+        limit_threads(getattr(args, "threads", None) or 1)
     logs.setup(level=logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.func(args)

@@ -226,13 +226,18 @@ def test_a_missing_input_ends_the_command_with_one_line(tmp_path: Path, monkeypa
 
 
 @pytest.mark.parametrize("preset", [None, "3"])
-def test_a_command_run_by_hand_has_the_blas_threads_of_a_workflow_job_unless_the_user_set_them(preset):
+def test_a_command_run_by_hand_has_the_threads_of_a_workflow_job_unless_the_user_set_them(preset):
     # Snakemake runs every job with OMP_NUM_THREADS etc. at the job's threads (1 for the evaluation and the
     # counted references); the command does the same where the environment says nothing, so that a job rerun by
     # hand gives its results to the last bit. The observer's bench reports the variable it ran under.
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    # numba's pool (the observers' kernel) likewise, from the job's --threads.
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
     if preset:
         env["OMP_NUM_THREADS"] = preset
-    out = subprocess.run([sys.executable, "-m", "bayesbach.cli", "bench", "bayes", "--pieces", "1", "--repeats", "1",
-                          "--single", "0", "--sigma", "0.2"], env=env, capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1])["omp_num_threads"] == (preset or "1")
+    for threads in ([], ["--threads", "2"]):
+        out = subprocess.run([sys.executable, "-m", "bayesbach.cli", "bench", "bayes", "--pieces", "1", "--repeats", "1",
+                              "--single", "0", "--sigma", "0.2", *threads], env=env, capture_output=True, text=True,
+                             check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        assert result["omp_num_threads"] == (preset or ("2" if threads else "1"))
+        assert result["threads"] == (2 if threads else 1)
