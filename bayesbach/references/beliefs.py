@@ -99,14 +99,10 @@ class Compiled:
     def advance(self, prior: np.ndarray, lik1: np.ndarray, n: int) -> np.ndarray:
         """The next step's prior of the first ``n`` files (and its level-1 marginal), from their prior and scaled
         likelihoods; overwrites ``prior``."""
-        if -(-n // compiled.LINE) * compiled.LINE < prior.shape[1]:
-            # a file ended: its cache line of columns goes, so the rows the step gathers are no wider than the files
-            # left (a step of a few files otherwise reads a line of each row for them, 140 files apart)
-            prior = self.load(prior[:, :n])
         lik = np.ascontiguousarray(lik1[:n].T)
         posterior, transition, _ = compiled.kernels(prior.shape[0] * n)
-        posterior(prior, lik, n, self.emits, *self.pairs, self.slot, self.root, self.root_weight, self._lent,
-                  self._back)
+        posterior(prior, lik, n, compiled.chunks(n), self.emits, *self.pairs, self.slot, self.root, self.root_weight,
+                  self._lent, self._back)
         transition(prior, self._back, n, *self.csr, self.q, self.emits, self._out, self._partial, self._marginal)
         self._prior, self._out = self._out, prior
         self._marginal_of = self._prior

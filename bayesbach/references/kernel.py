@@ -1,19 +1,19 @@
-"""The compiled dense step of the observers (numba): two calls per step do what
+"""The compiled dense step of the observers (numba): one call per step does what
 :class:`~bayesbach.references.beliefs.Dense` does with NumPy and SciPy in several sweeps.
 
 For each file, given its prior over the states and the scaled likelihood of each level-1 state: the
 posterior (prior times the likelihood of the level-1 state each state emits), the back-off
 (I + B + ... + B^depth)^T b of :meth:`~bayesbach.references.contexts.Automaton.apply` as one pass over
-the child-parent pairs, one parent at a time, children before their parents, the root's share, then the
-transition product A^T (by rows of A^T: each target gathers its predecessors, in the order SciPy sums them)
-and, in the same pass, the next prior's level-1 marginal.
+the child-parent pairs, children before their parents, the root's share, the transition product A^T (by
+rows of A^T: each target gathers its predecessors, in the order SciPy sums them) and, in the same pass,
+the next prior's level-1 marginal.
 
 Layout: as the reference's, states x files, so that every gathered state serves all files at once
-(a row of a state's files is contiguous). The threads (``numba.prange``) share the parents of one depth, and
-the transition's targets in fixed blocks; each file's arithmetic is sequential and in an order no thread count
-changes, so the results are bitwise the same on any number of threads (tests/references/test_kernel.py). The
-reference path is the NumPy/SciPy one (``Observer(kernel="numpy")``); the two agree to rounding (1e-12 in the
-tests). Where the time goes: docs/performance.md, "Ideal observers".
+(a row of a state's files is contiguous). The files are split into one contiguous range per thread
+(``numba.prange``); each file's arithmetic is sequential and the same whatever range it falls in (no
+sum runs across files), so the results are bitwise the same on any number of threads
+(tests/references/test_kernel.py). The reference path is the NumPy/SciPy one
+(``Observer(kernel="numpy")``); the two agree to rounding (1e-12 in the tests).
 
 Compiled once per machine (``cache=True``: numba keeps the machine code beside this file, in
 ``__pycache__``); the first call of a fresh install compiles for some seconds.
@@ -27,10 +27,7 @@ import numpy as np
 
 try:  # numba is a dependency (pyproject.toml); without it the observers take the NumPy path
     import numba
-    from llvmlite import ir
-    from numba import njit, prange, types as nbtypes
-    from numba.core import cgutils
-    from numba.extending import intrinsic
+    from numba import njit, prange
 except ImportError:  # pragma: no cover - the reference path alone
     numba = None
 
@@ -38,11 +35,6 @@ AVAILABLE = numba is not None
 LINE = 8  # doubles per cache line: threads split the files at whole lines (no line written by two threads)
 PARALLEL_WORK = 2_000_000  # states x files of a step from which the threads share it (kernels)
 BLOCKS = 16  # blocks of target states of the transition product, the same on any number of threads
-# The transition product fetches the rows it will gather AHEAD entries on, where rows are at least PREFETCH_FROM files
-# wide: a row's first line is a miss (predecessors lie all over the beliefs), which the hardware's prefetcher cannot
-# foresee. 1.2-1.8x on the product at 140 files, nothing gained at 64 or fewer (docs/performance.md).
-AHEAD = 16
-PREFETCH_FROM = 96
 
 
 def threads() -> int:
@@ -52,60 +44,47 @@ def threads() -> int:
 
 if AVAILABLE:
 
-    @intrinsic
-    def _prefetch(typingctx, array, row, column):
-        """A hint to fetch ``array[row, column]``'s cache line (LLVM's prefetch: read, kept in every cache level)."""
-        def codegen(context, builder, signature, args):
-            data = context.make_array(signature.args[0])(context, builder, args[0])
-            at = [context.cast(builder, args[k], signature.args[k], nbtypes.intp) for k in (1, 2)]
-            ptr = cgutils.get_item_pointer(context, builder, signature.args[0], data, at)
-            byte, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-            hint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
-                                                  "llvm.prefetch.p0")
-            builder.call(hint, [builder.bitcast(ptr, byte), i32(0), i32(3), i32(1)])
-            return context.get_dummy_value()
-        return nbtypes.void(array, row, column), codegen
-
-    def _posterior(prior, lik, n, emits, child, parent, weight, groups, levels, slot, root, root_weight, lent,
+    def _posterior(prior, lik, n, chunks, emits, child, parent, weight, slot, root, root_weight, lent,
                    back):  # pragma: no cover - compiled
         """The backed-off posterior (I + B + ... + B^depth)^T (prior x likelihood) of the first ``n`` files
-        (columns of ``prior``, states x files, overwritten) and the root's share of each (``back``). ``lik``
-        (level-1 + 1 x files): the scaled likelihood of each level-1 state; ``emits``: the level-1 state each state
-        emits; (``child``, ``parent``, ``weight``): the back-off pairs (:func:`backoff_pairs`), one run per parent
-        (``groups``: where each run starts), the runs of one depth between consecutive ``levels``; ``slot``: each
-        state's row in ``lent`` (what its children lend it; -1: it has none); ``root``/``root_weight``: the states
-        whose parent is the root and their beta."""
-        for level in range(levels.shape[0] - 1):
-            # the parents of one depth in parallel: each sums its own children (in index order) into its own row,
-            # what they were lent being complete a level before, so no thread count changes a sum
-            for g in prange(levels[level], levels[level + 1]):
-                sp = slot[parent[groups[g]]]
-                for c in range(n):
-                    lent[sp, c] = 0.0
-                for i in range(groups[g], groups[g + 1]):
-                    k, be = child[i], weight[i]
-                    e, sk = emits[k], slot[k]
-                    if sk >= 0:
-                        for c in range(n):
-                            v = prior[k, c] * lik[e, c] + lent[sk, c]
-                            prior[k, c] = v
-                            lent[sp, c] += be * v
-                    else:
-                        for c in range(n):
-                            v = prior[k, c] * lik[e, c]
-                            prior[k, c] = v
-                            lent[sp, c] += be * v
-        for c in range(n):
-            back[c] = 0.0
-        for i in range(root.shape[0]):  # the root's children (a few hundred): their values, and the root's share
-            s, be = root[i], root_weight[i]
-            e, ss = emits[s], slot[s]
-            for c in range(n):
-                v = prior[s, c] * lik[e, c]
-                if ss >= 0:
-                    v += lent[ss, c]
-                prior[s, c] = v
-                back[c] += be * v
+        (columns of ``prior``, states x files, overwritten) and the root's share of each (``back``), the files
+        in ``chunks`` ranges of whole cache lines (one per thread). ``lik`` (level-1 + 1 x files): the scaled
+        likelihood of each level-1 state; ``emits``: the level-1 state each state emits; (``child``, ``parent``,
+        ``weight``): the back-off pairs, children before their parents; ``slot``: each state's row in ``lent``
+        (what its children lend it; -1: it has none); ``root``/``root_weight``: the states whose parent is the
+        root and their beta."""
+        lines = (n + LINE - 1) // LINE
+        for part in prange(chunks):
+            lo, hi = part * lines // chunks * LINE, min(n, (part + 1) * lines // chunks * LINE)
+            for r in range(lent.shape[0]):
+                for c in range(lo, hi):
+                    lent[r, c] = 0.0
+            # one pass, children first: a state's value is its posterior (up to the file's normaliser in lik)
+            # plus what its children lent it, and it lends beta of that to its parent
+            for i in range(child.shape[0]):
+                k, p, be = child[i], parent[i], weight[i]
+                e, sk, sp = emits[k], slot[k], slot[p]
+                if sk >= 0:
+                    for c in range(lo, hi):
+                        v = prior[k, c] * lik[e, c] + lent[sk, c]
+                        prior[k, c] = v
+                        lent[sp, c] += be * v
+                else:
+                    for c in range(lo, hi):
+                        v = prior[k, c] * lik[e, c]
+                        prior[k, c] = v
+                        lent[sp, c] += be * v
+            for c in range(lo, hi):
+                back[c] = 0.0
+            for i in range(root.shape[0]):  # the root's children: their values, and the root's share
+                s, be = root[i], root_weight[i]
+                e, ss = emits[s], slot[s]
+                for c in range(lo, hi):
+                    v = prior[s, c] * lik[e, c]
+                    if ss >= 0:
+                        v += lent[ss, c]
+                    prior[s, c] = v
+                    back[c] += be * v
 
     def _transition(post, back, n, indptr, indices, data, q, emits, out, partial,
                     marginal):  # pragma: no cover - compiled
@@ -113,8 +92,7 @@ if AVAILABLE:
         level-1 marginal into ``marginal``: the targets in ``len(partial)`` fixed blocks (in parallel, whatever
         the threads), each target gathering its predecessors in A^T's order (SciPy's), each block summing its
         targets' marginal into ``partial``, the blocks then summed in order."""
-        n_states, blocks, entries = post.shape[0], partial.shape[0], indices.shape[0]
-        fetched = n if n >= PREFETCH_FROM else 0
+        n_states, blocks = post.shape[0], partial.shape[0]
         for b in prange(blocks):
             m = partial[b]
             for e in range(m.shape[0]):
@@ -124,9 +102,6 @@ if AVAILABLE:
                 for c in range(n):
                     out[j, c] = 0.0
                 for k in range(indptr[j], indptr[j + 1]):
-                    if k + AHEAD < entries:
-                        for c in range(0, fetched, LINE):
-                            _prefetch(post, indices[k + AHEAD], c)
                     i, a = indices[k], data[k]
                     for c in range(n):
                         out[j, c] += a * post[i, c]
@@ -181,23 +156,17 @@ def chunks(n: int) -> int:
     return max(1, min(threads(), -(-n // LINE)))
 
 
-def backoff_pairs(parent: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The (child, parent, beta) pairs of a back-off tree, every child before its parent: deepest first, one run
-    per parent (a parent's row stays in cache while its children lend to it), by index within a run (the order
-    the reference sums them in); then where each run starts (and the end), and which runs start each depth."""
+def backoff_pairs(parent: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (child, parent, beta) pairs of a back-off tree, every child before its parent: deepest first, by index
+    within a depth (the order the states lie in memory)."""
     depth = np.zeros(len(parent), np.int64)
     cur = parent.copy()
     while (cur >= 0).any():
         depth += cur >= 0
         cur = np.where(cur >= 0, parent[np.maximum(cur, 0)], -1)
     child = np.flatnonzero(parent >= 0)
-    child = child[np.lexsort((child, parent[child], -depth[child]))]
-    par = parent[child].astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, par[1:] != par[:-1]])[:len(par)]
-    first = depth[child[starts]]
-    levels = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])[:len(first)]
-    return (child.astype(np.int64), par, beta[child].astype(np.float64), np.r_[starts, len(par)].astype(np.int64),
-            np.r_[levels, len(starts)].astype(np.int64))
+    child = child[np.lexsort((child, -depth[child]))]
+    return child.astype(np.int64), parent[child].astype(np.int64), beta[child].astype(np.float64)
 
 
 def slots(parent: np.ndarray) -> tuple[np.ndarray, int]:
