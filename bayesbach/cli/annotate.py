@@ -16,7 +16,8 @@ def names(text: str | None) -> list[str] | None:
 
 
 def cmd_annotate(args) -> int:
-    from bayesbach.evaluation.annotate import annotate, annotate_files, split_stimuli
+    from bayesbach.evaluation.annotate import annotate, annotate_files
+    from bayesbach.evaluation.annotation_files import split_stimuli
 
     options = dict(results=args.results, models=names(args.models), networks=names(args.networks), noise=args.noise,
                    rate=args.rate, mat=args.mat, threads=args.threads)

@@ -44,11 +44,12 @@ from scipy.special import logsumexp
 from bayesbach.core import schemas
 from bayesbach.core.atomic import write_json, write_parquet
 from bayesbach.core.exceptions import StudyError
-from bayesbach.core.layout import DATASET_DIR, MODEL_DIR, REFERENCE_DIR, SOURCE_DIR, under
+from bayesbach.core.layout import DATASET_DIR, MODEL_DIR, REFERENCE_DIR, under
 from bayesbach.core.registry import REFERENCES
 from bayesbach.evaluation import annotation_files as written
-from bayesbach.dataset.loader import load_split, split_files
-from bayesbach.dataset.midi import Rejected, events_from_bytes, midi_files
+from bayesbach.evaluation.annotation_files import Stimulus, read_stimuli
+from bayesbach.dataset.loader import load_split
+from bayesbach.dataset.midi import midi_files
 from bayesbach.dataset.noise import crn_inputs
 from bayesbach.networks.models import load_network, probabilities
 from bayesbach.networks.scoring import HEADS, Padded
@@ -71,49 +72,12 @@ class UnknownModel(StudyError):
 
 
 @dataclass
-class Stimulus:
-    """One usable MIDI file: its chords (pc12, T x 12), their MIDI pitches, onsets and durations (seconds)."""
-
-    name: str  # as given: a file's name, or its path below a folder given
-    stem: str  # its files' prefix in OUT
-    y: np.ndarray
-    pitches: list[list[int]]
-    onset: np.ndarray
-    duration: np.ndarray
-
-
-@dataclass
 class Measures:
     """One model's annotation of one stimulus, per step (NaN where it has none)."""
 
     ic: np.ndarray
     entropy: np.ndarray
     surprise: np.ndarray | None = None  # the observers'
-
-
-def read_stimuli(files: list[tuple[str, Path]]) -> tuple[list[Stimulus], list[tuple[str, str]]]:
-    """The usable MIDI ``files`` (name, path) and the rest as (name, reason), as the dataset's converter judges
-    them."""
-    stimuli, rejects, stems = [], [], set()
-    for name, path in files:
-        try:
-            events = events_from_bytes(name, Path(path).read_bytes())
-        except OSError as e:
-            rejects.append((name, f"cannot be read ({e.strerror})"))
-            continue
-        except Rejected as e:
-            rejects.append((name, str(e)))
-            continue
-        stem = str(Path(name).with_suffix("")).replace("/", "_").replace(" ", "_")
-        base, k = stem, 1
-        while stem in stems:  # two files of one name in different folders
-            k += 1
-            stem = f"{base}_{k}"
-        stems.add(stem)
-        y = ((events.pcs.astype(np.int32)[:, None] >> np.arange(12)) & 1).astype(np.float32)
-        pitches = [events.values[a:b].tolist() for a, b in zip(events.offsets[:-1], events.offsets[1:])]
-        stimuli.append(Stimulus(name, stem, y, pitches, events.onset, events.duration))
-    return stimuli, rejects
 
 
 # ---- the measures of the two kinds of distribution ------------------------------------------------
@@ -238,6 +202,23 @@ class Sequential(Model):
         return result
 
 
+@dataclass
+class Protocol(Model):
+    """Any other counted reference, through the counted protocol alone (its ``probabilities``): its per-unit
+    prediction read as independent units, as the study scores a reference that gives no categorical bits."""
+
+    fitted: object = None
+
+    def measures(self, stimuli, noise, seed):
+        clean = {s.stem: [s.y] for s in stimuli}
+        result = {}
+        for stem, _, predict, *_ in self.fitted.probabilities(clean, noise, seed):  # it adds any noise it hears
+            y = clean[stem][0]
+            ic, entropy = factorised_measures(np.asarray(predict[0])[None], y[1:])
+            result[stem] = Measures(_at_steps(ic, len(y)), _at_steps(entropy, len(y)))
+        return result
+
+
 def _noise_of(folder: Path) -> float:
     """The noise level of a reference's folder (RESULTS/references/s{noise}/{name})."""
     return float(folder.parent.name[1:])
@@ -316,6 +297,8 @@ def study_models(results: Path, models: list[str] | None = None, networks: list[
             out.append(Factorised(name, "counted", detail=detail, marginal=fitted.marginal))
         elif name.startswith("ppm_"):
             out.append(Sequential(name, "counted", detail=detail, fitted=fitted))
+        elif not hasattr(fitted, "model"):  # a counted reference known by its protocol alone (docs: "How to add")
+            out.append(Protocol(name, "counted", detail=detail, fitted=fitted))
         else:
             out.append(Categorical(name, "counted", observer=name.startswith("bayes"), detail=detail, fitted=fitted))
     for cell in chosen_cells:
@@ -329,14 +312,6 @@ def study_models(results: Path, models: list[str] | None = None, networks: list[
     if len(seeds) > 1:
         raise StudyError(f"the models under {results} come from studies of different seeds: {sorted(seeds)}")
     return out, seeds.pop()
-
-
-def split_stimuli(dataset: Path, split: str = "test") -> list[tuple[str, Path]]:
-    """The MIDI files of a split of the study's ``dataset`` as (events.parquet's ``file``, its path below
-    data/raw/), composition by composition: what the annotate rule annotates."""
-    raw = Path(SOURCE_DIR).parent
-    files = split_files(dataset, split)
-    return [(name, raw / name) for names in files.values() for name in names]
 
 
 def annotate(paths: list[Path], out: Path, **options) -> dict:

@@ -1,4 +1,5 @@
-"""The files of an annotation (:mod:`bayesbach.evaluation.annotate`): per stimulus a BIDS-style events TSV and its
+"""The files of an annotation (:mod:`bayesbach.evaluation.annotate`): the MIDI stimuli it reads (as the dataset's
+converter reads them; the study's test split for the rule), and what it writes: per stimulus a BIDS-style events TSV and its
 JSON sidecar describing every column, the time-resolved regressors (TSV, and a MATLAB file for TRF toolboxes), and
 the long table of every stimulus (annotations.parquet)."""
 
@@ -6,17 +7,66 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from bayesbach.core import schemas
+from bayesbach.core.layout import SOURCE_DIR
 from bayesbach.core.registry import REFERENCES
+from bayesbach.dataset.loader import split_files
+from bayesbach.dataset.midi import Rejected, events_from_bytes
 
 if TYPE_CHECKING:  # the annotation's types; that module writes through this one
-    from bayesbach.evaluation.annotate import Measures, Model, Stimulus
+    from bayesbach.evaluation.annotate import Measures, Model
 
+
+
+@dataclass
+class Stimulus:
+    """One usable MIDI file: its chords (pc12, T x 12), their MIDI pitches, onsets and durations (seconds)."""
+
+    name: str  # as given: a file's name, or its path below a folder given
+    stem: str  # its files' prefix in OUT
+    y: np.ndarray
+    pitches: list[list[int]]
+    onset: np.ndarray
+    duration: np.ndarray
+
+
+def read_stimuli(files: list[tuple[str, Path]]) -> tuple[list[Stimulus], list[tuple[str, str]]]:
+    """The usable MIDI ``files`` (name, path) and the rest as (name, reason), as the dataset's converter judges
+    them."""
+    stimuli, rejects, stems = [], [], set()
+    for name, path in files:
+        try:
+            events = events_from_bytes(name, Path(path).read_bytes())
+        except OSError as e:
+            rejects.append((name, f"cannot be read ({e.strerror})"))
+            continue
+        except Rejected as e:
+            rejects.append((name, str(e)))
+            continue
+        stem = str(Path(name).with_suffix("")).replace("/", "_").replace(" ", "_")
+        base, k = stem, 1
+        while stem in stems:  # two files of one name in different folders
+            k += 1
+            stem = f"{base}_{k}"
+        stems.add(stem)
+        y = ((events.pcs.astype(np.int32)[:, None] >> np.arange(12)) & 1).astype(np.float32)
+        pitches = [events.values[a:b].tolist() for a, b in zip(events.offsets[:-1], events.offsets[1:])]
+        stimuli.append(Stimulus(name, stem, y, pitches, events.onset, events.duration))
+    return stimuli, rejects
+
+
+def split_stimuli(dataset: Path, split: str = "test") -> list[tuple[str, Path]]:
+    """The MIDI files of a split of the study's ``dataset`` as (events.parquet's ``file``, its path below
+    data/raw/), composition by composition: what the annotate rule annotates."""
+    raw = Path(SOURCE_DIR).parent
+    files = split_files(dataset, split)
+    return [(name, raw / name) for names in files.values() for name in names]
 
 MEASURES = {  # column prefix -> (long name, description of the model's value, units)
     "ic": ("Information content", "-log2 of the probability {model} gave the chord before it came, from the input "

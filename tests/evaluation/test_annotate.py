@@ -15,7 +15,7 @@ import scipy.io
 from bayesbach.cli import main
 from bayesbach.core.registry import REFERENCES
 from bayesbach.dev.synthetic import chain_corpus, write_midi, write_study
-from bayesbach.evaluation.annotate import Categorical, Sequential, Stimulus, factorised_measures
+from bayesbach.evaluation.annotate import Categorical, Protocol, Sequential, Stimulus, factorised_measures
 from bayesbach.references import counted
 from bayesbach.references.alphabet import all_chords
 
@@ -114,6 +114,18 @@ def test_entropy_of_independent_units_is_the_sum_of_binary_entropies():
         mix = np.array([(np.prod(np.where(c > 0, p[0, t], 1 - p[0, t])) + np.prod(np.where(c > 0, q[0, t], 1 - q[0, t])))
                         / 2 for c in all_chords(12)])
         assert entropy3[t] == pytest.approx(-(mix * np.log2(mix)).sum(), rel=1e-10)
+
+
+def test_a_counted_reference_known_by_its_protocol_alone_is_annotated_as_independent_units():
+    from toys import Laplace
+
+    y = pc(A, B, C, A, D)
+    laplace = Laplace(TOY, {}, None)
+    got = Protocol("laplace", "counted", fitted=laplace).measures([stimulus(y)], 0.0, 0)["s"]
+    m = laplace.marginal
+    want = -(y[1:] * np.log2(m) + (1 - y[1:]) * np.log2(1 - m)).sum(1)
+    assert np.isnan(got.ic[0]) and np.allclose(got.ic[1:], want)
+    assert np.allclose(got.entropy[1:], -(m * np.log2(m) + (1 - m) * np.log2(1 - m)).sum())
 
 
 @pytest.mark.parametrize("kind", ["stm", "both_plus"])
