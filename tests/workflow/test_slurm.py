@@ -97,8 +97,8 @@ def test_slurm_study_runs_as_slurm_jobs_and_matches_a_local_run(local, tmp_path)
     light = {"collect.log", "stats.log", "orders.log", "convergence.log"}
     queued = [p for p in logs if "report" not in p.parts and p.name not in light]
     # export, convert, file_keys, split, 3 references (global's sigma-free job writes its one noise level), train,
-    # evaluate
-    assert len(queued) == 9, [p.name for p in queued]
+    # evaluate, annotate
+    assert len(queued) == 10, [p.name for p in queued]
     for p in logs:
         assert bool(re.search(r"Slurm job \d+", p.read_text())) == (p in queued), p
     assert not any("Slurm job" in p.read_text() for p in (local / "results" / "logs").rglob("*.log"))
