@@ -40,11 +40,11 @@ def cmd_bench_train(args) -> int:
 
 def cmd_bench_bayes(args) -> int:
     if args.job:
-        from bayesbach.dev.bench import bench_bayes_job
+        from bayesbach.dev.observer_bench import bench_bayes_job
 
         print(json.dumps(bench_bayes_job(args.pieces, args.sigma, args.units, args.order, args.kernel, args.threads)))
         return 0
-    from bayesbach.dev.bench import bench_bayes
+    from bayesbach.dev.observer_bench import bench_bayes
 
     print(json.dumps(bench_bayes(args.pieces, args.sigma, args.units, args.repeats, args.single, args.order, args.prune,
                                  args.kernel, args.threads, args.compare)))
