@@ -54,7 +54,7 @@ from bayesbach.dataset.noise import crn_inputs
 from bayesbach.networks.models import load_network, probabilities
 from bayesbach.networks.scoring import HEADS, Padded
 from bayesbach.references import counted
-from bayesbach.references.alphabet import ENUMERABLE, EPS, all_chords, information_content
+from bayesbach.references.alphabet import ENUMERABLE, EPS, all_chords
 from bayesbach.references.observer import observer_of
 from bayesbach.references.ppm import entropy_bits
 from bayesbach.references.trained import NETWORKS, load_reference
@@ -195,9 +195,7 @@ class Sequential(Model):
         for s in stimuli:
             ppm.symbols.truncate(ppm.n_train)
             seq = ppm.symbols.of(s.y)
-            p = ppm.file_distributions(seq, ppm.symbols.size)[1:]  # chords 1.. (the first: no prediction)
-            with np.errstate(divide="ignore"):
-                ic = information_content(np.log(p[np.arange(len(p)), seq[1:]]))
+            p, ic = ppm.predictions(seq)
             result[s.stem] = Measures(_at_steps(ic, len(seq)), _at_steps(entropy_bits(p), len(seq)))
         return result
 
@@ -268,7 +266,7 @@ def study_models(results: Path, models: list[str] | None = None, networks: list[
     """The study's models under ``results`` ready to annotate, and its seed: the references ``models`` (default
     every one that predicts) and the network cells ``networks`` (default every cell)."""
     results = Path(results)
-    cells = {k: v for k, v in sorted(network_cells(results).items())}
+    cells = dict(sorted(network_cells(results).items()))
     refs = reference_folders(results)
     order = [n for n in REFERENCES if n in refs and "predict" in REFERENCES[n].tasks]
     if models is not None and "decoder_ff" in models:

@@ -165,6 +165,13 @@ class PPMReference:
             dists.append(p)
         return dists[0] if len(dists) == 1 else combine(dists, self.settings["ppm_bias"])
 
+    def predictions(self, seq: list) -> tuple[np.ndarray, np.ndarray]:
+        """Events 1.. of a file of symbols (the first has no prediction): each one's distribution over the alphabet as
+        it stands, and the information content in bits of the event that came."""
+        p = self.file_distributions(seq, self.symbols.size)[1:]
+        with np.errstate(divide="ignore"):
+            return p, information_content(np.log(p[np.arange(len(p)), seq[1:]]))
+
     def probabilities(self, test: dict, sigma: float, seed: int):
         """The counted protocol (:data:`bayesbach.references.counted.Probabilities`): per file, the marginal of
         every unit and the information content of the actual chord, from the second event on (``predict``)."""
@@ -180,10 +187,9 @@ class PPMReference:
                     marginals.append(np.zeros((0, y.shape[1])))
                     bits.append(np.zeros(0))
                     continue
-                p = self.file_distributions(seq, size)[1:]
+                p, ic = self.predictions(seq)
                 events += len(seq)
                 marginals.append(np.clip(np.asarray((chords @ p.T).T), 0.0, 1.0))  # p @ the chords, sparse
-                with np.errstate(divide="ignore"):
-                    bits.append(information_content(np.log(p[np.arange(len(p)), seq[1:]])))
+                bits.append(ic)
             yield piece, None, marginals, None, bits
         self.meta.update(alphabet=size, test_events=events)
