@@ -22,6 +22,8 @@ every unit (the summed probability of the chords that contain it) for the BCE, o
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -98,6 +100,23 @@ class Symbols:
         return np.array(self.rows).reshape(len(self.rows), self.units)
 
 
+_LTMS: dict = {}  # the last long-term model trained, by its options and training sequences
+
+
+def _trained_ltm(empty: PPM, seqs: list[list[int]], alphabet: str) -> PPM:
+    """``empty`` trained on ``seqs``, or the same model trained before in this process: ``ppm_ltm``, ``ppm_both``
+    and ``ppm_both_plus`` share one (a job scoring all three builds it once). Sharing is safe: predicting leaves it
+    as it was (the LTM+ takes back what it learnt of each file, :meth:`PPM.undo`)."""
+    digest = hashlib.blake2b(np.asarray([len(q) for q in seqs] + [x for q in seqs for x in q], np.int64)).hexdigest()
+    key = (empty.bound, empty.escape, empty.update_exclusion, alphabet, digest)
+    if key not in _LTMS:
+        _LTMS.clear()  # one model kept: a process meets one training split at a time
+        for seq in seqs:
+            empty.learn_sequence(seq)
+        _LTMS[key] = empty
+    return _LTMS[key]
+
+
 def settings_of(settings: dict | None) -> dict:
     """IDyOM's defaults, with the given keys over them."""
     out = dict(DEFAULTS)
@@ -124,11 +143,7 @@ class PPMReference:
         self.symbols = Symbols(units, every=s["ppm_alphabet"] == "all")
         self.train_seqs = [self.symbols.of(y) for y in files]
         self.n_train = self.symbols.size
-        self.ltm = None
-        if kind != "stm":
-            self.ltm = self._memory("ltm")
-            for seq in self.train_seqs:
-                self.ltm.learn_sequence(seq)
+        self.ltm = _trained_ltm(self._memory("ltm"), self.train_seqs, s["ppm_alphabet"]) if kind != "stm" else None
         self.meta = {"ppm": kind, "settings": {k: s[k] for k in self.keys()},
                      "training_symbols": self.symbols.size, "training_events": int(sum(map(len, self.train_seqs))),
                      "ltm_nodes": self.ltm.nodes if self.ltm else 0}  # the job's meta.json has its seconds

@@ -309,6 +309,26 @@ def test_the_reference_scores_marginals_and_bits_of_its_distribution_over_chords
     assert meta["settings"] == {k: ppm_reference.DEFAULTS[k] for k in REFERENCES["ppm_both"].config}
 
 
+def test_the_models_of_one_process_share_one_ltm_and_score_as_alone():
+    rng = np.random.default_rng(6)
+    train, test = pieces(rng, 5), pieces(rng, 3)
+    how = Fitting(0.5, 0)
+
+    def scores(model):
+        return [b for _, _, _, _, b in model.probabilities(test, 0.5, 0)]
+
+    ppm_reference._LTMS.clear()
+    alone = scores(MODELS["ppm_ltm"](train, {}, how))
+    ppm_reference._LTMS.clear()
+    plus, ltm = MODELS["ppm_both_plus"](train, {}, how), MODELS["ppm_ltm"](train, {}, how)
+    assert ltm.ltm is plus.ltm  # trained once
+    scores(plus)  # the LTM+ learns every test file, and takes it back
+    again = scores(ltm)
+    assert all(np.array_equal(x, y) for f, g in zip(alone, again) for x, y in zip(f, g))
+    other = MODELS["ppm_ltm"](pieces(rng, 5), {}, how)  # another training split: its own LTM
+    assert other.ltm is not ltm.ltm and ltm.ltm.nodes != other.ltm.nodes
+
+
 def test_the_alphabet_is_training_and_scored_chords_or_every_chord():
     rng = np.random.default_rng(4)
     train, test = pieces(rng, 4), pieces(rng, 2)
