@@ -7,9 +7,9 @@ its own, one padded batch, the study's CRN noise), its prediction-error encoding
 (:mod:`bayesbach.evaluation.prediction_errors`) and its key decoding with its controls
 (:mod:`bayesbach.evaluation.key_decoding`; its observer control is the study's ``bayes`` reference at the
 network's noise level, counted again on the training split with the smoothing its job chose, its meta.json:
-:func:`bayes_observer`). A workflow job evaluates the networks a CPU
-training job would hold (:func:`evaluate_networks`; ``train.pack``, :mod:`bayesbach.core.packing`),
-reading the dataset once: each job's start-up (Python, torch, the splits) costs about as much as
+:func:`bayes_observer`). A workflow job evaluates four networks of one architecture and size
+(:func:`evaluate_networks`; ``EVALUATION_PACK``, :mod:`bayesbach.core.packing`), reading the dataset once and
+running the observer once per noise level: each job's start-up (Python, torch, the splits) costs about as much as
 scoring a small network. Adding a run re-evaluates its pack and nothing else;
 :mod:`bayesbach.evaluation.collect` joins the tables.
 """
@@ -122,7 +122,7 @@ def evaluate_network(dataset: Path, model_dir: Path, errors_out: Path, coding_ou
                 cache["observer", str(observer_dir)] = bayes_observer(observer_dir, train, sigma, encoding, seed)
             observer = cache["observer", str(observer_dir)]
         memory, rows = key_rows(decoder, train, test, read(file_key_labels, "train"), read(file_key_labels, "test"),
-                                sigma, seed, observer)
+                                sigma, seed, observer, memo=cache.setdefault(("means", str(observer_dir)), {}))
         table = pa.Table.from_pylist([{**cell, "memory": memory.tau, **r} for r in rows], schema=schemas.KEY_DECODING)
         write_parquet(keys_out, table)
         summary["memory"] = memory.tau

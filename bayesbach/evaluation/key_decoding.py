@@ -189,12 +189,14 @@ def posterior_means(observer, states: dict[str, list]) -> dict[str, list[np.ndar
 
 def key_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]],
              train_keys: dict[str, list[int]], test_keys: dict[str, list[int]], sigma: float,
-             seed: int, observer=None) -> tuple[Memory, list[dict]]:
+             seed: int, observer=None, memo: dict | None = None) -> tuple[Memory, list[dict]]:
     """The network's effective memory and one row per (decoder, test piece, bin with steps): ``decoder``,
     ``piece``, ``bin_start``, ``bin_end`` (None for the last bin), ``steps``, ``accuracy``. ``model`` is the
     network with its decode head (``observe``: the decoder stage's), ``*_keys`` are :func:`file_key_labels` of the
     splits, aligned with ``train`` and ``test``; ``observer`` (the ``bayes`` reference's filter at ``sigma``, or
-    None: no ``control_observer`` rows) gives the observer control."""
+    None: no ``control_observer`` rows) gives the observer control. ``memo`` keeps the observer's posterior means of
+    each split for the next network of the job at the same ``sigma``: they depend on the CRN inputs, not the network."""
+    memo = {} if memo is None else memo
     memory = effective_memory(model, train, sigma, seed)
     lam = decay(memory.tau, memory.lags)
     fit = file_states(model, train, sigma, seed, head="observe")
@@ -202,7 +204,7 @@ def key_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.
     labels = np.concatenate([np.full(len(y), k) for p in train for y, k in zip(train[p], train_keys[p])])
     keep = np.unique(np.linspace(0, len(labels) - 1, MAX_FIT_STEPS).round().astype(int)) \
         if len(labels) > MAX_FIT_STEPS else slice(None)
-    means = posterior_means(observer, fit)
+    means = memo["train"] = memo.get("train") or posterior_means(observer, fit)
     fit_means = None if observer is None else [m for piece in fit for m in means[piece]]
     decoders = {name: fit_decoder(np.concatenate(files)[keep], labels[keep])
                 for name, files in decoder_features(fit_states, lam, fit_means).items()}
@@ -211,7 +213,7 @@ def key_rows(model, train: dict[str, list[np.ndarray]], test: dict[str, list[np.
     edges = np.asarray(BINS)
     rows = []
     scored = file_states(model, test, sigma, seed, head="observe")
-    means = posterior_means(observer, scored)
+    means = memo["test"] = memo.get("test") or posterior_means(observer, scored)
     for piece, files in scored.items():
         truth = [np.full(len(f.state), k) for f, k in zip(files, test_keys[piece])]
         steps = np.concatenate([np.searchsorted(edges, np.arange(len(t)), side="right") - 1 for t in truth])

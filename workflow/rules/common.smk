@@ -50,7 +50,7 @@ from bayesbach.core.layout import (
 )
 from bayesbach.core.provenance import source_digest
 from bayesbach.core.registry import ARCHS, ENCODINGS, REFERENCES, reference_names
-from bayesbach.core.packing import packs
+from bayesbach.core.packing import EVALUATION_PACK, packs
 from bayesbach.core.resources import counted_minutes, train_job
 from bayesbach.corpus.folder import FolderError, check_folder_config, folder_digest
 
@@ -85,8 +85,8 @@ def network_packs():
 
 
 def evaluation_packs():
-    """The evaluation jobs: the packs a CPU training job would hold (evaluation runs on the CPU)."""
-    return packs(config["sweep"], config["train"]["pack"], "cpu")
+    """The evaluation jobs: EVALUATION_PACK networks each, whatever their size (bayesbach.core.packing)."""
+    return packs(config["sweep"], EVALUATION_PACK, "cpu")
 
 
 def observer_dirs(pack):

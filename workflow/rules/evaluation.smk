@@ -1,5 +1,5 @@
 # Evaluation (docs/science.md, "Evaluation", "Prediction-error coding" and "Key context"): one job
-# per pack of networks (the cells a CPU training job would hold under train.pack: each job's start-up costs
+# per pack of four networks (bayesbach.core.packing.EVALUATION_PACK: each job's start-up costs
 # about as much as scoring a small network), each network writing its own folder under
 # results/evaluation/networks/; then the long tables and the statistics, and whether each trained stage
 # (networks and trained references) converged within its budget (convergence.csv).
