@@ -29,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PACK_WIDTH = {"cpu": 64, "cuda": 256}  # packed hidden units per job under pack: auto
-# Networks per evaluation job (CPU, one thread): its start-up and the observer's posterior means, shared by the
-# networks of one noise level, cost about as much as scoring a network, whatever its size.
+# Networks per evaluation job under pack: auto (an integer pack is kept): its start-up and the observer's posterior
+# means, shared by the networks of one noise level, cost about as much as scoring a network, whatever its size.
 EVALUATION_PACK = 4
 
 

@@ -85,8 +85,10 @@ def network_packs():
 
 
 def evaluation_packs():
-    """The evaluation jobs: EVALUATION_PACK networks each, whatever their size (bayesbach.core.packing)."""
-    return packs(config["sweep"], EVALUATION_PACK, "cpu")
+    """The evaluation jobs: the training packs where train.pack fixes them, else EVALUATION_PACK networks each,
+    whatever their size (bayesbach.core.packing)."""
+    pack = config["train"]["pack"]
+    return packs(config["sweep"], EVALUATION_PACK if pack == "auto" else pack, "cpu")
 
 
 def observer_dirs(pack):
