@@ -7,10 +7,10 @@ its own, one padded batch, the study's CRN noise), its prediction-error encoding
 (:mod:`bayesbach.evaluation.prediction_errors`) and its key decoding with its controls
 (:mod:`bayesbach.evaluation.key_decoding`; its observer control is the study's ``bayes`` reference at the
 network's noise level, counted again on the training split with the smoothing its job chose, its meta.json:
-:func:`bayes_observer`). A workflow job evaluates four networks of one architecture and size, or a training
-job's networks under an integer ``train.pack`` (:func:`evaluate_networks`; ``EVALUATION_PACK``, :mod:`bayesbach.core.packing`), reading the dataset once and
-running the observer once per noise level: each job's start-up (Python, torch, the splits) costs about as much as
-scoring a small network. Adding a run re-evaluates its pack and nothing else;
+:func:`bayes_observer`). A workflow job evaluates four networks of one architecture and size, or a
+training job's networks under an integer ``train.pack`` (:func:`evaluate_networks`; ``EVALUATION_PACK``,
+:mod:`bayesbach.core.packing`), reading the dataset once and running the observer once per noise level: each
+job's start-up (Python, torch, the splits) costs about as much as scoring a small network. Adding a run re-evaluates its pack and nothing else;
 :mod:`bayesbach.evaluation.collect` joins the tables.
 """
 
