@@ -10,8 +10,8 @@ network's noise level, counted again on the training split with the smoothing it
 :func:`bayes_observer`). A workflow job evaluates four networks of one architecture and size, or a
 training job's networks under an integer ``train.pack`` (:func:`evaluate_networks`; ``EVALUATION_PACK``,
 :mod:`bayesbach.core.packing`), reading the dataset once and running the observer once per noise level: each
-job's start-up (Python, torch, the splits) costs about as much as scoring a small network. Adding a run re-evaluates its pack and nothing else;
-:mod:`bayesbach.evaluation.collect` joins the tables.
+job's start-up (Python, torch, the splits) costs about as much as scoring a small network. Adding a run
+re-evaluates its pack and nothing else; :mod:`bayesbach.evaluation.collect` joins the tables.
 """
 
 from __future__ import annotations
