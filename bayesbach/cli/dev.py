@@ -110,7 +110,8 @@ def register(sub) -> None:
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--kernel", choices=["numba", "numpy"], default=None,
                    help="the dense step: compiled, or the NumPy/SciPy reference path (default: numba when installed)")
-    c.add_argument("--threads", type=int, default=None, help="threads of the numba kernel (default: NUMBA_NUM_THREADS if set, else 1, as a job has)")
+    c.add_argument("--threads", type=int, default=None,
+                   help="threads of the numba kernel (default: NUMBA_NUM_THREADS if set, else 1, as a job has)")
     c.add_argument("--compare", action="store_true", help="also time the NumPy/SciPy path in the same run")
     c.add_argument("--job", action="store_true",
                    help="instead: a whole bayesK job (counting, the smoothing searches, the test pass with bits)")

@@ -58,8 +58,9 @@ def test_groups_sum_the_base_measure_of_their_unseen_members(classes):
     for g in range(alphabet.n_groups):
         members = idx == v + g
         if members.any():
-            np.testing.assert_allclose(alphabet.group_units[g], u[members] @ chords[members] / u[members].sum(), rtol=1e-12,
-                                       atol=1e-15)  # a unit no member has: 0 up to rounding
+            mean = u[members] @ chords[members] / u[members].sum()
+            # a unit no member has is 0 up to rounding
+            np.testing.assert_allclose(alphabet.group_units[g], mean, rtol=1e-12, atol=1e-15)
     # every seen chord is itself, every unseen one in the group of its class set (or the remainder)
     np.testing.assert_array_equal(alphabet.chords[idx[idx < v]], chords[idx < v])
     if classes:
