@@ -22,7 +22,7 @@ def bench_bayes(pieces: int = 140, sigma: float = 1.0, units: int = 12, repeats:
     ``counted.PRUNE``), 0 forces the exact filter, > 0 sets the budget. ``units`` = 128 is the ``pitch``
     encoding (unseen chords grouped by pitch-class set), other widths like ``pc12``. The reference measured in the
     same run is the same filter run file by file on the ``single`` longest pieces: ``batched_speedup``
-    is the gain of batching over files (0: not measured). ``kernel``: the dense step's (``observer.KERNELS``;
+    is the gain of batching over files (0: not measured). ``kernel``: the dense and pruned steps' (``observer.KERNELS``;
     None: the default), on ``threads`` threads (numba's; None: as set). ``compare``: also the NumPy/SciPy
     reference path in the same run, pass for pass (``reference_seconds``, ``speedup`` over it, and the largest
     difference between the two's outputs).

@@ -5,7 +5,8 @@ them one step (the prior of the next step from this one's prior and scaled likel
   (``kernel="numpy"``);
 - :class:`Compiled`, the same array stepped by the compiled kernel (:mod:`bayesbach.references.kernel`,
   ``kernel="numba"``, the default), equal to :class:`Dense` to rounding;
-- :class:`Sparse`, the nonzero entries, pruned after every step (``prune`` > 0).
+- :class:`Sparse`, the nonzero entries, pruned after every step (``prune`` > 0), stepped with NumPy (the reference
+  path), and :class:`CompiledSparse`, the same stepped by the compiled kernel.
 """
 
 from __future__ import annotations
@@ -137,10 +138,14 @@ class Sparse:
         lost = np.bincount(file[drop], value[drop], minlength=n)
         keep = ~drop
         state, file, value = state[keep], file[keep], value[keep] / (1.0 - lost)[file[keep]]
+        self._keep(lost, len(value), n)
+        return self.auto.apply_entries(state, file, value, n)
+
+    def _keep(self, lost: np.ndarray, kept: int, n: int) -> None:
+        """Account a step's pruning: each file's dropped mass, the entries kept."""
         d = self.discarded
         d.max_step, d.total, d.steps = max(d.max_step, float(lost.max())), d.total + float(lost.sum()), d.steps + n
-        d.support.append(len(value) / n)
-        return self.auto.apply_entries(state, file, value, n)
+        d.support.append(kept / n)
 
     @staticmethod
     def to_dense(prior, n_states: int, n: int) -> np.ndarray:
@@ -148,3 +153,44 @@ class Sparse:
         out = np.zeros((n_states, n))
         out[state, file] = value
         return out
+
+
+class CompiledSparse(Sparse):
+    """:class:`Sparse`'s entries, stepped by the compiled kernel (:func:`bayesbach.references.kernel.sparse_step`):
+    one pass per file over its entries with the states' scratch sums, where the NumPy path sorts every entry a
+    step makes, twice, and the next level-1 marginal in the same pass. The same entries, summed in the same order
+    (equal to :class:`Sparse` to rounding)."""
+
+    def __init__(self, observer: Observer):
+        super().__init__(observer)
+        auto, n = self.auto, self.auto.n_states
+        self._emits = np.ascontiguousarray(self.emits, np.int64)
+        a = auto.A
+        self._csr = (a.indptr.astype(np.int64), a.indices.astype(np.int64), np.ascontiguousarray(a.data, np.float64))
+        if auto.parent is None:  # a chain given in full: P = A, no back-off, no root
+            self._tree = (np.full(n, -1, np.int64), np.zeros(n), 0, np.zeros(n), np.zeros(0, np.int64), np.zeros(0))
+        else:
+            cols = np.asarray(auto._q_cols, np.int64)
+            self._tree = (np.asarray(auto.parent, np.int64), np.asarray(auto.beta, np.float64), int(auto.depth),
+                          np.asarray(auto.root, np.float64), cols, np.asarray(auto.q, np.float64)[cols])
+        self._scratch = (np.zeros(n), np.zeros(n), np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.empty(n, np.int64),
+                         np.empty(n, np.int64), np.zeros(compiled.sort_room(n), np.int64), np.empty(n, np.int64))
+
+        self._marginal: tuple | None = None  # (the entries the kernel made, their level-1 marginal)
+
+    def per_level1(self, prior, n: int) -> np.ndarray:
+        if self._marginal is not None and self._marginal[0] is prior:
+            return self._marginal[1]
+        return super().per_level1(prior, n)
+
+    def advance(self, prior, lik1: np.ndarray, n: int):
+        state, file, value = prior
+        marginal = np.zeros((n, self.width))
+        *entries, lost, kept = compiled.sparse_step(np.asarray(state, np.int64), np.asarray(file, np.int64),
+                                                    np.asarray(value, np.float64), n, np.ascontiguousarray(lik1),
+                                                    self._emits, self.prune, *self._tree, *self._csr, *self._scratch,
+                                                    marginal)
+        self._keep(lost, kept, n)
+        entries = tuple(entries)
+        self._marginal = (entries, marginal)
+        return entries

@@ -1,4 +1,4 @@
-"""The compiled dense step of the observers (numba): one call per step does what
+"""The compiled steps of the observers (numba). The dense step: one call per step does what
 :class:`~bayesbach.references.beliefs.Dense` does with NumPy and SciPy in several sweeps.
 
 For each file, given its prior over the states and the scaled likelihood of each level-1 state: the
@@ -14,6 +14,11 @@ Layout: as the reference's, states x files, so that every gathered state serves 
 sum runs across files), so the results are bitwise the same on any number of threads
 (tests/references/test_kernel.py). The reference path is the NumPy/SciPy one
 (``Observer(kernel="numpy")``); the two agree to rounding (1e-12 in the tests).
+
+The pruned step (:func:`sparse_step`, for :class:`~bayesbach.references.beliefs.CompiledSparse`) takes the beliefs'
+entries and makes the same entries as :meth:`~bayesbach.references.contexts.Automaton.apply_entries`, one file
+after another (the same on any number of threads), summing into an array of the states where the NumPy path sorts
+every entry of a step, twice.
 
 Compiled once per machine (``cache=True``: numba keeps the machine code beside this file, in
 ``__pycache__``); the first call of a fresh install compiles for some seconds.
@@ -35,6 +40,12 @@ AVAILABLE = numba is not None
 LINE = 8  # doubles per cache line: threads split the files at whole lines (no line written by two threads)
 PARALLEL_WORK = 2_000_000  # states x files of a step from which the threads share it (kernels)
 BLOCKS = 16  # blocks of target states of the transition product, the same on any number of threads
+SORT_SHIFT = 8  # the pruned step sorts a file's states in buckets of 256 states
+
+
+def sort_room(n_states: int) -> int:
+    """The length of the pruned step's bucket counts for ``n_states`` states."""
+    return (n_states >> SORT_SHIFT) + 2
 
 
 def threads() -> int:
@@ -133,6 +144,122 @@ if AVAILABLE:
                     marginal[e, c] += prior[j, c]
 
 
+    def _grow(a, need):  # pragma: no cover - compiled
+        """``a`` itself, or a copy with room for at least ``need`` elements (doubling)."""
+        if need <= a.shape[0]:
+            return a
+        b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+        b[:a.shape[0]] = a
+        return b
+
+    def _add(acc, mark, touched, n, s, v):  # pragma: no cover - compiled
+        """``v`` added to state ``s``'s sum in ``acc``, ``s`` listed in ``touched`` (``n`` so far) the first time;
+        returns the new count."""
+        if not mark[s]:
+            mark[s] = True
+            touched[n] = s
+            n += 1
+        acc[s] += v
+        return n
+
+    def _sort_states(a, n, counts, buf):  # pragma: no cover - compiled
+        """The first ``n`` elements of ``a`` (distinct states) sorted in place: counted into buckets of ``SORT_SHIFT``
+        bits by the rest (``counts``: one more than the buckets; ``buf``: as long as ``a``), then an insertion sort
+        that only meets the order within a bucket. numba's quicksort took most of the step on these arrays."""
+        counts[:] = 0
+        for i in range(n):
+            counts[(a[i] >> SORT_SHIFT) + 1] += 1
+        for b in range(1, counts.shape[0]):
+            counts[b] += counts[b - 1]
+        for i in range(n):
+            b = a[i] >> SORT_SHIFT
+            buf[counts[b]] = a[i]
+            counts[b] += 1
+        for i in range(n):
+            v, j = buf[i], i
+            while j > 0 and a[j - 1] > v:
+                a[j] = a[j - 1]
+                j -= 1
+            a[j] = v
+
+    def _sparse_step(state, file, value, n, lik, emits, prune, parent, beta, depth, root, q_cols, q_vals, indptr,
+                     indices, data, acc, out_acc, mark, out_mark, touched, out_touched, counts, buf,
+                     marginal):  # pragma: no cover - compiled
+        """:meth:`~bayesbach.references.beliefs.Sparse.advance` in one pass per file: the entries (state, file,
+        value) of the first ``n`` files (sorted by file, then state) times the scaled likelihood ``lik`` (files x
+        level-1 + 1) of the state each emits (``emits``), pruned (each file drops the entries below ``prune`` / its
+        entries, renormalised), backed off ``depth`` levels (each entry lends ``beta`` of itself to its ``parent``,
+        level by level), through A (``indptr``, ``indices``, ``data``: CSR by source) plus the root's share
+        (``root``: each state's weight on the root; ``q_cols``/``q_vals``: the root's next-state distribution),
+        summed in the order the NumPy path sums them. Returns the next entries (sorted by file, then state), each
+        file's dropped mass and the entries kept, and adds the next entries' level-1 marginal (their values, at
+        least 0, summed by the state each emits; as ``Sparse.per_level1`` sums them) into ``marginal`` (files x
+        level-1 + 1, zeros). ``acc``/``out_acc`` (states, zeros) and ``mark``/``out_mark`` (states, False)
+        are scratch, left as they came."""
+        m = state.shape[0]
+        cap = 4 * m + n * (q_cols.shape[0] + 1) + 16
+        o_state, o_file, o_value = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
+        lost = np.zeros(n)
+        level_s, level_v = np.empty(16, np.int64), np.empty(16)
+        o, i, kept = 0, 0, 0
+        for f in range(n):
+            lo = i
+            while i < m and file[i] == f:
+                i += 1
+            held = i - lo
+            thr = prune / max(held, 1)
+            dropped = 0.0
+            for j in range(lo, i):
+                v = max(value[j], 0.0) * lik[f, emits[state[j]]]
+                if v < thr:
+                    dropped += v
+            lost[f] = dropped
+            # level 0: the kept entries; level d + 1: what level d lends its parents (the NumPy path's parts)
+            level_s, level_v = _grow(level_s, held), _grow(level_v, held)
+            width, nt = 0, 0
+            for j in range(lo, i):
+                v = max(value[j], 0.0) * lik[f, emits[state[j]]]
+                if not v < thr:
+                    level_s[width], level_v[width] = state[j], v / (1.0 - dropped)
+                    width += 1
+            kept += width
+            for d in range(depth + 1):
+                for j in range(width):
+                    nt = _add(acc, mark, touched, nt, level_s[j], level_v[j])
+                if d == depth:
+                    break
+                up = 0
+                for j in range(width):
+                    s = level_s[j]
+                    if parent[s] >= 0:
+                        level_s[up], level_v[up] = parent[s], level_v[j] * beta[s]
+                        up += 1
+                width = up
+            _sort_states(touched, nt, counts, buf)
+            # the next states: each source's row of A in order, then the root's share
+            nout, back = 0, 0.0
+            for t in range(nt):
+                s = touched[t]
+                v = acc[s]
+                for k in range(indptr[s], indptr[s + 1]):
+                    nout = _add(out_acc, out_mark, out_touched, nout, indices[k], v * data[k])
+                back += v * root[s]
+                acc[s] = 0.0
+                mark[s] = False
+            for k in range(q_cols.shape[0]):
+                nout = _add(out_acc, out_mark, out_touched, nout, q_cols[k], back * q_vals[k])
+            _sort_states(out_touched, nout, counts, buf)
+            if o + nout > o_state.shape[0]:
+                o_state, o_file, o_value = _grow(o_state, o + nout), _grow(o_file, o + nout), _grow(o_value, o + nout)
+            for t in range(nout):
+                c = out_touched[t]
+                o_state[o], o_file[o], o_value[o] = c, f, out_acc[c]
+                marginal[f, emits[c]] += max(out_acc[c], 0.0)
+                o += 1
+                out_acc[c] = 0.0
+                out_mark[c] = False
+        return o_state[:o].copy(), o_file[:o].copy(), o_value[:o].copy(), lost, kept
+
     def _compile(f, parallel: bool):
         """``f`` compiled, in parallel (prange over threads) or serial (prange as range); each its own cache."""
         g = types.FunctionType(f.__code__, f.__globals__, f.__name__)
@@ -142,6 +269,12 @@ if AVAILABLE:
 
     KERNELS = {parallel: tuple(_compile(f, parallel) for f in (_posterior, _transition, _level1))
                for parallel in (True, False)}
+    _grow = njit(cache=True, nogil=True)(_grow)
+    _sort_states = njit(cache=True, nogil=True)(_sort_states)
+    _add = njit(cache=True, nogil=True, inline="always")(_add)
+    # The pruned step: one file after another (its work follows the entries, a few thousand per file, too little to
+    # share among threads), so its results do not depend on the thread count either.
+    sparse_step = njit(cache=True, nogil=True)(_sparse_step)
 
 
 def kernels(work: int) -> tuple:

@@ -45,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bayesbach.references import kernel as compiled
-from bayesbach.references.beliefs import Compiled, Dense, Sparse
+from bayesbach.references.beliefs import Compiled, CompiledSparse, Dense, Sparse
 from bayesbach.references.alphabet import Alphabet, Mixtures, information_content
 from bayesbach.references.contexts import Automaton
 
@@ -54,8 +54,9 @@ from bayesbach.references.contexts import Automaton
 # costs far more than a dense element (docs/performance.md, "Ideal observers"), and a posterior that spread
 # prunes little.
 DENSE_SHARE = 0.005
-# How a dense step is computed: "numba", the compiled kernel (bayesbach.references.kernel, one call per step, files
-# in parallel), or "numpy", the NumPy/SciPy reference path it is tested against. The same results to rounding.
+# How a step is computed: "numba", the compiled kernels (bayesbach.references.kernel: a dense step in one call, files
+# in parallel; a pruned one in one pass per file), or "numpy", the NumPy/SciPy reference path they are tested against.
+# The same results to rounding.
 KERNELS = ("numba", "numpy")
 DEFAULT_KERNEL = "numba" if compiled.AVAILABLE else "numpy"
 
@@ -91,6 +92,7 @@ class Observer:
         self.alphabet, self.automaton, self.sigma, self.prune = alphabet, automaton, float(sigma), float(prune)
         self.kernel = kernel
         self._dense = Compiled if kernel == "numba" else Dense
+        self._sparse = CompiledSparse if kernel == "numba" else Sparse
         n1 = alphabet.size
         # a state that emits nothing (BOS) emits the extra column n1, of likelihood 0
         self._emits = np.where(automaton.last >= 0, automaton.last, n1)
@@ -194,7 +196,7 @@ class Observer:
             log_dec, log_pred = np.empty(len(flat)), np.empty(len(flat))
             entropy, surprise = np.empty(len(flat)), np.empty(len(flat))
         active_at = np.searchsorted(-lengths[order], -np.arange(lengths.max() + 1), side="left")  # files longer than t
-        beliefs = (self._dense if self.prune == 0 else Sparse)(self)
+        beliefs = (self._dense if self.prune == 0 else self._sparse)(self)
         prior = beliefs.start(active_at[0])
         spread = 0.0  # entries per file of the sparse beliefs, averaged over the last 20 steps or so
         for t in range(lengths.max()):
@@ -349,7 +351,7 @@ class MemorylessObserver(Observer):
 def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memoryless: bool = False,
                 kernel: str | None = None) -> Observer:
     """The observer of a counted :class:`~bayesbach.references.contexts.ContextModel` with these strengths: its
-    filter (``bayesK``; its dense step by ``kernel``, default :data:`DEFAULT_KERNEL`), or with ``memoryless`` the
+    filter (``bayesK``; its dense and pruned steps by ``kernel``, default :data:`DEFAULT_KERNEL`), or with ``memoryless`` the
     :class:`MemorylessObserver` of its unigram and first-order transitions (``bayes_memoryless``; exact, ``prune``
     and ``kernel`` unused: it has no step to advance)."""
     if memoryless:

@@ -170,7 +170,7 @@ def _line_search(f: Callable[[float], float], x0: float) -> float:
 def observer_objective(model: ContextModel, clean: list[np.ndarray], noisy: list[np.ndarray], sigma: float,
                        prune: float = 0.0, memoryless: bool = False, kernel: str | None = None) -> Callable[[dict], float]:
     """The validation decoding plus prediction BCE of the order-K observer (or the memoryless one) with given
-    strengths (its dense step by ``kernel``: :func:`~bayesbach.references.observer.observer_of`)."""
+    strengths (its dense and pruned steps by ``kernel``: :func:`~bayesbach.references.observer.observer_of`)."""
     targets = [y[1:] for y in clean]
 
     def objective(smoothing: dict) -> float:

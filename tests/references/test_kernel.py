@@ -1,6 +1,7 @@
 """The observers' compiled dense step (bayesbach.references.kernel) against the NumPy/SciPy reference path: the same
 decoding, prediction and bits to 1e-12 at every order, with and without pitch-class groups, for a chain given in full
-and for sparse beliefs that go dense; bitwise the same on one thread and on two."""
+and for sparse beliefs that go dense; bitwise the same on one thread and on two. The compiled pruned step against the
+NumPy one: the same results and the same entries dropped."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bayesbach.dev.synthetic import known_chain, sample_chain
 from bayesbach.references import kernel
 from bayesbach.references import observer as observer_module
 from bayesbach.references.alphabet import Alphabet, all_chords, count_alphabet
+from bayesbach.references.beliefs import CompiledSparse, Sparse
 from bayesbach.references.contexts import Automaton, count_contexts
 from bayesbach.references.observer import Observer, observer_of
 
@@ -92,6 +94,39 @@ def test_sparse_beliefs_that_go_dense_go_on_with_the_kernel(monkeypatch):
     reference = observer_of(model, smoothing, 0.8, prune=1e-300, kernel="numpy")
     assert_same(fast.filter(xs, ys), reference.filter(xs, ys))
     assert fast.discarded.dense_from_step == reference.discarded.dense_from_step == 1
+
+
+@pytest.mark.parametrize("units,classes,order,sigma,prune", [(8, None, 1, 0.3, 1e-7), (8, None, 2, 0.3, 1e-3),
+                                                             (8, None, 3, 0.3, 1e-7), (10, 5, 3, 0.4, 1e-7),
+                                                             (8, None, 3, 1.0, 1e-3), (8, None, 3, 0.3, 1e-300)])
+def test_the_compiled_pruned_step_equals_the_numpy_one(monkeypatch, units, classes, order, sigma, prune):
+    """Pruned beliefs kept sparse to the end: the results to 1e-12, and the same entries kept and mass dropped."""
+    monkeypatch.setattr(observer_module, "DENSE_SHARE", 1e9)
+    model, smoothing, xs, ys = corpus(units, classes, order, sigma)
+    fast = observer_of(model, smoothing, sigma, prune=prune, kernel="numba")
+    reference = observer_of(model, smoothing, sigma, prune=prune, kernel="numpy")
+    assert fast._sparse is CompiledSparse and reference._sparse is Sparse
+    assert_same(fast.filter(xs, ys), reference.filter(xs, ys))
+    a, b = fast.discarded, reference.discarded
+    assert a.dense_from_step is None and b.dense_from_step is None
+    assert a.support == b.support  # the entries kept, step by step
+    assert a.steps == b.steps and a.max_step == pytest.approx(b.max_step, rel=1e-9, abs=1e-20)
+    assert a.total == pytest.approx(b.total, rel=1e-9, abs=1e-20)
+    if prune > 1e-100:
+        assert b.max_step > 0  # something was dropped, so the pruning itself is compared
+
+
+def test_the_compiled_pruned_step_of_a_chain_given_in_full(monkeypatch):
+    """Without a back-off tree (P = A) the pruned step has no root's share: the NumPy path's results."""
+    monkeypatch.setattr(observer_module, "DENSE_SHARE", 1e9)
+    rng = np.random.default_rng(6)
+    states = all_chords(3)
+    alphabet = Alphabet(states, np.full(3, 0.5))
+    auto = Automaton.dense(rng.dirichlet(np.full(8, 0.3), size=8), rng.dirichlet(np.ones(8)), last=alphabet.index(states))
+    xs = [states[rng.integers(0, 8, n)] + 0.3 * rng.standard_normal((n, 3)) for n in (12, 9, 9, 4, 1)]
+    fast, reference = (Observer(alphabet, auto, 0.3, prune=1e-4, kernel=k) for k in ("numba", "numpy"))
+    assert_same(fast.filter(xs), reference.filter(xs))
+    assert fast.discarded.support == reference.discarded.support and reference.discarded.max_step > 0
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on one thread here")
