@@ -152,16 +152,6 @@ if AVAILABLE:
         b[:a.shape[0]] = a
         return b
 
-    def _add(acc, mark, touched, n, s, v):  # pragma: no cover - compiled
-        """``v`` added to state ``s``'s sum in ``acc``, ``s`` listed in ``touched`` (``n`` so far) the first time;
-        returns the new count."""
-        if not mark[s]:
-            mark[s] = True
-            touched[n] = s
-            n += 1
-        acc[s] += v
-        return n
-
     def _sort_states(a, n, counts, buf):  # pragma: no cover - compiled
         """The first ``n`` elements of ``a`` (distinct states) sorted in place: counted into buckets of ``SORT_SHIFT``
         bits by the rest (``counts``: one more than the buckets; ``buf``: as long as ``a``), then an insertion sort
@@ -225,7 +215,12 @@ if AVAILABLE:
             kept += width
             for d in range(depth + 1):
                 for j in range(width):
-                    nt = _add(acc, mark, touched, nt, level_s[j], level_v[j])
+                    s = level_s[j]
+                    if not mark[s]:
+                        mark[s] = True
+                        touched[nt] = s
+                        nt += 1
+                    acc[s] += level_v[j]
                 if d == depth:
                     break
                 up = 0
@@ -236,18 +231,29 @@ if AVAILABLE:
                         up += 1
                 width = up
             _sort_states(touched, nt, counts, buf)
-            # the next states: each source's row of A in order, then the root's share
+            # the next states: each source's row of A in order, then the root's share (a sum and its list written
+            # out in each loop: as a helper function the step took three times as long)
             nout, back = 0, 0.0
             for t in range(nt):
                 s = touched[t]
                 v = acc[s]
                 for k in range(indptr[s], indptr[s + 1]):
-                    nout = _add(out_acc, out_mark, out_touched, nout, indices[k], v * data[k])
+                    c = indices[k]
+                    if not out_mark[c]:
+                        out_mark[c] = True
+                        out_touched[nout] = c
+                        nout += 1
+                    out_acc[c] += v * data[k]
                 back += v * root[s]
                 acc[s] = 0.0
                 mark[s] = False
             for k in range(q_cols.shape[0]):
-                nout = _add(out_acc, out_mark, out_touched, nout, q_cols[k], back * q_vals[k])
+                c = q_cols[k]
+                if not out_mark[c]:
+                    out_mark[c] = True
+                    out_touched[nout] = c
+                    nout += 1
+                out_acc[c] += back * q_vals[k]
             _sort_states(out_touched, nout, counts, buf)
             if o + nout > o_state.shape[0]:
                 o_state, o_file, o_value = _grow(o_state, o + nout), _grow(o_file, o + nout), _grow(o_value, o + nout)
@@ -271,7 +277,6 @@ if AVAILABLE:
                for parallel in (True, False)}
     _grow = njit(cache=True, nogil=True)(_grow)
     _sort_states = njit(cache=True, nogil=True)(_sort_states)
-    _add = njit(cache=True, nogil=True, inline="always")(_add)
     # The pruned step: one file after another (its work follows the entries, a few thousand per file, too little to
     # share among threads), so its results do not depend on the thread count either.
     sparse_step = njit(cache=True, nogil=True)(_sparse_step)
