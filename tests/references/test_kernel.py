@@ -122,7 +122,8 @@ def test_the_compiled_pruned_step_of_a_chain_given_in_full(monkeypatch):
     rng = np.random.default_rng(6)
     states = all_chords(3)
     alphabet = Alphabet(states, np.full(3, 0.5))
-    auto = Automaton.dense(rng.dirichlet(np.full(8, 0.3), size=8), rng.dirichlet(np.ones(8)), last=alphabet.index(states))
+    auto = Automaton.dense(rng.dirichlet(np.full(8, 0.3), size=8), rng.dirichlet(np.ones(8)),
+                           last=alphabet.index(states))
     xs = [states[rng.integers(0, 8, n)] + 0.3 * rng.standard_normal((n, 3)) for n in (12, 9, 9, 4, 1)]
     fast, reference = (Observer(alphabet, auto, 0.3, prune=1e-4, kernel=k) for k in ("numba", "numpy"))
     assert_same(fast.filter(xs), reference.filter(xs))
