@@ -109,7 +109,8 @@ def register(sub) -> None:
     c.add_argument("--single", type=int, default=6, help="longest files also filtered one by one (0: skip)")
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--kernel", choices=["numba", "numpy"], default=None,
-                   help="the dense and pruned steps: compiled, or the NumPy/SciPy reference path (default: numba when installed)")
+                   help="the dense and pruned steps: compiled, or the NumPy/SciPy reference path "
+                        "(default: numba when installed)")
     c.add_argument("--threads", type=int, default=None,
                    help="threads of the numba kernel (default: NUMBA_NUM_THREADS if set, else 1, as a job has)")
     c.add_argument("--compare", action="store_true", help="also time the NumPy/SciPy path in the same run")

@@ -175,7 +175,6 @@ class CompiledSparse(Sparse):
                           np.asarray(auto.root, np.float64), cols, np.asarray(auto.q, np.float64)[cols])
         self._scratch = (np.zeros(n), np.zeros(n), np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.empty(n, np.int64),
                          np.empty(n, np.int64), np.zeros(compiled.sort_room(n), np.int64), np.empty(n, np.int64))
-
         self._marginal: tuple | None = None  # (the entries the kernel made, their level-1 marginal)
 
     def per_level1(self, prior, n: int) -> np.ndarray:

@@ -184,8 +184,8 @@ if AVAILABLE:
         summed in the order the NumPy path sums them. Returns the next entries (sorted by file, then state), each
         file's dropped mass and the entries kept, and adds the next entries' level-1 marginal (their values, at
         least 0, summed by the state each emits; as ``Sparse.per_level1`` sums them) into ``marginal`` (files x
-        level-1 + 1, zeros). ``acc``/``out_acc`` (states, zeros) and ``mark``/``out_mark`` (states, False)
-        are scratch, left as they came."""
+        level-1 + 1, zeros). Scratch, left as it came: ``acc``/``out_acc`` (states, zeros), ``mark``/``out_mark``
+        (states, False), ``touched``/``out_touched``/``buf`` (states) and ``counts`` (:func:`sort_room`)."""
         m = state.shape[0]
         cap = 4 * m + n * (q_cols.shape[0] + 1) + 16
         o_state, o_file, o_value = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap)
@@ -198,17 +198,18 @@ if AVAILABLE:
                 i += 1
             held = i - lo
             thr = prune / max(held, 1)
+            # level 0: the kept entries; level d + 1: what level d lends its parents (the NumPy path's parts)
+            level_s, level_v = _grow(level_s, held), _grow(level_v, held)
             dropped = 0.0
             for j in range(lo, i):
                 v = max(value[j], 0.0) * lik[f, emits[state[j]]]
+                level_v[j - lo] = v
                 if v < thr:
                     dropped += v
             lost[f] = dropped
-            # level 0: the kept entries; level d + 1: what level d lends its parents (the NumPy path's parts)
-            level_s, level_v = _grow(level_s, held), _grow(level_v, held)
             width, nt = 0, 0
             for j in range(lo, i):
-                v = max(value[j], 0.0) * lik[f, emits[state[j]]]
+                v = level_v[j - lo]
                 if not v < thr:
                     level_s[width], level_v[width] = state[j], v / (1.0 - dropped)
                     width += 1

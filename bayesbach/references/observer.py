@@ -351,9 +351,9 @@ class MemorylessObserver(Observer):
 def observer_of(model, smoothing: dict, sigma: float, prune: float = 0.0, memoryless: bool = False,
                 kernel: str | None = None) -> Observer:
     """The observer of a counted :class:`~bayesbach.references.contexts.ContextModel` with these strengths: its
-    filter (``bayesK``; its dense and pruned steps by ``kernel``, default :data:`DEFAULT_KERNEL`), or with ``memoryless`` the
-    :class:`MemorylessObserver` of its unigram and first-order transitions (``bayes_memoryless``; exact, ``prune``
-    and ``kernel`` unused: it has no step to advance)."""
+    filter (``bayesK``; its dense and pruned steps by ``kernel``, default :data:`DEFAULT_KERNEL`), or with
+    ``memoryless`` the :class:`MemorylessObserver` of its unigram and first-order transitions (``bayes_memoryless``;
+    exact, ``prune`` and ``kernel`` unused: it has no step to advance)."""
     if memoryless:
         level1 = np.arange(model.alphabet.size)  # the seen chords, then the rest groups: order-1 states
         return MemorylessObserver(model.alphabet, model.q(smoothing), model.predict_units(level1, smoothing), sigma,
