@@ -116,6 +116,27 @@ def test_the_compiled_pruned_step_equals_the_numpy_one(monkeypatch, units, class
         assert b.max_step > 0  # something was dropped, so the pruning itself is compared
 
 
+def test_the_compiled_pruned_step_makes_the_numpy_ones_entries_in_its_order():
+    """One step from the same entries: the same (state, file) keys, sorted by file then state, the same values."""
+    model, smoothing, xs, _ = corpus(10, 5, 3, 0.4)
+    observer = observer_of(model, smoothing, 0.4, prune=1e-3, kernel="numba")
+    fast, reference = CompiledSparse(observer), Sparse(observer)
+    rng = np.random.default_rng(3)
+    n_files, n_states = 5, model.n_states
+    prior = reference.start(n_files)
+    for _ in range(3):  # a few steps in, the entries are many and spread over the states
+        lik = rng.random((n_files, observer.alphabet.size + 1))
+        prior = reference.advance(prior, lik / (reference.per_level1(prior, n_files) * lik).sum(1)[:, None], n_files)
+    lik = rng.random((n_files, observer.alphabet.size + 1))
+    lik /= (reference.per_level1(prior, n_files) * lik).sum(1)[:, None]
+    a, b = fast.advance(prior, lik, n_files - 1), reference.advance(prior, lik, n_files - 1)
+    assert len(b[0]) > 50 and np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.all(np.diff(a[1] * n_states + a[0]) > 0)
+    np.testing.assert_allclose(a[2], b[2], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast.per_level1(a, n_files - 1), reference.per_level1(b, n_files - 1), rtol=1e-12,
+                               atol=1e-15)
+
+
 def test_the_compiled_pruned_step_of_a_chain_given_in_full(monkeypatch):
     """Without a back-off tree (P = A) the pruned step has no root's share: the NumPy path's results."""
     monkeypatch.setattr(observer_module, "DENSE_SHARE", 1e9)
